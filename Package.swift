@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "mcp-linux-infra",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mcp-linux-infra", targets: ["MCPLinuxInfra"]),
+        .executable(name: "infra-bench", targets: ["SSHBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // libssh2 from the system (Debian: libssh2-1-dev).
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        // Pure domain: inventory, settings, known_hosts, keys. No I/O.
+        .target(
+            name: "InfraDomain",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Reads configuration from the environment, .env, inventory and key files.
+        .target(
+            name: "InfraConfig",
+            dependencies: ["InfraDomain"]
+        ),
+        // The SSH core: libssh2 sessions, host-key verification, auth, exec, pool.
+        .target(
+            name: "InfraSSH",
+            dependencies: [
+                "CLibSSH2",
+                "InfraDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Operations built from the parts above (doctor, later the MCP server).
+        .target(
+            name: "InfraApp",
+            dependencies: [
+                "InfraDomain", "InfraConfig", "InfraSSH",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "MCPLinuxInfra",
+            dependencies: [
+                "InfraApp", "InfraConfig", "InfraDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "SSHBench",
+            dependencies: [
+                "InfraConfig", "InfraSSH", "InfraDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/SSHBench"
+        ),
+        .target(
+            name: "InfraTestSupport",
+            dependencies: ["InfraDomain", "InfraConfig"],
+            path: "Tests/InfraTestSupport"
+        ),
+        .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),
+        .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
+        .testTarget(
+            name: "InfraSSHTests",
+            dependencies: ["InfraSSH", "InfraConfig", "InfraDomain", "InfraTestSupport"]
+        ),
+        .testTarget(
+            name: "InfraAppTests",
+            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,81 @@
+import InfraConfig
+import InfraDomain
+import InfraSSH
+import Logging
+
+/// Checks every inventory host with both accounts: connect, verify the pinned host key, authenticate,
+/// and run the account's forced command with the harmless `version` request.
+public struct Doctor: Sendable {
+    /// The outcome for one host and one account.
+    public struct Check: Sendable, Equatable {
+        public var host: String
+        public var account: Account
+        public var user: String
+        public var passed: Bool
+        public var latency: Duration
+        /// The first line the forced command printed, or the error.
+        public var detail: String
+        /// `agent` or `key-file` when authenticated.
+        public var authentication: String?
+
+        /// One line for a terminal: status, host, account, user, latency, authentication, detail.
+        public var line: String {
+            let ms = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+            let status = passed ? "ok  " : "FAIL"
+            return "\(status)  \(host)  \(account.rawValue)(\(user))  \(String(format: "%.1f", ms)) ms  "
+                + "\(authentication ?? "-")  \(detail)"
+        }
+    }
+
+    /// The request every forced command answers without side effects.
+    public static let probeRequest = "version"
+
+    private let configuration: LoadedConfiguration
+    private let pool: SSHPool
+
+    /// Creates a doctor over a validated configuration and a pool built from it.
+    public init(configuration: LoadedConfiguration, pool: SSHPool) {
+        self.configuration = configuration
+        self.pool = pool
+    }
+
+    /// Runs every check concurrently and returns them in inventory order, reader before runner.
+    public func run() async -> [Check] {
+        let hosts = configuration.inventory.hosts
+        let configuration = self.configuration
+        let pool = self.pool
+        var checks = await withTaskGroup(of: (Int, Check).self) { group in
+            for (index, host) in hosts.enumerated() {
+                for (offset, account) in Account.allCases.enumerated() {
+                    group.addTask {
+                        (index * 2 + offset, await Self.check(host: host, credentials: configuration.credentials(for: account),
+                                                              timeout: configuration.settings.connectTimeout * 2, pool: pool))
+                    }
+                }
+            }
+            var results: [(Int, Check)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        checks.sort { $0.0 < $1.0 }
+        return checks.map(\.1)
+    }
+
+    private static func check(host: InventoryHost, credentials: AccountCredentials, timeout: Duration, pool: SSHPool) async -> Check {
+        let started = ContinuousClock.now
+        do {
+            let result = try await pool.execute(host: host, credentials: credentials, command: probeRequest, timeout: timeout)
+            let firstLine = result.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
+            let passed = result.exitCode == 0
+            let detail = passed ? firstLine
+                : "forced command answered exit \(result.exitCode.map(String.init) ?? "signal \(result.exitSignal ?? "?")"): "
+                    + (result.stderrText.split(separator: "\n").first.map(String.init) ?? "")
+            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: passed,
+                         latency: started.duration(to: .now), detail: detail,
+                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user))
+        } catch {
+            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: false,
+                         latency: started.duration(to: .now), detail: "\(error)", authentication: nil)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// The hosts the server may reach, read from the same Ansible YAML inventory the role deploys with.
+///
+/// This is defence layer 1: a host that is not in the inventory cannot be named, so it cannot be
+/// reached, whatever the caller asks for.
+public struct Inventory: Sendable, Equatable {
+    /// Hosts in inventory order (first appearance).
+    public private(set) var hosts: [InventoryHost]
+    /// Every group and its member host names (children included), sorted. Includes `all` and `ungrouped`.
+    public private(set) var groups: [String: [String]]
+
+    /// Creates an inventory from hosts and group memberships.
+    public init(hosts: [InventoryHost], groups: [String: [String]]) {
+        self.hosts = hosts
+        self.groups = groups
+    }
+
+    /// The host with this inventory name, if any.
+    public func host(named name: String) -> InventoryHost? {
+        hosts.first { $0.name == name }
+    }
+
+    /// Why a target expression was refused.
+    public struct UnknownTarget: Error, Sendable, Equatable, CustomStringConvertible {
+        public var name: String
+        public var known: [String]
+        public var description: String {
+            "'\(name)' is not a host or group of the inventory; known hosts: \(known.joined(separator: ", "))"
+        }
+    }
+
+    /// Resolves a host name, a group name, or a comma-separated list of them into hosts.
+    /// Every element must be known; one unknown name refuses the whole expression.
+    public func resolve(_ expression: String) throws(UnknownTarget) -> [InventoryHost] {
+        var names: [String] = []
+        for part in expression.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if host(named: part) != nil {
+                if !names.contains(part) { names.append(part) }
+            } else if let members = groups[part] {
+                for member in members where !names.contains(member) { names.append(member) }
+            } else {
+                throw UnknownTarget(name: part, known: hosts.map(\.name))
+            }
+        }
+        if names.isEmpty { throw UnknownTarget(name: expression, known: hosts.map(\.name)) }
+        return names.compactMap { host(named: $0) }
+    }
+}
+
+/// One host of the inventory, with the variables of ours that apply to it.
+public struct InventoryHost: Sendable, Equatable {
+    /// The inventory name (what tools and operators call it).
+    public var name: String
+    /// `ansible_host`, or the name itself.
+    public var address: String
+    /// `ansible_port`, or 22.
+    public var port: Int
+    /// The groups this host belongs to, sorted (`all` included).
+    public var groups: [String]
+    /// `mcp_allowed_services`: units the `restart_service` action may name on this host.
+    public var allowedServices: [String]
+
+    /// Creates a host.
+    public init(name: String, address: String, port: Int = 22, groups: [String] = ["all"], allowedServices: [String] = []) {
+        self.name = name
+        self.address = address
+        self.port = port
+        self.groups = groups
+        self.allowedServices = allowedServices
+    }
+}

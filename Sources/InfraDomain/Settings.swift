@@ -1,0 +1,199 @@
+/// Every setting of the server, typed, with its default.
+///
+/// Settings come from `LINUX_MCP_*` environment variables and from a `.env` file; the environment wins.
+/// ``Settings/definitions`` is the one list of names, defaults and meanings (`.env.example` mirrors it,
+/// and a test keeps the two equal). Unknown `LINUX_MCP_*` names are errors, so a typo never silently
+/// falls back to a default.
+public struct Settings: Sendable, Equatable {
+    public var inventoryPath: String
+    public var knownHostsPath: String
+    public var reader: AccountSettings
+    public var runner: AccountSettings
+    /// `nil`: no agent. Otherwise the agent socket to ask first.
+    public var agentSocket: String?
+    public var connectTimeout: Duration
+    public var commandTimeout: Duration
+    public var maxOutputBytes: Int
+    public var poolIdleTimeout: Duration
+    public var keepaliveSeconds: Int
+    public var maxHandshakesPerHost: Int
+    public var maxSessionsPerHost: Int
+    public var maxChannelsPerSession: Int
+    public var logLevel: String
+
+    /// The account name and key of one of the two SSH accounts.
+    public struct AccountSettings: Sendable, Equatable {
+        public var user: String
+        /// The private key file; its public half is `privateKeyPath + ".pub"`.
+        public var privateKeyPath: String
+        public var publicKeyPath: String { privateKeyPath + ".pub" }
+    }
+
+    /// One setting: its variable name, default and meaning.
+    public struct Definition: Sendable, Equatable {
+        public var name: String
+        public var defaultValue: String
+        public var meaning: String
+    }
+
+    /// All settings, in the order `.env.example` lists them.
+    public static let definitions: [Definition] = [
+        .init(name: "LINUX_MCP_INVENTORY", defaultValue: "inventory.yml",
+              meaning: "Ansible YAML inventory: the only hosts that can ever be reached"),
+        .init(name: "LINUX_MCP_KNOWN_HOSTS", defaultValue: "keys/known_hosts",
+              meaning: "Pinned host keys (OpenSSH known_hosts format; ed25519 or ECDSA)"),
+        .init(name: "LINUX_MCP_READER_USER", defaultValue: "mcp-reader",
+              meaning: "Read-only diagnostics account on the targets"),
+        .init(name: "LINUX_MCP_READER_KEY", defaultValue: "keys/mcp-reader",
+              meaning: "Private key of the reader account; its .pub must sit beside it"),
+        .init(name: "LINUX_MCP_RUNNER_USER", defaultValue: "pra-runner",
+              meaning: "Account that runs approved actions on the targets"),
+        .init(name: "LINUX_MCP_RUNNER_KEY", defaultValue: "keys/pra-runner",
+              meaning: "Private key of the runner account; its .pub must sit beside it"),
+        .init(name: "LINUX_MCP_SSH_AGENT", defaultValue: "auto",
+              meaning: "auto = use $SSH_AUTH_SOCK when set; none = never use an agent; or an agent socket path"),
+        .init(name: "LINUX_MCP_CONNECT_TIMEOUT_MS", defaultValue: "5000",
+              meaning: "Bound on TCP connect + SSH handshake + authentication (100-60000)"),
+        .init(name: "LINUX_MCP_COMMAND_TIMEOUT_MS", defaultValue: "30000",
+              meaning: "Default overall deadline of one remote command (100-600000)"),
+        .init(name: "LINUX_MCP_MAX_OUTPUT_BYTES", defaultValue: "1048576",
+              meaning: "Cap on captured stdout and on captured stderr per command; the rest is dropped and flagged (1024-67108864)"),
+        .init(name: "LINUX_MCP_POOL_IDLE_SECONDS", defaultValue: "300",
+              meaning: "Close a pooled SSH session after this many idle seconds (1-86400)"),
+        .init(name: "LINUX_MCP_KEEPALIVE_SECONDS", defaultValue: "30",
+              meaning: "SSH keepalive interval of pooled sessions (0 = off, up to 3600)"),
+        .init(name: "LINUX_MCP_MAX_HANDSHAKES_PER_HOST", defaultValue: "4",
+              meaning: "Simultaneous SSH handshakes to one host; stays under sshd MaxStartups (1-10)"),
+        .init(name: "LINUX_MCP_MAX_SESSIONS_PER_HOST", defaultValue: "4",
+              meaning: "Pooled SSH sessions per host and account (1-64)"),
+        .init(name: "LINUX_MCP_MAX_CHANNELS_PER_SESSION", defaultValue: "8",
+              meaning: "Simultaneous commands on one SSH session; stays under sshd MaxSessions 10 (1-10)"),
+        .init(name: "LINUX_MCP_LOG_LEVEL", defaultValue: "info",
+              meaning: "Log level on stderr: trace, debug, info, notice, warning, error, critical"),
+    ]
+
+    /// Where a setting's value came from, for error messages.
+    public struct Source: Sendable {
+        public var environment: [String: String]
+        public var dotEnv: [DotEnvParser.Assignment]
+        public var dotEnvPath: String
+
+        /// Creates a source from the process environment and a parsed `.env` (empty when there is none).
+        public init(environment: [String: String], dotEnv: [DotEnvParser.Assignment] = [], dotEnvPath: String = ".env") {
+            self.environment = environment
+            self.dotEnv = dotEnv
+            self.dotEnvPath = dotEnvPath
+        }
+    }
+
+    /// Resolves typed settings: environment first, then `.env`, then defaults.
+    public static func resolve(_ source: Source) throws(ConfigurationError) -> Settings {
+        let known = Set(definitions.map(\.name))
+        for assignment in source.dotEnv where !known.contains(assignment.key) {
+            throw unknownKey(assignment.key, file: source.dotEnvPath, line: assignment.line)
+        }
+        for key in source.environment.keys.sorted() where key.hasPrefix("LINUX_MCP_") && !known.contains(key) && key != "LINUX_MCP_ENV_FILE" {
+            throw unknownKey(key, file: "environment", line: nil)
+        }
+        func raw(_ name: String) -> (value: String, file: String, line: Int?) {
+            if let value = source.environment[name] { return (value, "environment", nil) }
+            if let assignment = source.dotEnv.last(where: { $0.key == name }) {
+                return (assignment.value, source.dotEnvPath, assignment.line)
+            }
+            return (definitions.first { $0.name == name }!.defaultValue, "defaults", nil)
+        }
+        func text(_ name: String) throws(ConfigurationError) -> String {
+            let (value, file, line) = raw(name)
+            guard !value.isEmpty else {
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name, problem: "the value is empty",
+                                         fix: "set a value or remove the line to use the default")
+            }
+            return value
+        }
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            let (value, file, line) = raw(name)
+            guard let number = Int(value), range.contains(number) else {
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name,
+                                         problem: "'\(value)' is not a whole number from \(range.lowerBound) to \(range.upperBound)",
+                                         fix: "set \(name) to a number in that range")
+            }
+            return number
+        }
+        func user(_ name: String) throws(ConfigurationError) -> String {
+            let value = try text(name)
+            let allowed = value.first.map { $0.isASCII && ($0.isLowercase || $0 == "_") } == true
+                && value.count <= 32
+                && value.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
+            guard allowed else {
+                let (_, file, line) = raw(name)
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name,
+                                         problem: "'\(value)' is not a valid Unix account name",
+                                         fix: "use lowercase letters, digits, - and _, starting with a letter (at most 32)")
+            }
+            return value
+        }
+
+        let agentSetting = try text("LINUX_MCP_SSH_AGENT")
+        let agentSocket: String?
+        switch agentSetting {
+        case "none": agentSocket = nil
+        case "auto": agentSocket = source.environment["SSH_AUTH_SOCK"].flatMap { $0.isEmpty ? nil : $0 }
+        default:
+            guard agentSetting.hasPrefix("/") else {
+                let (_, file, line) = raw("LINUX_MCP_SSH_AGENT")
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_SSH_AGENT",
+                                         problem: "'\(agentSetting)' is neither auto, none nor an absolute socket path",
+                                         fix: "set it to auto, none, or the absolute path of an ssh-agent socket")
+            }
+            agentSocket = agentSetting
+        }
+        let level = try text("LINUX_MCP_LOG_LEVEL")
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            let (_, file, line) = raw("LINUX_MCP_LOG_LEVEL")
+            throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_LOG_LEVEL",
+                                     problem: "'\(level)' is not a log level",
+                                     fix: "use trace, debug, info, notice, warning, error or critical")
+        }
+        return Settings(
+            inventoryPath: try text("LINUX_MCP_INVENTORY"),
+            knownHostsPath: try text("LINUX_MCP_KNOWN_HOSTS"),
+            reader: AccountSettings(user: try user("LINUX_MCP_READER_USER"), privateKeyPath: try text("LINUX_MCP_READER_KEY")),
+            runner: AccountSettings(user: try user("LINUX_MCP_RUNNER_USER"), privateKeyPath: try text("LINUX_MCP_RUNNER_KEY")),
+            agentSocket: agentSocket,
+            connectTimeout: .milliseconds(try integer("LINUX_MCP_CONNECT_TIMEOUT_MS", 100...60_000)),
+            commandTimeout: .milliseconds(try integer("LINUX_MCP_COMMAND_TIMEOUT_MS", 100...600_000)),
+            maxOutputBytes: try integer("LINUX_MCP_MAX_OUTPUT_BYTES", 1024...67_108_864),
+            poolIdleTimeout: .seconds(try integer("LINUX_MCP_POOL_IDLE_SECONDS", 1...86_400)),
+            keepaliveSeconds: try integer("LINUX_MCP_KEEPALIVE_SECONDS", 0...3600),
+            maxHandshakesPerHost: try integer("LINUX_MCP_MAX_HANDSHAKES_PER_HOST", 1...10),
+            maxSessionsPerHost: try integer("LINUX_MCP_MAX_SESSIONS_PER_HOST", 1...64),
+            maxChannelsPerSession: try integer("LINUX_MCP_MAX_CHANNELS_PER_SESSION", 1...10),
+            logLevel: level)
+    }
+
+    private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {
+        let names = definitions.map(\.name)
+        let suggestion = names.min { EditDistance.between($0, key) < EditDistance.between($1, key) }
+        let near = suggestion.map { EditDistance.between($0, key) <= 4 } == true
+        return ConfigurationError(.unknownKey, file: file, line: line, field: key,
+                                  problem: "unknown setting" + (near ? " (did you mean \(suggestion!)?)" : ""),
+                                  fix: near ? "rename it to \(suggestion!)" : "remove it; the settings are listed in .env.example")
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+enum EditDistance {
+    static func between(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

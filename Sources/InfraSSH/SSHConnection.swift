@@ -1,0 +1,414 @@
+import CLibSSH2
+import Foundation
+import Glibc
+import InfraDomain
+import Logging
+
+/// One authenticated SSH session to one host as one account, owned by a thread of its own.
+///
+/// libssh2 handles are not thread-safe and its calls must never run on Swift's cooperative pool (two
+/// threads here: one blocked poll would stall every task). So each connection runs a small event loop
+/// on a dedicated thread: it takes jobs from an inbox, advances every channel without blocking, and
+/// `poll()`s the socket, an eventfd (new work) and the nearest deadline. Callers only ever touch the
+/// inbox, under a lock.
+final class SSHConnection: @unchecked Sendable {
+    /// Where and as whom to connect.
+    struct Target: Sendable {
+        let host: InventoryHost
+        let credentials: AccountCredentials
+        let verifier: HostKeyVerifier
+        let options: SSHPoolOptions
+    }
+
+    let target: Target
+    let logger: Logger
+    /// How this session authenticated (for tests and `doctor`).
+    private(set) var authenticatedWith: AuthMethod = .none
+
+    /// How a session proved its identity.
+    enum AuthMethod: String, Sendable { case none, agent, keyFile = "key-file" }
+
+    // Shared with callers, under `lock`.
+    private let lock = NSLock()
+    private var inbox: [ChannelTask.Job] = []
+    private var accepting = false
+    private var stopRequested = false
+    private var terminated = false
+    private var terminationWaiters: [CheckedContinuation<Void, Never>] = []
+
+    // Owned by the connection thread.
+    private var session: OpaquePointer?
+    private var socket: Int32 = -1
+    private let wakeFD: Int32
+    private var tasks: [ChannelTask] = []
+    private var hasAbandonedChannel = false
+
+    private init(target: Target, logger: Logger) {
+        self.target = target
+        self.logger = logger
+        self.wakeFD = cssh_wake_fd()
+    }
+
+    /// Connects, verifies the host key and authenticates, all before `deadline`.
+    static func open(_ target: Target, deadline: ContinuousClock.Instant, logger: Logger) async throws -> SSHConnection {
+        LibSSH2.ensureInitialised()
+        let connection = SSHConnection(target: target, logger: logger)
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            let thread = Thread { connection.threadMain(deadline: deadline, ready: ready) }
+            thread.name = "ssh \(target.host.name)/\(target.credentials.user)"
+            thread.start()
+        }
+        return connection
+    }
+
+    /// True once the session's thread has released everything.
+    var isTerminated: Bool { lock.withLock { terminated } }
+
+    /// True while the session takes new commands.
+    var isAccepting: Bool { lock.withLock { accepting } }
+
+    /// Runs one command on this session.
+    func run(command: String, stdin: [UInt8], deadline: ContinuousClock.Instant, started: ContinuousClock.Instant,
+             limit: Duration, maxOutputBytes: Int) async throws -> ExecResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let job = ChannelTask.Job(command: Array(command.utf8), stdin: stdin, deadline: deadline, started: started,
+                                      limit: limit, maxOutputBytes: maxOutputBytes, continuation: continuation)
+            let taken: Bool = lock.withLock {
+                guard accepting else { return false }
+                inbox.append(job)
+                wake()
+                return true
+            }
+            if !taken {
+                continuation.resume(throwing: SSHError.connectionLost(host: target.host.name, reason: "session closed",
+                                                                      commandSent: false))
+            }
+        }
+    }
+
+    /// Asks the session to finish its running commands and close. Returns at once.
+    func close() {
+        lock.withLock {
+            accepting = false
+            stopRequested = true
+            wake()
+        }
+    }
+
+    /// Waits until the session's thread has released every resource.
+    func waitUntilClosed() async {
+        await withCheckedContinuation { continuation in
+            let done: Bool = lock.withLock {
+                if terminated { return true }
+                terminationWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Must be called with `lock` held.
+    private func wake() {
+        guard !terminated else { return }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    // MARK: - Thread
+
+    private func threadMain(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>) {
+        do {
+            try establish(deadline: deadline)
+            lock.withLock { accepting = true }
+            ready.resume()
+            runLoop()
+        } catch {
+            ready.resume(throwing: error)
+        }
+        teardown()
+    }
+
+    private var hostName: String { target.host.name }
+
+    private func establish(deadline: ContinuousClock.Instant) throws(SSHError) {
+        let host = target.host
+        let endpoint = "\(host.address):\(host.port)"
+        do {
+            socket = try SocketConnector.connect(address: host.address, port: host.port, deadline: deadline)
+        } catch {
+            switch error {
+            case .timedOut:
+                throw .timeout(host: hostName, phase: "TCP connect to \(endpoint)", limit: target.options.connectTimeout, commandSent: false)
+            case .failed(let reason):
+                throw .connectFailed(host: hostName, endpoint: endpoint, reason: reason)
+            }
+        }
+        guard let session = cssh_session_init() else {
+            throw .handshakeFailed(host: hostName, reason: "libssh2 could not allocate a session", retryable: false)
+        }
+        self.session = session
+        libssh2_session_set_blocking(session, 0)
+
+        // Offer exactly the pinned host key types (libssh2 would otherwise prefer ECDSA and report an
+        // ed25519-pinned host as unknown). With nothing pinned, offer all supported types so the error can
+        // show the host's fingerprint.
+        var types = target.verifier.pinnedKeyTypes(address: host.address, port: host.port)
+        if types.isEmpty { types = SSHKeyType.allCases }
+        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, types.map(\.rawValue).joined(separator: ","))
+        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX,
+            "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
+            + "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256")
+
+        var rc: Int32
+        repeat {
+            rc = libssh2_session_handshake(session, socket)
+            if rc == LibSSH2.again { try wait(until: deadline, phase: "SSH handshake") }
+        } while rc == LibSSH2.again
+        if rc != 0 {
+            // sshd's MaxStartups drops excess unauthenticated connections at random: "failed getting banner".
+            let retryable = rc == Int32(LIBSSH2_ERROR_SOCKET_RECV) || rc == Int32(LIBSSH2_ERROR_BANNER_RECV)
+                || rc == Int32(LIBSSH2_ERROR_SOCKET_DISCONNECT)
+            throw .handshakeFailed(host: hostName, reason: LibSSH2.lastError(session), retryable: retryable)
+        }
+        try verifyHostKey(session)
+        try authenticate(session, deadline: deadline)
+        if target.options.keepaliveSeconds > 0 {
+            libssh2_keepalive_config(session, 0, UInt32(target.options.keepaliveSeconds))
+        }
+    }
+
+    private func verifyHostKey(_ session: OpaquePointer) throws(SSHError) {
+        var length = 0
+        var type: Int32 = 0
+        guard let raw = libssh2_session_hostkey(session, &length, &type), length > 0 else {
+            throw .handshakeFailed(host: hostName, reason: "the host presented no host key", retryable: false)
+        }
+        let blob = [UInt8](UnsafeRawBufferPointer(start: raw, count: length))
+        guard let name = SSHPublicKey.algorithmName(ofBlob: blob), case .supported(let keyType) = SSHKeyType.classify(name) else {
+            throw .handshakeFailed(host: hostName, reason: "the host key is not ed25519 or ECDSA", retryable: false)
+        }
+        do {
+            try target.verifier.verify(host: hostName, address: target.host.address, port: target.host.port,
+                                       presented: SSHPublicKey(type: keyType, blob: blob))
+        } catch {
+            throw .hostKey(error)
+        }
+    }
+
+    private func authenticate(_ session: OpaquePointer, deadline: ContinuousClock.Instant) throws(SSHError) {
+        let credentials = target.credentials
+        let user = credentials.user
+        if let socketPath = credentials.agentSocket {
+            switch try authenticateWithAgent(session, socketPath: socketPath, deadline: deadline) {
+            case .authenticated:
+                authenticatedWith = .agent
+                return
+            case .identityUnavailable(let why):
+                logger.notice("ssh-agent cannot be used; falling back to the key file",
+                              metadata: ["host": "\(hostName)", "user": "\(user)", "reason": "\(why)"])
+            }
+        }
+        guard let privateKey = credentials.privateKeyPath else {
+            throw .authenticationFailed(host: hostName, user: user,
+                                        reason: "the agent does not hold \(credentials.publicKeyPath) and there is no key file")
+        }
+        logger.warning("reduced security: private key read from a file into process memory; load it into ssh-agent instead",
+                       metadata: ["host": "\(hostName)", "user": "\(user)", "key": "\(privateKey)"])
+        var rc: Int32
+        repeat {
+            rc = cssh_userauth_publickey_fromfile(session, user, credentials.publicKeyPath, privateKey)
+            if rc == LibSSH2.again { try wait(until: deadline, phase: "authentication") }
+        } while rc == LibSSH2.again
+        if rc != 0 {
+            throw .authenticationFailed(host: hostName, user: user, reason: LibSSH2.lastError(session))
+        }
+        authenticatedWith = .keyFile
+    }
+
+    private enum AgentOutcome { case authenticated, identityUnavailable(String) }
+
+    /// Offers the agent identity whose public key is the configured one, and no other.
+    private func authenticateWithAgent(_ session: OpaquePointer, socketPath: String,
+                                       deadline: ContinuousClock.Instant) throws(SSHError) -> AgentOutcome {
+        guard let agent = libssh2_agent_init(session) else { return .identityUnavailable("libssh2_agent_init failed") }
+        defer {
+            libssh2_agent_disconnect(agent)
+            libssh2_agent_free(agent)
+        }
+        libssh2_agent_set_identity_path(agent, socketPath)
+        guard libssh2_agent_connect(agent) == 0 else { return .identityUnavailable("cannot connect to \(socketPath)") }
+        guard libssh2_agent_list_identities(agent) == 0 else { return .identityUnavailable("cannot list agent identities") }
+        let wanted = target.credentials.publicKey.blob
+        var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
+        var chosen: UnsafeMutablePointer<libssh2_agent_publickey>?
+        while true {
+            var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
+            guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { break }
+            let blob = [UInt8](UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
+            if blob == wanted { chosen = identity; break }
+            previous = identity
+        }
+        guard let chosen else {
+            return .identityUnavailable("the agent does not hold \(target.credentials.publicKeyPath)")
+        }
+        var rc: Int32
+        repeat {
+            rc = libssh2_agent_userauth(agent, target.credentials.user, chosen)
+            if rc == LibSSH2.again { try wait(until: deadline, phase: "authentication") }
+        } while rc == LibSSH2.again
+        guard rc == 0 else {
+            throw .authenticationFailed(host: hostName, user: target.credentials.user,
+                                        reason: "the host refused the agent identity: \(LibSSH2.lastError(session))")
+        }
+        return .authenticated
+    }
+
+    /// Waits until the socket is ready in the direction libssh2 is blocked on, or throws at the deadline.
+    private func wait(until deadline: ContinuousClock.Instant, phase: String) throws(SSHError) {
+        let timeout = Deadline.milliseconds(until: deadline)
+        if timeout <= 0 {
+            throw .timeout(host: hostName, phase: phase, limit: target.options.connectTimeout, commandSent: false)
+        }
+        var pfd = pollfd(fd: socket, events: directions(), revents: 0)
+        _ = cssh_set_tcp_quickack(socket)
+        _ = poll(&pfd, 1, timeout)
+    }
+
+    private func directions() -> Int16 {
+        guard let session else { return Int16(POLLIN) }
+        let wanted = libssh2_session_block_directions(session)
+        var events: Int16 = 0
+        if wanted & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if wanted & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        return events == 0 ? Int16(POLLIN) : events
+    }
+
+    // MARK: - Event loop
+
+    private func runLoop() {
+        guard let session else { return }
+        var lastActivity = ContinuousClock.now
+        var draining = false
+        loop: while true {
+            let (newJobs, stop) = lock.withLock { () -> ([ChannelTask.Job], Bool) in
+                defer { inbox.removeAll() }
+                return (inbox, stopRequested)
+            }
+            tasks.append(contentsOf: newJobs.map(ChannelTask.init))
+            if stop { draining = true }
+
+            var progressed = false
+            var broken = false
+            var index = 0
+            while index < tasks.count {
+                let task = tasks[index]
+                switch task.step(session: session, host: hostName) {
+                case .progressed:
+                    progressed = true
+                    index += 1
+                case .blocked:
+                    index += 1
+                case .finished(let result, let abandoned, let sessionBroken):
+                    tasks.remove(at: index)
+                    if abandoned { hasAbandonedChannel = true; draining = true } else { task.release() }
+                    if sessionBroken { broken = true }
+                    task.job.continuation.resume(with: result.mapError { $0 as any Error })
+                    lastActivity = .now
+                    progressed = true
+                }
+            }
+            if broken {
+                fail(tasks, reason: "the session broke: \(LibSSH2.lastError(session))")
+                tasks.removeAll()
+                break loop
+            }
+            if !tasks.isEmpty { lastActivity = .now }
+            if draining || tasks.isEmpty && lastActivity.duration(to: .now) >= target.options.idleTimeout {
+                lock.withLock { accepting = false }
+                if tasks.isEmpty && lock.withLock({ inbox.isEmpty }) { break loop }
+                if tasks.isEmpty {  // jobs that slipped in before accepting went false
+                    continue loop
+                }
+            }
+            var keepaliveMs: Int32 = 60_000
+            if target.options.keepaliveSeconds > 0 {
+                var next: Int32 = 0
+                let rc = libssh2_keepalive_send(session, &next)
+                if rc < 0 && rc != LibSSH2.again {
+                    fail(tasks, reason: "keepalive failed: \(LibSSH2.lastError(session))")
+                    tasks.removeAll()
+                    break loop
+                }
+                keepaliveMs = max(1000, next * 1000)
+            }
+            if progressed { continue loop }
+
+            var timeout = keepaliveMs
+            for task in tasks { timeout = min(timeout, Deadline.milliseconds(until: task.job.deadline)) }
+            if tasks.isEmpty {
+                timeout = min(timeout, Deadline.milliseconds(until: lastActivity + target.options.idleTimeout))
+            }
+            var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: socket, events: tasks.isEmpty ? Int16(POLLIN) : directions(), revents: 0)]
+            _ = cssh_set_tcp_quickack(socket)
+            _ = poll(&fds, 2, timeout)
+            if fds[0].revents != 0 {
+                var counter: UInt64 = 0
+                _ = Glibc.read(wakeFD, &counter, 8)
+            }
+            if tasks.isEmpty && fds[1].revents != 0 {
+                // Nothing is expected from an idle session: EOF means sshd is gone; anything else we do not
+                // consume here, so retire the session rather than spin on it.
+                var byte: UInt8 = 0
+                let n = recv(socket, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+                if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                    logger.debug("pooled session closed by the host", metadata: ["host": "\(hostName)"])
+                    hasAbandonedChannel = true   // no clean goodbye on a dead socket
+                    break loop
+                }
+                if n > 0 { draining = true }
+            }
+        }
+        lock.withLock { accepting = false }
+    }
+
+    private func fail(_ tasks: [ChannelTask], reason: String) {
+        for task in tasks {
+            task.job.continuation.resume(throwing: SSHError.connectionLost(host: hostName, reason: reason,
+                                                                           commandSent: task.execSent))
+        }
+    }
+
+    private func teardown() {
+        let leftovers: [ChannelTask.Job] = lock.withLock {
+            accepting = false
+            defer { inbox.removeAll() }
+            return inbox
+        }
+        for job in leftovers {
+            job.continuation.resume(throwing: SSHError.connectionLost(host: hostName, reason: "session closed", commandSent: false))
+        }
+        if let session {
+            if !hasAbandonedChannel {
+                let goodbye = ContinuousClock.now + .milliseconds(200)
+                while cssh_session_disconnect(session, "bye") == LibSSH2.again && ContinuousClock.now < goodbye {
+                    var pfd = pollfd(fd: socket, events: directions(), revents: 0)
+                    _ = poll(&pfd, 1, 20)
+                }
+            }
+            // Shut the socket first so freeing abandoned channels cannot wait on the host.
+            if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
+            var tries = 0
+            while libssh2_session_free(session) == LibSSH2.again && tries < 1000 { tries += 1 }
+            self.session = nil
+        }
+        if socket >= 0 { Glibc.close(socket); socket = -1 }
+        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+            terminated = true
+            Glibc.close(wakeFD)
+            defer { terminationWaiters.removeAll() }
+            return terminationWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

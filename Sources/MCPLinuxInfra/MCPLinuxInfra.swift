@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import InfraApp
+import InfraConfig
+import InfraDomain
+import InfraSSH
+import Logging
+
+/// The `mcp-linux-infra` command.
+@main
+struct MCPLinuxInfra: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp-linux-infra",
+        abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
+        subcommands: [DoctorCommand.self])
+}
+
+/// Options every subcommand that reads the configuration shares.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(name: .long, help: "A .env file with LINUX_MCP_* settings (default: ./.env if present).")
+    var envFile: String?
+
+    /// Loads and validates the configuration, or prints the error and exits with status 2.
+    func load() throws -> LoadedConfiguration {
+        do {
+            let configuration = try ConfigurationLoader.load(envFile: envFile)
+            LogSetup.bootstrap(level: configuration.settings.logLevel)
+            return configuration
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// `doctor`: one line per host and account, non-zero exit when any check fails.
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check every inventory host with both accounts (host key, authentication, forced command).")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let configuration = try options.load()
+        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                           logger: Logger(label: "mcp-linux-infra.ssh"))
+        let checks = await Doctor(configuration: configuration, pool: pool).run()
+        await pool.shutdown()
+        for check in checks { print(check.line) }
+        let failed = checks.filter { !$0.passed }.count
+        print("\(checks.count - failed) of \(checks.count) checks passed")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,184 @@
+#!/bin/bash
+# A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
+#
+#   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--wrapper PATH] [--exec PATH]
+#   loopback-target.sh down STATE_DIR
+#
+# `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
+# authorized_keys with restrict,command=..., an sshd config, a pinned known_hosts and an inventory, then
+# starts sshd and waits until it answers with the pinned key. It writes STATE_DIR/linux-mcp.env, a .env
+# for mcp-linux-infra. `down` stops every process it started, by the PIDs and user names it saved, and
+# removes the accounts and STATE_DIR. Nothing is matched by pattern.
+set -eu
+
+die() { echo "loopback-target: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (it starts sshd and creates Unix accounts)"
+[ "$#" -ge 2 ] || die "usage: $0 up|down STATE_DIR [options]"
+command=$1
+state=$2
+shift 2
+case "$state" in /*) ;; *) die "STATE_DIR must be an absolute path" ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+
+kill_user_processes() {
+  # Every process owned by one of the accounts we created, by PID.
+  local user=$1 pids
+  pids=$(ps -o pid= -u "$user" 2>/dev/null || true)
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086 # one PID per word
+  kill -KILL $pids 2>/dev/null || true
+}
+
+down() {
+  [ -d "$state" ] || return 0
+  if [ -f "$state/sshd.pid.saved" ]; then
+    local pid
+    pid=$(cat "$state/sshd.pid.saved")
+    # Only signal it if it is still our sshd (its command line names our config file).
+    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$state/sshd_config"; then
+      # Per-connection sshd children outlive the listener: stop them first, by PID.
+      local children
+      children=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)
+      kill -TERM "$pid" 2>/dev/null || true
+      # shellcheck disable=SC2086 # one PID per word
+      [ -z "$children" ] || kill -KILL $children 2>/dev/null || true
+      for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  if [ -f "$state/users.saved" ]; then
+    while read -r user; do
+      [ -n "$user" ] || continue
+      if id -u "$user" >/dev/null 2>&1; then
+        kill_user_processes "$user"
+        for _ in $(seq 20); do [ -z "$(ps -o pid= -u "$user" 2>/dev/null)" ] && break; sleep 0.1; done
+        userdel "$user" 2>/dev/null || userdel -f "$user"
+      fi
+    done < "$state/users.saved"
+  fi
+  rm -rf -- "$state"
+}
+
+if [ "$command" = down ]; then
+  down
+  exit 0
+fi
+[ "$command" = up ] || die "unknown command $command (use up or down)"
+
+reader=mcp-reader
+runner=pra-runner
+port=
+wrapper="$here/test-wrapper.sh"
+exec_cmd=
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --reader) reader=$2; shift 2 ;;
+    --runner) runner=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --wrapper) wrapper=$2; shift 2 ;;
+    --exec) exec_cmd=$2; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+[ -n "$exec_cmd" ] || exec_cmd=$wrapper
+[ -e "$state" ] && die "$state exists; run '$0 down $state' first"
+for user in "$reader" "$runner"; do
+  id -u "$user" >/dev/null 2>&1 && die "account $user already exists; refusing to reuse an account this script did not create"
+done
+for tool in /usr/sbin/sshd ssh-keygen ssh-keyscan useradd; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install openssh-server openssh-client)"
+done
+
+if [ -z "$port" ]; then
+  for _ in $(seq 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if [ -z "$(ss -Htln "sport = :$candidate" 2>/dev/null)" ]; then port=$candidate; break; fi
+  done
+fi
+[ -n "$port" ] || die "no free port found"
+
+trap 'echo "loopback-target: setup failed, cleaning up" >&2; down' ERR
+umask 022
+install -d -m 0755 "$state" "$state/bin" "$state/hostkeys" "$state/authorized_keys" "$state/home"
+install -d -m 0700 "$state/keys"
+install -d -m 0755 /run/sshd
+: > "$state/users.saved"
+
+ssh-keygen -q -t ed25519 -N '' -C "loopback-host" -f "$state/hostkeys/ssh_host_ed25519_key"
+# A second host key type, so tests exercise libssh2 preferring ECDSA over the pinned ed25519 key.
+ssh-keygen -q -t ecdsa -b 256 -N '' -C "loopback-host" -f "$state/hostkeys/ssh_host_ecdsa_key"
+ssh-keygen -q -t ed25519 -N '' -C "mcp-reader@loopback" -f "$state/keys/mcp-reader"
+ssh-keygen -q -t ed25519 -N '' -C "pra-runner@loopback" -f "$state/keys/pra-runner"
+
+install -m 0755 "$wrapper" "$state/bin/reader-command"
+install -m 0755 "$exec_cmd" "$state/bin/runner-command"
+
+for user in "$reader" "$runner"; do
+  useradd --system --no-create-home --home-dir "$state/home" --shell /bin/sh "$user"
+  echo "$user" >> "$state/users.saved"
+  usermod -p '*' "$user"   # locked ('!') accounts are refused by sshd without PAM
+done
+
+printf 'restrict,from="127.0.0.1",command="exec %s --role=reader" %s\n' "$state/bin/reader-command" \
+  "$(cat "$state/keys/mcp-reader.pub")" > "$state/authorized_keys/$reader"
+printf 'restrict,from="127.0.0.1",command="exec %s --role=runner" %s\n' "$state/bin/runner-command" \
+  "$(cat "$state/keys/pra-runner.pub")" > "$state/authorized_keys/$runner"
+chmod 0644 "$state/authorized_keys/$reader" "$state/authorized_keys/$runner"
+
+cat > "$state/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $state/hostkeys/ssh_host_ed25519_key
+HostKey $state/hostkeys/ssh_host_ecdsa_key
+PidFile $state/sshd.pid
+AuthorizedKeysFile $state/authorized_keys/%u
+AllowUsers $reader $runner
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+PermitUserEnvironment no
+AllowTcpForwarding no
+X11Forwarding no
+StrictModes yes
+LogLevel DEBUG1
+MaxStartups 100:30:200
+CONF
+/usr/sbin/sshd -t -f "$state/sshd_config"
+setsid /usr/sbin/sshd -f "$state/sshd_config" -D -E "$state/sshd.log" < /dev/null > /dev/null 2>&1 &
+echo $! > "$state/sshd.pid.saved"
+
+pinned=$(cut -d' ' -f1,2 "$state/hostkeys/ssh_host_ed25519_key.pub")
+ready=
+for _ in $(seq 100); do
+  if ssh-keyscan -T 1 -p "$port" -t ed25519 127.0.0.1 2>/dev/null | grep -qF "$pinned"; then ready=1; break; fi
+  sleep 0.05
+done
+[ -n "$ready" ] || { cat "$state/sshd.log" >&2 || true; die "sshd did not answer on 127.0.0.1:$port"; }
+
+echo "[127.0.0.1]:$port $pinned" > "$state/known_hosts"
+cat > "$state/inventory.yml" <<INV
+all:
+  hosts:
+    loopback:
+      ansible_host: 127.0.0.1
+      ansible_port: $port
+INV
+cat > "$state/linux-mcp.env" <<ENV
+LINUX_MCP_INVENTORY=$state/inventory.yml
+LINUX_MCP_KNOWN_HOSTS=$state/known_hosts
+LINUX_MCP_READER_USER=$reader
+LINUX_MCP_READER_KEY=$state/keys/mcp-reader
+LINUX_MCP_RUNNER_USER=$runner
+LINUX_MCP_RUNNER_KEY=$state/keys/pra-runner
+LINUX_MCP_SSH_AGENT=none
+ENV
+cat > "$state/target.state" <<STATE
+port=$port
+sshd_pid=$(cat "$state/sshd.pid.saved")
+reader=$reader
+runner=$runner
+STATE
+trap - ERR
+echo "loopback target up: 127.0.0.1:$port, accounts $reader and $runner, settings in $state/linux-mcp.env"
