@@ -70,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "InfraTestSupport",
-            dependencies: ["InfraDomain", "InfraConfig"],
+            dependencies: ["InfraDomain", "InfraConfig", .product(name: "Logging", package: "swift-log")],
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),

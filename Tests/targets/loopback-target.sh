@@ -21,10 +21,22 @@ shift 2
 case "$state" in /*) ;; *) die "STATE_DIR must be an absolute path" ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 
+live_pids_of_user() {
+  # Live (not zombie) processes owned by an account we created.
+  ps -o pid=,stat= -u "$1" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
+}
+
+is_alive() {
+  # A killed process may stay a zombie until PID 1 reaps it; that counts as gone.
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 kill_user_processes() {
   # Every process owned by one of the accounts we created, by PID.
   local user=$1 pids
-  pids=$(ps -o pid= -u "$user" 2>/dev/null || true)
+  pids=$(live_pids_of_user "$user")
   [ -n "$pids" ] || return 0
   # shellcheck disable=SC2086 # one PID per word
   kill -KILL $pids 2>/dev/null || true
@@ -43,7 +55,7 @@ down() {
       kill -TERM "$pid" 2>/dev/null || true
       # shellcheck disable=SC2086 # one PID per word
       [ -z "$children" ] || kill -KILL $children 2>/dev/null || true
-      for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+      for _ in $(seq 50); do is_alive "$pid" || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
@@ -52,7 +64,7 @@ down() {
       [ -n "$user" ] || continue
       if id -u "$user" >/dev/null 2>&1; then
         kill_user_processes "$user"
-        for _ in $(seq 20); do [ -z "$(ps -o pid= -u "$user" 2>/dev/null)" ] && break; sleep 0.1; done
+        for _ in $(seq 20); do [ -z "$(live_pids_of_user "$user")" ] && break; sleep 0.1; done
         userdel "$user" 2>/dev/null || userdel -f "$user"
       fi
     done < "$state/users.saved"
