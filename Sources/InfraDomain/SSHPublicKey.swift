@@ -48,6 +48,19 @@ public struct SSHPublicKey: Sendable, Equatable {
         guard let inner = reader.readString(), String(decoding: inner, as: UTF8.self) == typeName else {
             throw .malformed("the key data does not start with its algorithm name \(typeName)")
         }
+        // The rest of the blob must have exactly the shape of its algorithm (RFC 8709, RFC 5656).
+        switch type {
+        case .ed25519:
+            guard reader.readString()?.count == 32, reader.isAtEnd else {
+                throw .malformed("the ed25519 key is truncated or has trailing data")
+            }
+        case .ecdsaP256, .ecdsaP384, .ecdsaP521:
+            let curve = String(typeName.dropFirst("ecdsa-sha2-".count))
+            guard let name = reader.readString(), String(decoding: name, as: UTF8.self) == curve,
+                  let point = reader.readString(), point.first == 0x04, reader.isAtEnd else {
+                throw .malformed("the ECDSA key is truncated or names another curve")
+            }
+        }
         return SSHPublicKey(type: type, blob: blob, comment: comment)
     }
 
@@ -91,6 +104,8 @@ struct SSHWireReader {
         offset += Int(length)
         return value
     }
+
+    var isAtEnd: Bool { offset == bytes.count }
 
     mutating func readBytes(_ count: Int) -> [UInt8]? {
         guard count <= bytes.count - offset else { return nil }

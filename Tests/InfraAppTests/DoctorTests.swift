@@ -1,0 +1,63 @@
+import Foundation
+import InfraTestSupport
+import Testing
+
+let requiresRoot = ConditionTrait.enabled(if: LoopbackTarget.isRoot, Comment(rawValue: LoopbackTarget.rootReason))
+
+/// The built `mcp-linux-infra` binary, next to the test bundle.
+func productBinary() -> String {
+    let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
+    for candidate in [bundle.appendingPathComponent("mcp-linux-infra").path,
+                      LoopbackTarget.repositoryRoot + "/.build/debug/mcp-linux-infra"]
+    where FileManager.default.isExecutableFile(atPath: candidate) {
+        return candidate
+    }
+    return LoopbackTarget.repositoryRoot + "/.build/debug/mcp-linux-infra"
+}
+
+@Suite("mcp-linux-infra doctor (real binary, real loopback sshd)", requiresRoot)
+struct DoctorTests {
+    @Test("Both accounts pass: one line each, exit 0, logs on stderr only")
+    func doctorPasses() async throws {
+        try await LoopbackTarget.with { target in
+            let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", target.envFile])
+            #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+            let lines = outcome.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines[0].hasPrefix("ok    loopback  reader(\(target.readerUser))"))
+            #expect(lines[0].contains("test-wrapper 1 role=reader"))
+            #expect(lines[1].hasPrefix("ok    loopback  runner(\(target.runnerUser))"))
+            #expect(lines[2] == "2 of 2 checks passed")
+            #expect(!outcome.stdout.contains("reduced security"))
+            #expect(outcome.stderr.contains("reduced security"))
+        }
+    }
+
+    @Test("A host whose key changed fails, and doctor exits non-zero")
+    func doctorFailsOnChangedKey() async throws {
+        try await LoopbackTarget.with { target in
+            let other = target.stateDirectory + "/other"
+            try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
+            let pub = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ")
+            try "[127.0.0.1]:\(target.port) \(pub[0]) \(pub[1])\n".write(toFile: target.stateDirectory + "/known_hosts",
+                                                                         atomically: true, encoding: .utf8)
+            let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", target.envFile])
+            #expect(outcome.status == 1)
+            #expect(outcome.stdout.contains("FAIL  loopback  reader"))
+            #expect(outcome.stdout.contains("HOST KEY CHANGED"))
+            #expect(outcome.stdout.contains("0 of 2 checks passed"))
+        }
+    }
+}
+
+@Suite("doctor without a usable configuration")
+struct DoctorConfigurationTests {
+    @Test("A configuration error exits 2 and prints the file, field and fix on stderr")
+    func configurationErrorExitsTwo() async throws {
+        let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", "/nonexistent/linux-mcp.env"])
+        #expect(outcome.status == 2)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.contains("/nonexistent/linux-mcp.env: env file: file not found"))
+        #expect(outcome.stderr.contains("fix:"))
+    }
+}

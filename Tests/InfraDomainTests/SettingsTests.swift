@@ -1,0 +1,40 @@
+import InfraDomain
+import Testing
+
+@Suite("Settings and .env parsing")
+struct SettingsTests {
+    @Test("Defaults apply when nothing is set")
+    func defaults() throws {
+        let settings = try Settings.resolve(.init(environment: [:]))
+        #expect(settings.inventoryPath == "inventory.yml")
+        #expect(settings.reader.user == "mcp-reader")
+        #expect(settings.runner.publicKeyPath == "keys/pra-runner.pub")
+        #expect(settings.commandTimeout == .seconds(30))
+        #expect(settings.agentSocket == nil)
+    }
+
+    @Test("auto uses SSH_AUTH_SOCK; none ignores it; a path must be absolute")
+    func agentSetting() throws {
+        let auto = try Settings.resolve(.init(environment: ["SSH_AUTH_SOCK": "/tmp/a.sock"]))
+        #expect(auto.agentSocket == "/tmp/a.sock")
+        let none = try Settings.resolve(.init(environment: ["SSH_AUTH_SOCK": "/tmp/a.sock", "LINUX_MCP_SSH_AGENT": "none"]))
+        #expect(none.agentSocket == nil)
+        #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_SSH_AGENT": "relative.sock"])) }
+    }
+
+    @Test(".env: comments, export, quotes, no expansion")
+    func dotEnv() throws {
+        let text = "# c\nexport LINUX_MCP_LOG_LEVEL=debug\nLINUX_MCP_READER_USER=\"reader\"\nLINUX_MCP_INVENTORY='$(id)' \n\nLINUX_MCP_RUNNER_USER=runner # trailing\n"
+        let parsed = try DotEnvParser.parse(text, source: ".env")
+        #expect(parsed.map(\.key) == ["LINUX_MCP_LOG_LEVEL", "LINUX_MCP_READER_USER", "LINUX_MCP_INVENTORY", "LINUX_MCP_RUNNER_USER"])
+        #expect(parsed.map(\.value) == ["debug", "reader", "$(id)", "runner"])
+        #expect(parsed.map(\.line) == [2, 3, 4, 6])
+    }
+
+    @Test("Invalid account names and log levels are refused")
+    func invalidValues() {
+        #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_READER_USER": "root;id"])) }
+        #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_LOG_LEVEL": "loud"])) }
+        #expect(throws: ConfigurationError.self) { try DotEnvParser.parse("LINUX_MCP_X=\"open\n", source: ".env") }
+    }
+}

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs the Debian 12 packages mcp-linux-infra builds and tests with. Run as root; idempotent.
+set -eu
+[ "$(id -u)" -eq 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 1; }
+command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
+  echo "install-deps: a Swift 6.1+ toolchain is required (swift not found on PATH)" >&2
+  exit 1
+}
+packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck iproute2 procps"
+missing=
+for package in $packages; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086 # one package per word
+  apt-get install -y -qq --no-install-recommends $missing
+fi
+# The Debian postinst neither starts sshd nor creates its privilege-separation directory.
+install -d -m 0755 /run/sshd
