@@ -32,13 +32,13 @@ public final class SSHAgentProcess: @unchecked Sendable {
         guard added.status == 0 else { throw LoopbackTarget.TargetError(message: "ssh-add \(keyPath): \(added.stderr)") }
     }
 
-    /// Stops the agent by its PID: SIGTERM, then SIGKILL if it is still there after a second.
+    /// Stops the agent by its PID. SIGKILL: a child started from a Swift runtime thread inherits a mask
+    /// that blocks SIGTERM, and the agent holds nothing worth a clean exit.
     public func stop() async {
         let pid = process.processIdentifier
         guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<50 where process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(pid, SIGKILL) }
+        kill(pid, SIGKILL)
+        for _ in 0..<50 where process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         try? FileManager.default.removeItem(atPath: socketPath)
     }
 }
