@@ -6,7 +6,7 @@ command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
   echo "install-deps: a Swift 6.1+ toolchain is required (swift not found on PATH)" >&2
   exit 1
 }
-packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck iproute2 procps"
+packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 iputils-ping curl"
 missing=
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
 #
-#   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--wrapper PATH] [--exec PATH]
+#   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]]
 #   loopback-target.sh down STATE_DIR
 #
 # `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
@@ -9,6 +9,12 @@
 # starts sshd and waits until it answers with the pinned key. It writes STATE_DIR/linux-mcp.env, a .env
 # for mcp-linux-infra. `down` stops every process it started, by the PIDs and user names it saved, and
 # removes the accounts and STATE_DIR. Nothing is matched by pattern.
+#
+# Without --system the accounts are forced into test-wrapper.sh (SSH-core tests: exit codes, floods, sleeps).
+# With --system they get the real target side from system/, installed as a host gets it: mcp-wrapper and
+# pra-exec under STATE_DIR/prefix/lib/mcp-linux-infra, host settings under STATE_DIR/prefix/etc/mcp-linux-infra,
+# a sudoers drop-in rendered from the catalogue (checked with visudo), and a syslog sink socket whose
+# messages land in STATE_DIR/audit.log. --extra-catalogue appends test-only actions to the catalogue.
 set -eu
 
 die() { echo "loopback-target: $*" >&2; exit 1; }
@@ -59,6 +65,16 @@ down() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
+  if [ -f "$state/sink.pid.saved" ]; then
+    local sink
+    sink=$(cat "$state/sink.pid.saved")
+    if [ -r "/proc/$sink/cmdline" ] && tr '\0' ' ' < "/proc/$sink/cmdline" | grep -qF -- "$state/log.sock"; then
+      kill -KILL "$sink" 2>/dev/null || true
+    fi
+  fi
+  if [ -f "$state/sudoers.saved" ]; then
+    rm -f -- "$(cat "$state/sudoers.saved")"
+  fi
   if [ -f "$state/users.saved" ]; then
     while read -r user; do
       [ -n "$user" ] || continue
@@ -81,19 +97,18 @@ fi
 reader=mcp-reader
 runner=pra-runner
 port=
-wrapper="$here/test-wrapper.sh"
-exec_cmd=
+system=
+extra_catalogue=
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --reader) reader=$2; shift 2 ;;
     --runner) runner=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
-    --wrapper) wrapper=$2; shift 2 ;;
-    --exec) exec_cmd=$2; shift 2 ;;
+    --system) system=1; shift ;;
+    --extra-catalogue) extra_catalogue=$2; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
-[ -n "$exec_cmd" ] || exec_cmd=$wrapper
 [ -e "$state" ] && die "$state exists; run '$0 down $state' first"
 for user in "$reader" "$runner"; do
   id -u "$user" >/dev/null 2>&1 && die "account $user already exists; refusing to reuse an account this script did not create"
@@ -123,18 +138,58 @@ ssh-keygen -q -t ecdsa -b 256 -N '' -C "loopback-host" -f "$state/hostkeys/ssh_h
 ssh-keygen -q -t ed25519 -N '' -C "mcp-reader@loopback" -f "$state/keys/mcp-reader"
 ssh-keygen -q -t ed25519 -N '' -C "pra-runner@loopback" -f "$state/keys/pra-runner"
 
-install -m 0755 "$wrapper" "$state/bin/reader-command"
-install -m 0755 "$exec_cmd" "$state/bin/runner-command"
+if [ -n "$system" ]; then
+  repo=$(cd "$here/../.." && pwd)
+  lib="$state/prefix/lib/mcp-linux-infra"
+  etc="$state/prefix/etc/mcp-linux-infra"
+  install -d -m 0755 "$lib" "$etc" "$state/logs"
+  install -m 0755 "$repo/system/mcp-wrapper" "$repo/system/pra-exec" "$repo/system/pra-run" "$lib/"
+  install -m 0644 "$repo/system/pra-common.sh" "$repo/system/pra-catalogue.tsv" "$lib/"
+  [ -z "$extra_catalogue" ] || cat "$extra_catalogue" >> "$lib/pra-catalogue.tsv"
+  printf '%s\n' "$state/log.sock" > "$etc/log-socket"
+  printf '%s\n' "$state/logs" /var/log > "$etc/log-roots"
+  printf '%s\n' "$state" > "$etc/du-roots"
+  printf '%s\n' nginx.service unbound.service > "$etc/allowed-services"
+  printf 'sshd[1]: Accepted publickey for someone\nkernel: disk error on sda\nplain line\n' > "$state/logs/app.log"
+  chmod 0644 "$state/logs/app.log"
+  reader_command="$lib/mcp-wrapper"
+  runner_command="$lib/pra-exec"
+  setsid python3 "$here/syslog-sink.py" "$state/log.sock" "$state/audit.log" < /dev/null > /dev/null 2>&1 &
+  echo $! > "$state/sink.pid.saved"
+  for _ in $(seq 100); do [ -S "$state/log.sock" ] && break; sleep 0.02; done
+  [ -S "$state/log.sock" ] || die "syslog sink did not start"
+else
+  install -m 0755 "$here/test-wrapper.sh" "$state/bin/reader-command"
+  install -m 0755 "$here/test-wrapper.sh" "$state/bin/runner-command"
+  reader_command="$state/bin/reader-command"
+  runner_command="$state/bin/runner-command"
+fi
 
 for user in "$reader" "$runner"; do
   useradd --system --no-create-home --home-dir "$state/home" --shell /bin/sh "$user"
   echo "$user" >> "$state/users.saved"
   usermod -p '*' "$user"   # locked ('!') accounts are refused by sshd without PAM
 done
+# The reader needs the journal (and log files readable by adm).
+for group in systemd-journal adm; do
+  getent group "$group" >/dev/null && usermod -a -G "$group" "$reader"
+done
 
-printf 'restrict,from="127.0.0.1",command="exec %s --role=reader" %s\n' "$state/bin/reader-command" \
+if [ -n "$system" ]; then
+  # sudo skips drop-ins whose names contain a dot: keep the tag to letters, digits, - and _.
+  tag=${state##*/}
+  sudoers_file="/etc/sudoers.d/mcp-infra-test-${tag//[!A-Za-z0-9_-]/_}"
+  echo "$sudoers_file" > "$state/sudoers.saved"
+  "$repo/system/render-sudoers" "$runner" "$lib/pra-run" "$lib/pra-catalogue.tsv" > "$state/sudoers.candidate"
+  visudo -cf "$state/sudoers.candidate" >/dev/null || die "rendered sudoers does not pass visudo"
+  # 0444: sudo accepts it, and mcp-wrapper version can hash it (the content is not secret).
+  install -m 0444 "$state/sudoers.candidate" "$sudoers_file"
+  printf '%s\n' "$sudoers_file" > "$etc/sudoers-file"
+fi
+
+printf 'restrict,from="127.0.0.1",command="exec %s --role=reader" %s\n' "$reader_command" \
   "$(cat "$state/keys/mcp-reader.pub")" > "$state/authorized_keys/$reader"
-printf 'restrict,from="127.0.0.1",command="exec %s --role=runner" %s\n' "$state/bin/runner-command" \
+printf 'restrict,from="127.0.0.1",command="exec %s --role=runner" %s\n' "$runner_command" \
   "$(cat "$state/keys/pra-runner.pub")" > "$state/authorized_keys/$runner"
 chmod 0644 "$state/authorized_keys/$reader" "$state/authorized_keys/$runner"
 

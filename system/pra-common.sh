@@ -1,0 +1,98 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by mcp-wrapper, pra-exec and pra-run (sourced from their own root-owned directory; never run).
+# Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,pra-common.sh,pra-catalogue.tsv}
+# and PREFIX/etc/mcp-linux-infra/ for host settings (allowed-services, log-roots, du-roots, log-socket).
+
+readonly PRA_VERSION=1.0.0
+# Exit codes, the same on every script.
+readonly EXIT_REFUSED=64 EXIT_UNKNOWN_ACTION=65 EXIT_BAD_PARAMETER=66 EXIT_PRECONDITION=67
+readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NOT_PERMITTED=77 EXIT_AUDIT=75
+
+lib_dir=${0%/*}
+case "$lib_dir" in
+  /*/lib/mcp-linux-infra) ;;
+  *) echo "${0##*/}: refused: must be installed as PREFIX/lib/mcp-linux-infra/${0##*/} and called by absolute path" >&2; exit 64 ;;
+esac
+readonly lib_dir
+readonly config_dir="${lib_dir%/lib/mcp-linux-infra}/etc/mcp-linux-infra"
+readonly catalogue="$lib_dir/pra-catalogue.tsv"
+export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+# One printable line, at most 400 characters: control characters become \n-style escapes, so a caller
+# cannot forge or split audit lines.
+escape() {
+  local text=${1:0:400} quoted
+  printf -v quoted '%q' "$text"
+  printf '%s' "$quoted"
+}
+
+# audit TAG MESSAGE: one line to the journal (or the socket named in log-socket). Fails closed.
+audit() {
+  local tag=$1 message=$2 socket=
+  [ -r "$config_dir/log-socket" ] && IFS= read -r socket < "$config_dir/log-socket"
+  if [ -n "$socket" ]; then
+    logger -u "$socket" -t "$tag" -p auth.notice -- "$message" 2>/dev/null && return 0
+  else
+    logger -t "$tag" -p auth.notice -- "$message" 2>/dev/null && return 0
+  fi
+  echo "$tag: refused: the audit log is unavailable" >&2
+  exit "$EXIT_AUDIT"
+}
+
+# catalogue_lookup NAME: sets c_impact c_params c_run c_verify c_idempotent; returns 1 when unknown.
+catalogue_lookup() {
+  local name impact params run verify idempotent description
+  while IFS=$'\t' read -r name impact params run verify idempotent description; do
+    case "$name" in ''|'#'*) continue ;; esac
+    if [ "$name" = "$1" ]; then
+      c_impact=$impact c_params=$params c_run=$run c_verify=$verify c_idempotent=$idempotent
+      : "$description"
+      return 0
+    fi
+  done < "$catalogue"
+  return 1
+}
+
+# validate_parameters: checks the associative array `given` against c_params. Prints the problem and
+# returns 1 on the first one. Every declared parameter is required; no other is accepted.
+validate_parameters() {
+  local -A declared=()
+  local spec name type regex rest key
+  if [ "$c_params" != "-" ]; then
+    local IFS=';'
+    for spec in $c_params; do
+      name=${spec%%:*}; rest=${spec#*:}; type=${rest%%:*}; regex=${rest#*:}
+      declared[$name]=1
+      if [ -z "${given[$name]+set}" ]; then echo "missing parameter $name"; return 1; fi
+      if ! [[ ${given[$name]} =~ $regex ]]; then echo "parameter $name does not match $regex"; return 1; fi
+      if [ "$type" = allowed-service ] && ! grep -qxF -- "${given[$name]}" "$config_dir/allowed-services" 2>/dev/null; then
+        echo "parameter $name: ${given[$name]} is not in this host's allowed services"; return 1
+      fi
+    done
+  fi
+  for key in "${!given[@]}"; do
+    if [ -z "${declared[$key]+set}" ]; then echo "unknown parameter $key"; return 1; fi
+  done
+  return 0
+}
+
+# sha256_line PATH: "sha256 HEX PATH", or "sha256 unreadable PATH".
+sha256_line() {
+  local sum
+  if sum=$(sha256sum -- "$1" 2>/dev/null); then
+    printf 'sha256 %s %s\n' "${sum%% *}" "$1"
+  else
+    printf 'sha256 unreadable %s\n' "$1"
+  fi
+}
+
+# components: every installed file whose drift the server should detect.
+components() {
+  local file
+  for file in mcp-wrapper pra-exec pra-run pra-common.sh pra-catalogue.tsv; do
+    sha256_line "$lib_dir/$file"
+  done
+  local sudoers=/etc/sudoers.d/mcp-linux-infra
+  [ -r "$config_dir/sudoers-file" ] && IFS= read -r sudoers < "$config_dir/sudoers-file"
+  sha256_line "$sudoers"
+}
