@@ -80,6 +80,10 @@ let package = Package(
             dependencies: ["InfraSSH", "InfraConfig", "InfraDomain", "InfraTestSupport"]
         ),
         .testTarget(
+            name: "TargetSideTests",
+            dependencies: ["InfraSSH", "InfraConfig", "InfraDomain", "InfraTestSupport"]
+        ),
+        .testTarget(
             name: "InfraAppTests",
             dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport"]
         ),
