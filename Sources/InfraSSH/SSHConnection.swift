@@ -289,12 +289,16 @@ final class SSHConnection: @unchecked Sendable {
         guard let session else { return }
         var lastActivity = ContinuousClock.now
         var draining = false
+        // Bytes that arrived while no channel was open (a late window adjust, say): libssh2 reads them with
+        // the next channel. Until then the socket is not watched, so poll does not spin on it.
+        var inboundPending = false
         loop: while true {
             let (newJobs, stop) = lock.withLock { () -> ([ChannelTask.Job], Bool) in
                 defer { inbox.removeAll() }
                 return (inbox, stopRequested)
             }
             tasks.append(contentsOf: newJobs.map(ChannelTask.init))
+            if !tasks.isEmpty { inboundPending = false }
             if stop { draining = true }
 
             var progressed = false
@@ -349,16 +353,15 @@ final class SSHConnection: @unchecked Sendable {
                 timeout = min(timeout, Deadline.milliseconds(until: lastActivity + target.options.idleTimeout))
             }
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: socket, events: tasks.isEmpty ? Int16(POLLIN) : directions(), revents: 0)]
+                       pollfd(fd: inboundPending ? -1 : socket, events: tasks.isEmpty ? Int16(POLLIN) : directions(), revents: 0)]
             _ = cssh_set_tcp_quickack(socket)
             _ = poll(&fds, 2, timeout)
             if fds[0].revents != 0 {
                 var counter: UInt64 = 0
                 _ = Glibc.read(wakeFD, &counter, 8)
             }
-            if tasks.isEmpty && fds[1].revents != 0 {
-                // Nothing is expected from an idle session: EOF means sshd is gone; anything else we do not
-                // consume here, so retire the session rather than spin on it.
+            if tasks.isEmpty && !inboundPending && fds[1].revents != 0 {
+                // An idle session: EOF means sshd is gone. Data is left for the next channel to read.
                 var byte: UInt8 = 0
                 let n = recv(socket, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
                 if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -366,7 +369,7 @@ final class SSHConnection: @unchecked Sendable {
                     hasAbandonedChannel = true   // no clean goodbye on a dead socket
                     break loop
                 }
-                if n > 0 { draining = true }
+                if n > 0 { inboundPending = true }
             }
         }
         lock.withLock { accepting = false }

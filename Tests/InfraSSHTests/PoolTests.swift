@@ -8,7 +8,8 @@ import Testing
 struct PoolTests {
     @Test("32 concurrent commands over both accounts complete correctly; the cooperative pool stays responsive")
     func concurrencyKeepsCooperativePoolFree() async throws {
-        try await LoopbackTarget.with { target in
+        // Exclusive: measured while no other test's load shares the two cores.
+        try await LoopbackTarget.with(exclusive: true) { target in
             let configuration = try target.configuration()
             try await withPool(configuration) { pool in
                 let host = configuration.loopbackHost

@@ -35,15 +35,24 @@ public struct LoopbackTarget: Sendable {
 
     static var script: String { repositoryRoot + "/Tests/targets/loopback-target.sh" }
 
-    /// Starts a target, runs `body`, and stops the target whatever happens.
-    public static func with<T>(extraArguments: [String] = [], _ body: (LoopbackTarget) async throws -> T) async throws -> T {
-        let target = try await start(extraArguments: extraArguments)
+    /// Starts a target, runs `body`, and stops the target whatever happens. `exclusive` runs it while no
+    /// other target test runs (see ``TestGate``).
+    public static func with<T>(extraArguments: [String] = [], exclusive: Bool = false,
+                               _ body: (LoopbackTarget) async throws -> T) async throws -> T {
+        await TestGate.shared.enter(exclusive: exclusive)
         do {
-            let value = try await body(target)
-            try await target.stop()
-            return value
+            let target = try await start(extraArguments: extraArguments)
+            do {
+                let value = try await body(target)
+                try await target.stop()
+                await TestGate.shared.leave(exclusive: exclusive)
+                return value
+            } catch {
+                try? await target.stop()
+                throw error
+            }
         } catch {
-            try? await target.stop()
+            await TestGate.shared.leave(exclusive: exclusive)
             throw error
         }
     }

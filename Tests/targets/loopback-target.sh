@@ -117,15 +117,20 @@ for tool in /usr/sbin/sshd ssh-keygen ssh-keyscan useradd; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install openssh-server openssh-client)"
 done
 
-if [ -z "$port" ]; then
+fixed_port=$port
+pick_port() {
+  port=$fixed_port
+  [ -z "$port" ] || return 0
   for _ in $(seq 50); do
     candidate=$((20000 + RANDOM % 40000))
-    if [ -z "$(ss -Htln "sport = :$candidate" 2>/dev/null)" ]; then port=$candidate; break; fi
+    if [ -z "$(ss -Htln "sport = :$candidate" 2>/dev/null)" ]; then port=$candidate; return 0; fi
   done
-fi
-[ -n "$port" ] || die "no free port found"
+  die "no free port found"
+}
 
-trap 'echo "loopback-target: setup failed, cleaning up" >&2; down' ERR
+# Any failure before the end (set -e, die) removes what was made so far.
+up_done=
+trap 'if [ -z "$up_done" ]; then echo "loopback-target: setup failed, cleaning up" >&2; down; fi' EXIT
 umask 022
 install -d -m 0755 "$state" "$state/bin" "$state/hostkeys" "$state/authorized_keys" "$state/home"
 install -d -m 0700 "$state/keys"
@@ -193,6 +198,11 @@ printf 'restrict,from="127.0.0.1",command="exec %s --role=runner" %s\n' "$runner
   "$(cat "$state/keys/pra-runner.pub")" > "$state/authorized_keys/$runner"
 chmod 0644 "$state/authorized_keys/$reader" "$state/authorized_keys/$runner"
 
+pinned=$(cut -d' ' -f1,2 "$state/hostkeys/ssh_host_ed25519_key.pub")
+ready=
+# A random port can be taken between the check and sshd's bind: try again on another one.
+for attempt in 1 2 3 4 5; do
+pick_port
 cat > "$state/sshd_config" <<CONF
 Port $port
 ListenAddress 127.0.0.1
@@ -216,11 +226,15 @@ CONF
 setsid /usr/sbin/sshd -f "$state/sshd_config" -D -E "$state/sshd.log" < /dev/null > /dev/null 2>&1 &
 echo $! > "$state/sshd.pid.saved"
 
-pinned=$(cut -d' ' -f1,2 "$state/hostkeys/ssh_host_ed25519_key.pub")
-ready=
+sshd_pid=$!
 for _ in $(seq 100); do
   if ssh-keyscan -T 1 -p "$port" -t ed25519 127.0.0.1 2>/dev/null | grep -qF "$pinned"; then ready=1; break; fi
+  kill -0 "$sshd_pid" 2>/dev/null || break
   sleep 0.05
+done
+[ -z "$ready" ] || break
+kill -KILL "$sshd_pid" 2>/dev/null || true
+echo "loopback-target: sshd did not start on port $port (attempt $attempt)" >&2
 done
 [ -n "$ready" ] || { cat "$state/sshd.log" >&2 || true; die "sshd did not answer on 127.0.0.1:$port"; }
 
@@ -247,5 +261,5 @@ sshd_pid=$(cat "$state/sshd.pid.saved")
 reader=$reader
 runner=$runner
 STATE
-trap - ERR
+up_done=1
 echo "loopback target up: 127.0.0.1:$port, accounts $reader and $runner, settings in $state/linux-mcp.env"
