@@ -36,11 +36,7 @@ struct DoctorTests {
     @Test("A host whose key changed fails, and doctor exits non-zero")
     func doctorFailsOnChangedKey() async throws {
         try await LoopbackTarget.with { target in
-            let other = target.stateDirectory + "/other"
-            try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
-            let pub = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ")
-            try "[127.0.0.1]:\(target.port) \(pub[0]) \(pub[1])\n".write(toFile: target.stateDirectory + "/known_hosts",
-                                                                         atomically: true, encoding: .utf8)
+            try await target.pinUnrelatedHostKey(at: target.stateDirectory + "/known_hosts")
             let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", target.envFile])
             #expect(outcome.status == 1)
             #expect(outcome.stdout.contains("FAIL  loopback  reader"))

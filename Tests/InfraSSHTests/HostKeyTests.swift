@@ -1,4 +1,5 @@
 import Foundation
+import InfraConfig
 import InfraDomain
 import InfraSSH
 import InfraTestSupport
@@ -6,6 +7,21 @@ import Testing
 
 @Suite("Host keys are pinned strictly (real loopback sshd)", requiresRoot)
 struct HostKeyTests {
+    /// Connects with `configuration` and returns the host key error it must fail with.
+    private func hostKeyError(_ configuration: LoadedConfiguration) async -> HostKeyError? {
+        let error = await #expect(throws: SSHError.self) {
+            try await withPool(configuration) { pool in
+                try await pool.execute(host: configuration.loopbackHost, credentials: configuration.reader, command: "version")
+            }
+        }
+        #expect(error?.isRetryable == false)
+        guard case .hostKey(let hostKeyError) = error else {
+            Issue.record("expected a host key error, got \(String(describing: error))")
+            return nil
+        }
+        return hostKeyError
+    }
+
     @Test("The pinned ed25519 key connects although the host also offers ECDSA")
     func pinnedKeyConnects() async throws {
         try await LoopbackTarget.with { target in
@@ -40,43 +56,23 @@ struct HostKeyTests {
             try "# nothing pinned\n".write(toFile: path, atomically: true, encoding: .utf8)
             let configuration = try target.configuration(["LINUX_MCP_KNOWN_HOSTS": path])
             let presented = try fingerprint(ofPublicKeyFile: target.stateDirectory + "/hostkeys/ssh_host_ed25519_key.pub")
-            let error = await #expect(throws: SSHError.self) {
-                try await withPool(configuration) { pool in
-                    try await pool.execute(host: configuration.loopbackHost, credentials: configuration.reader, command: "version")
-                }
-            }
-            guard case .hostKey(let hostKeyError) = error else {
-                Issue.record("expected a host key error, got \(String(describing: error))")
-                return
-            }
+            guard let hostKeyError = await hostKeyError(configuration) else { return }
             #expect(hostKeyError.kind == .unknownHost)
             #expect(hostKeyError.description.contains(presented))
             #expect(hostKeyError.description.contains("ssh-keyscan -p \(target.port) -t ed25519 127.0.0.1 >> \(path)"))
-            #expect(error?.isRetryable == false)
         }
     }
 
     @Test("A changed host key is refused as changed, naming the pinned and the presented fingerprints")
     func changedKeyRefused() async throws {
         try await LoopbackTarget.with { target in
-            let other = target.stateDirectory + "/other_host_key"
-            try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
-            let otherPub = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ")
             let path = target.stateDirectory + "/known_hosts.changed"
-            try "[127.0.0.1]:\(target.port) \(otherPub[0]) \(otherPub[1])\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let otherPub = try await target.pinUnrelatedHostKey(at: path)
             let configuration = try target.configuration(["LINUX_MCP_KNOWN_HOSTS": path])
-            let error = await #expect(throws: SSHError.self) {
-                try await withPool(configuration) { pool in
-                    try await pool.execute(host: configuration.loopbackHost, credentials: configuration.reader, command: "version")
-                }
-            }
-            guard case .hostKey(let hostKeyError) = error else {
-                Issue.record("expected a host key error, got \(String(describing: error))")
-                return
-            }
+            guard let hostKeyError = await hostKeyError(configuration) else { return }
             #expect(hostKeyError.kind == .keyChanged)
             #expect(hostKeyError.description.contains("HOST KEY CHANGED"))
-            #expect(hostKeyError.description.contains(try fingerprint(ofPublicKeyFile: other + ".pub")))
+            #expect(hostKeyError.description.contains(try fingerprint(ofPublicKeyFile: otherPub)))
             #expect(hostKeyError.description.contains(
                 try fingerprint(ofPublicKeyFile: target.stateDirectory + "/hostkeys/ssh_host_ed25519_key.pub")))
             // Nothing reached the forced command.

@@ -81,6 +81,17 @@ public struct LoopbackTarget: Sendable {
         try ConfigurationLoader.load(environment: overrides, envFile: envFile)
     }
 
+    /// Writes a known_hosts at `path` that pins a freshly generated key (not this host's) for this target,
+    /// and returns that key's `.pub` path: a "host key changed" situation.
+    @discardableResult
+    public func pinUnrelatedHostKey(at path: String) async throws -> String {
+        let other = stateDirectory + "/unrelated-host-key-\(UUID().uuidString.prefix(8))"
+        try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
+        let pub = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ")
+        try "[127.0.0.1]:\(port) \(pub[0]) \(pub[1])\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return other + ".pub"
+    }
+
     /// The text of sshd's log so far.
     public func sshdLogText() -> String {
         (try? String(contentsOfFile: sshdLog, encoding: .utf8)) ?? ""
