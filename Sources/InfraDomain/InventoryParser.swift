@@ -48,7 +48,6 @@ public enum InventoryParser {
 
     private struct HostRecord {
         var name: String
-        var line: Int?
         var vars: [String: (Node, Int?)] = [:]
         var groups: Set<String> = ["all"]
     }
@@ -117,7 +116,7 @@ public enum InventoryParser {
             try checkName(name, kind: "host", line: line)
             if hosts[name] == nil {
                 hostOrder.append(name)
-                hosts[name] = HostRecord(name: name, line: line)
+                hosts[name] = HostRecord(name: name)
             }
             hosts[name]!.groups.insert(group)
             hosts[name]!.groups.formUnion(parents)
@@ -184,7 +183,7 @@ public enum InventoryParser {
                 }
                 for group in ordered { merged.merge(groups[group]?.vars ?? [:]) { _, new in new } }
                 merged.merge(record.vars) { _, new in new }
-                result.append(try makeHost(name: name, vars: merged, groups: hostGroups.sorted(), line: record.line))
+                result.append(try makeHost(name: name, vars: merged, groups: hostGroups.sorted()))
             }
             var groupMap = members.mapValues { $0.sorted() }
             groupMap["all"] = hostOrder.sorted()
@@ -192,7 +191,7 @@ public enum InventoryParser {
             return Inventory(hosts: result, groups: groupMap)
         }
 
-        func makeHost(name: String, vars: [String: (Node, Int?)], groups: [String], line: Int?) throws(ConfigurationError) -> InventoryHost {
+        func makeHost(name: String, vars: [String: (Node, Int?)], groups: [String]) throws(ConfigurationError) -> InventoryHost {
             var address = name
             if let (node, varLine) = vars["ansible_host"] {
                 guard let value = node.string, !value.isEmpty, value.count <= 253,
@@ -221,7 +220,6 @@ public enum InventoryParser {
                 }
                 services = list
             }
-            _ = line
             return InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services)
         }
     }

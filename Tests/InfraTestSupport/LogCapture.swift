@@ -26,10 +26,9 @@ public final class LogCapture: @unchecked Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            let extra = (metadata ?? [:]).merging(self.metadata) { a, _ in a }.map { "\($0)=\($1)" }.sorted().joined(separator: " ")
-            capture.record(level, "\(message) \(extra)")
+        func log(event: LogEvent) {
+            let extra = (event.metadata ?? [:]).merging(metadata) { a, _ in a }.map { "\($0)=\($1)" }.sorted().joined(separator: " ")
+            capture.record(event.level, "\(event.message) \(extra)")
         }
     }
 }

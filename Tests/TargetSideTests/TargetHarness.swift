@@ -21,10 +21,11 @@ struct SystemTarget {
     /// Starts a target with `--system`, runs `body`, and always stops both.
     static func with(extraCatalogue: String? = nil, _ body: (SystemTarget) async throws -> Void) async throws {
         var arguments = ["--system"]
+        let extraPath = FileManager.default.temporaryDirectory.appendingPathComponent("extra-\(UUID().uuidString).tsv").path
+        defer { try? FileManager.default.removeItem(atPath: extraPath) }
         if let extraCatalogue {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("extra-\(UUID().uuidString).tsv").path
-            try extraCatalogue.write(toFile: path, atomically: true, encoding: .utf8)
-            arguments += ["--extra-catalogue", path]
+            try extraCatalogue.write(toFile: extraPath, atomically: true, encoding: .utf8)
+            arguments += ["--extra-catalogue", extraPath]
         }
         try await LoopbackTarget.with(extraArguments: arguments) { target in
             let configuration = try target.configuration()
