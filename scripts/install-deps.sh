@@ -6,7 +6,8 @@ command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
   echo "install-deps: a Swift 6.1+ toolchain is required (swift not found on PATH)" >&2
   exit 1
 }
-packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 iputils-ping curl"
+packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 python3-venv iputils-ping curl
+systemd-container mmdebstrap zstd"
 missing=
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
@@ -19,3 +20,14 @@ if [ -n "$missing" ]; then
 fi
 # The Debian postinst neither starts sshd nor creates its privilege-separation directory.
 install -d -m 0755 /run/sshd
+
+# Test tooling outside git, under one cache folder (MCP_INFRA_CACHE): Ansible and ansible-lint in a venv,
+# and the Debian 12 root filesystem of the systemd-nspawn test targets (built once, from the Debian mirror).
+cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
+venv="$cache/ansible-venv"
+if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -x "$venv/bin/ansible-lint" ]; then
+  install -d -m 0755 "$cache"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'ansible-core>=2.19,<2.20' 'ansible-lint>=26,<27'
+fi
+bash "$(dirname "$0")/../Tests/targets/nspawn-target.sh" build >/dev/null

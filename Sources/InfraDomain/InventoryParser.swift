@@ -6,9 +6,13 @@ import Yams
 /// shallowest group to the deepest (ties by name), then host vars. Of Ansible's own variables only
 /// `ansible_host` and `ansible_port` matter here; other `ansible_*` variables are ignored. Variables of
 /// ours start with `mcp_`; an unknown `mcp_` variable is an error, so a typo is never silently ignored.
+/// Variables starting with `mcp_infra_` belong to the Ansible role that prepares the targets
+/// (ansible/roles/mcp_infra) and are left to it.
 public enum InventoryParser {
     /// The `mcp_` variables this version understands.
     public static let knownVariables: Set<String> = ["mcp_allowed_services"]
+    /// The prefix of the deployment role's variables, which the server does not read.
+    public static let roleVariablePrefix = "mcp_infra_"
 
     /// Parses inventory text. `source` names the file in errors.
     public static func parse(_ text: String, source: String) throws(ConfigurationError) -> Inventory {
@@ -133,7 +137,7 @@ public enum InventoryParser {
             var result: [String: (Node, Int?)] = [:]
             for (key, value) in map {
                 guard let name = key.string else { continue }
-                if name.hasPrefix("mcp_") && !knownVariables.contains(name) {
+                if name.hasPrefix("mcp_") && !name.hasPrefix(roleVariablePrefix) && !knownVariables.contains(name) {
                     let suggestion = knownVariables.min { EditDistance.between($0, name) < EditDistance.between($1, name) }!
                     throw ConfigurationError(.unknownKey, file: source, line: key.mark?.line, field: "\(owner): \(name)",
                                              problem: "unknown variable of ours (did you mean \(suggestion)?)",

@@ -71,6 +71,19 @@ struct InventoryParserTests {
         }
     }
 
+    @Test("The deployment role's mcp_infra_ variables are left to it; other unknown mcp_ variables are errors")
+    func roleVariables() throws {
+        let yaml = "all:\n  vars:\n    mcp_infra_allowed_from: [10.0.0.1]\n  hosts:\n    a:\n      mcp_infra_sshd_dropin: true\n"
+        let inventory = try InventoryParser.parse(yaml, source: "inv.yml")
+        #expect(inventory.hosts.map(\.name) == ["a"])
+        do {
+            _ = try InventoryParser.parse("all:\n  hosts:\n    a:\n      mcp_infrastructure: 1\n", source: "inv.yml")
+            Issue.record("expected an error for mcp_infrastructure")
+        } catch {
+            #expect(error.field == "a: mcp_infrastructure")
+        }
+    }
+
     @Test("Invalid YAML reports its line")
     func invalidYAML() {
         do {

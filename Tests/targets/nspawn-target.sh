@@ -174,6 +174,9 @@ up() {
   ip -n "$name" link set "${name}t" name host0
   ip -n "$name" addr add "$net.2/24" dev host0
   ip -n "$name" link set host0 up
+  # What systemd-sysctl sets on a booted Debian host (nspawn keeps /proc/sys read-only inside): unprivileged
+  # ICMP echo sockets, so ping works without capabilities.
+  ip netns exec "$name" sysctl -q -w "net.ipv4.ping_group_range=0 2147483647"
 
   # A cgroup of our own (both hierarchies), so nspawn's --keep-unit has a group that is the target's alone.
   local dir
