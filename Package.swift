@@ -84,6 +84,10 @@ let package = Package(
             dependencies: ["InfraSSH", "InfraConfig", "InfraDomain", "InfraTestSupport"]
         ),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["InfraSSH", "InfraConfig", "InfraDomain", "InfraTestSupport"]
+        ),
+        .testTarget(
             name: "InfraAppTests",
             dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport"]
         ),

@@ -4,17 +4,6 @@ import Testing
 
 let requiresRoot = ConditionTrait.enabled(if: LoopbackTarget.isRoot, Comment(rawValue: LoopbackTarget.rootReason))
 
-/// The built `mcp-linux-infra` binary, next to the test bundle.
-func productBinary() -> String {
-    let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
-    for candidate in [bundle.appendingPathComponent("mcp-linux-infra").path,
-                      LoopbackTarget.repositoryRoot + "/.build/debug/mcp-linux-infra"]
-    where FileManager.default.isExecutableFile(atPath: candidate) {
-        return candidate
-    }
-    return LoopbackTarget.repositoryRoot + "/.build/debug/mcp-linux-infra"
-}
-
 @Suite("mcp-linux-infra doctor (real binary, real loopback sshd)", requiresRoot)
 struct DoctorTests {
     @Test("Both accounts pass: one line each, exit 0, logs on stderr only")

@@ -183,8 +183,15 @@ up() {
   for dir in $(cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
   (
     for dir in $(cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
+    # Close every inherited descriptor above stderr: a caller that waits for our exit (a test runner
+    # holding a pipe or socket) must not wait for the target's whole life.
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then exec {fd}>&-; fi
+    done
     exec setsid systemd-nspawn --quiet --boot --directory="$rootfs" "--machine=$name" "--hostname=$name" --register=no --keep-unit \
       "--network-namespace-path=/run/netns/$name" --volatile=overlay --console=read-only \
+      --resolv-conf=off --timezone=off \
       "--bind-ro=$state/ssh_host_ed25519_key:/etc/ssh/ssh_host_ed25519_key" \
       "--bind-ro=$state/ssh_host_ed25519_key.pub:/etc/ssh/ssh_host_ed25519_key.pub" \
       "--bind-ro=$state/root_authorized_keys:/root/.ssh/authorized_keys"

@@ -1,0 +1,86 @@
+import Foundation
+import InfraConfig
+import InfraDomain
+import InfraSSH
+import InfraTestSupport
+import Logging
+import Testing
+
+/// End-to-end tests need root (nspawn, network namespaces) and the Ansible virtualenv. When root is there
+/// but a prerequisite is missing the tests fail, naming the step that makes it: CI must never skip them.
+let endToEnd = ConditionTrait.enabled(if: LoopbackTarget.isRoot, Comment(rawValue: NspawnTarget.rootReason))
+
+/// Fails with the fix when scripts/install-deps.sh has not prepared Ansible and the target image.
+func requirePrerequisites() throws {
+    guard DeploymentWorkspace.hasAnsible else {
+        throw LoopbackTarget.TargetError(message: DeploymentWorkspace.ansibleReason)
+    }
+    guard NspawnTarget.hasImage else {
+        throw LoopbackTarget.TargetError(message: "no target image: run scripts/install-deps.sh (it runs Tests/targets/nspawn-target.sh build)")
+    }
+}
+
+/// The product's own SSH path to a deployed workspace: the configuration the server would load (from the
+/// same inventory Ansible used) and a pool that talks to mcp-wrapper and pra-exec.
+struct DeployedFleet {
+    let workspace: DeploymentWorkspace
+    let configuration: LoadedConfiguration
+    let pool: SSHPool
+
+    /// Loads the workspace's .env, runs `body`, and always shuts the pool down.
+    static func with(_ workspace: DeploymentWorkspace, _ body: (DeployedFleet) async throws -> Void) async throws {
+        let configuration = try ConfigurationLoader.load(environment: [:], envFile: workspace.envFile)
+        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                           logger: Logger(label: "e2e"))
+        do {
+            try await body(DeployedFleet(workspace: workspace, configuration: configuration, pool: pool))
+            await pool.shutdown()
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    func host(_ name: String) throws -> InventoryHost {
+        guard let host = configuration.inventory.hosts.first(where: { $0.name == name }) else {
+            throw LoopbackTarget.TargetError(message: "no host \(name) in the inventory")
+        }
+        return host
+    }
+
+    /// One mcp-wrapper request as the reader.
+    func read(_ host: String, _ request: String) async throws -> ExecResult {
+        try await pool.execute(host: try self.host(host), credentials: configuration.reader, command: request, timeout: .seconds(40))
+    }
+
+    /// One pra-exec request as the runner.
+    func act(_ host: String, _ request: String) async throws -> ExecResult {
+        try await pool.execute(host: try self.host(host), credentials: configuration.runner, command: request, timeout: .seconds(60))
+    }
+
+    /// A property of a unit, read through the reader (unit-show).
+    func unitProperty(_ host: String, _ unit: String, _ property: String) async throws -> String? {
+        let result = try await read(host, "unit-show unit=\(unit)")
+        return result.stdoutText.split(separator: "\n").first { $0.hasPrefix(property + "=") }
+            .map { String($0.dropFirst(property.count + 1)) }
+    }
+}
+
+/// The verbs mcp-wrapper accepts, read from its case labels.
+func wrapperVerbs() throws -> Set<String> {
+    let text = try String(contentsOfFile: LoopbackTarget.repositoryRoot + "/system/mcp-wrapper", encoding: .utf8)
+    let caseBlock = text[text.range(of: "case \"$verb\" in")!.upperBound...]
+    var verbs: Set<String> = []
+    for line in caseBlock.split(separator: "\n") {
+        guard line.hasPrefix("  "), !line.hasPrefix("   "), let paren = line.firstIndex(of: ")") else { continue }
+        let label = line[line.index(line.startIndex, offsetBy: 2)..<paren]
+        if label.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), !label.isEmpty { verbs.insert(String(label)) }
+    }
+    return verbs
+}
+
+/// The action names of the catalogue in system/.
+func catalogueActions() throws -> [String] {
+    let text = try String(contentsOfFile: LoopbackTarget.repositoryRoot + "/system/pra-catalogue.tsv", encoding: .utf8)
+    return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: "\t").first.map(String.init) }
+}
