@@ -1,3 +1,4 @@
+import Foundation
 import InfraDomain
 import Testing
 
@@ -82,6 +83,15 @@ struct InventoryParserTests {
         } catch {
             #expect(error.field == "a: mcp_infrastructure")
         }
+    }
+
+    @Test("The shipped example inventory parses: the same file serves Ansible and the server")
+    func exampleInventory() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let text = try String(contentsOf: url.appendingPathComponent("inventory.example.yml"), encoding: .utf8)
+        let inventory = try InventoryParser.parse(text, source: "inventory.example.yml")
+        #expect(inventory.hosts.map(\.name).sorted() == ["bastion", "ns1", "web1"])
     }
 
     @Test("Invalid YAML reports its line")

@@ -50,6 +50,7 @@ public struct DeploymentWorkspace: Sendable {
         all:
           vars:
             ansible_user: root
+            ansible_python_interpreter: /usr/bin/python3
             mcp_infra_keys_dir: \(workspace.keys)
             mcp_infra_reader_fail2ban_status: true
           children:
