@@ -30,4 +30,10 @@ if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -x "$venv/bin/ansible-lint" ]; t
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'ansible-core>=2.19,<2.20' 'ansible-lint>=26,<27'
 fi
+# The official MCP Python SDK (and jsonschema) for the tests that drive the server as a real client.
+mcp_venv="$cache/mcp-venv"
+if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, jsonschema' 2>/dev/null; then
+  python3 -m venv "$mcp_venv"
+  "$mcp_venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2.3,<3' 'jsonschema>=4,<5'
+fi
 bash "$(dirname "$0")/../Tests/targets/nspawn-target.sh" build >/dev/null

@@ -3,6 +3,7 @@ import Foundation
 import InfraApp
 import InfraConfig
 import InfraDomain
+import InfraMCP
 import InfraSSH
 import Logging
 
@@ -12,7 +13,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        subcommands: [DoctorCommand.self])
+        subcommands: [ServeCommand.self, DoctorCommand.self])
 }
 
 /// Options every subcommand that reads the configuration shares.
@@ -52,5 +53,21 @@ struct DoctorCommand: AsyncParsableCommand {
         let failed = checks.filter { !$0.passed }.count
         print("\(checks.count - failed) of \(checks.count) checks passed")
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `serve`: the MCP server on stdio (JSON-RPC on stdout, logs on stderr).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the MCP tools on stdin/stdout (for Claude Desktop, Claude Code and other MCP clients).")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let configuration = try options.load()
+        let server = DiagnosticsServer(configuration: configuration, logger: Logger(label: "mcp-linux-infra.mcp"))
+        try await server.serveStdio(version: "0.3.0")
     }
 }

@@ -1,0 +1,191 @@
+import Foundation
+import InfraConfig
+import InfraDomain
+import InfraSSH
+import Logging
+import MCP
+
+/// The MCP server: read-only diagnostic tools over stdio, every call through mcp-reader and mcp-wrapper on
+/// an inventory host. There is no local execution path.
+public final class DiagnosticsServer: Sendable {
+    let configuration: LoadedConfiguration
+    let pool: SSHPool
+    let tools: [String: DiagnosticTool]
+    let logger: Logger
+    /// Hosts one fan-out call reaches at the same time.
+    let fanOutWidth: Int
+
+    /// What the server teaches the AI at initialize.
+    public static let instructions = """
+    mcp-linux-infra lets you diagnose Linux hosts of the operator's inventory, read-only, over SSH.
+    Workflow: diagnose with the read-only tools -> propose a remediation action with a rationale -> wait for
+    a human to approve it (you cannot approve) -> execute it once approved -> verify with the read-only tools.
+    Rules: only inventory hosts exist (call list_hosts first); arguments are checked against each tool's
+    inputSchema and refused with an error naming the argument. Never repeat an identical call that failed:
+    report the error to the user and stop. Do not retry with variations to get around a refusal.
+    Tools whose host argument accepts a group or a comma-separated list return one result per host; a host
+    that fails is reported in its own result while the others still answer.
+    """
+
+    /// Creates the server for a loaded configuration.
+    public init(configuration: LoadedConfiguration, logger: Logger, fanOutWidth: Int = 16) {
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
+        self.tools = Dictionary(uniqueKeysWithValues: DiagnosticTools.all.map { ($0.name, $0) })
+        self.fanOutWidth = fanOutWidth
+    }
+
+    /// Serves MCP on stdin/stdout until the client closes the connection. Logs go to stderr only.
+    public func serveStdio(version: String) async throws {
+        let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
+                            instructions: Self.instructions,
+                            capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
+        await register(on: server)
+        try await server.start(transport: StdioTransport(logger: logger))
+        await server.waitUntilCompleted()
+        await pool.shutdown()
+    }
+
+    /// Registers the tool and resource handlers.
+    func register(on server: Server) async {
+        let listHosts = Self.listHostsTool
+        await server.withMethodHandler(ListTools.self) { [tools] _ in
+            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool).filter { tools[$0.name] != nil })
+        }
+        await server.withMethodHandler(CallTool.self) { [weak self, weak server] parameters in
+            guard let self, let server else { return .init(content: [.text(text: "server is shutting down", annotations: nil, _meta: nil)], isError: true) }
+            return await self.call(parameters, server: server)
+        }
+        await server.withMethodHandler(ListResources.self) { [weak self] _ in
+            .init(resources: self?.resources.map(\.resource) ?? [])
+        }
+        await server.withMethodHandler(ReadResource.self) { [weak self] parameters in
+            guard let entry = self?.resources.first(where: { $0.resource.uri == parameters.uri }) else {
+                throw MCPError.invalidParams("no resource \(parameters.uri); see resources/list")
+            }
+            return .init(contents: [.text(entry.text, uri: entry.resource.uri, mimeType: entry.resource.mimeType)])
+        }
+    }
+
+    /// One tools/call: validate, resolve hosts, run through the wrapper, type the answer.
+    func call(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
+        let started = ContinuousClock.now
+        do {
+            if parameters.name == Self.listHostsTool.name {
+                return try result(listHosts(), isError: false)
+            }
+            guard let tool = tools[parameters.name] else { throw ToolCallError.unknownTool(parameters.name) }
+            let (expression, words) = try tool.validate(parameters.arguments ?? [:])
+            let hosts: [InventoryHost]
+            do {
+                hosts = try configuration.inventory.resolve(expression)
+            } catch {
+                throw ToolCallError.unknownHost(error.description)
+            }
+            if !tool.fansOut && (hosts.count != 1 || configuration.inventory.host(named: expression) == nil) {
+                throw ToolCallError.notASingleHost(expression)
+            }
+            let requests = tool.requests(words)
+            let progress = parameters._meta?.progressToken
+            let results = await fanOut(hosts) { host in
+                try await self.run(tool: tool, requests: requests, on: host)
+            } progress: { done, total in
+                guard let progress else { return }
+                try? await server.notify(ProgressNotification.message(.init(progressToken: progress, progress: Double(done),
+                                                                            total: Double(total), message: "\(done) of \(total) hosts")))
+            }
+            logger.info("tool call", metadata: ["tool": .string(tool.name), "hosts": .stringConvertible(hosts.count),
+                                                "failed": .stringConvertible(results.filter { !$0.ok }.count),
+                                                "ms": .stringConvertible(started.duration(to: .now).milliseconds)])
+            let allFailed = !results.isEmpty && results.allSatisfy { !$0.ok }
+            return try result(.object(["results": .array(results.map(\.value))]), isError: allFailed)
+        } catch let error as ToolCallError {
+            logger.notice("tool call refused", metadata: ["tool": .string(parameters.name), "reason": .string(error.description)])
+            return .init(content: [.text(text: error.description, annotations: nil, _meta: nil)], isError: true)
+        } catch {
+            return .init(content: [.text(text: "internal error: \(error)", annotations: nil, _meta: nil)], isError: true)
+        }
+    }
+
+    /// One host's answer.
+    struct HostResult: Sendable {
+        var host: String
+        var ok: Bool
+        var data: Value?
+        var error: String?
+        var duration: Duration
+
+        var value: Value {
+            var fields: [String: Value] = ["host": .string(host), "ok": .bool(ok), "durationMs": .int(Int(duration.milliseconds))]
+            if let data { fields["data"] = data }
+            if let error { fields["error"] = .string(error) }
+            return .object(fields)
+        }
+    }
+
+    /// Runs `work` on every host, at most `fanOutWidth` at a time, in inventory order; failures become results.
+    func fanOut(_ hosts: [InventoryHost], work: @escaping @Sendable (InventoryHost) async throws -> Value,
+                progress: @escaping @Sendable (Int, Int) async -> Void) async -> [HostResult] {
+        await withTaskGroup(of: (Int, HostResult).self) { group in
+            var results = [HostResult?](repeating: nil, count: hosts.count)
+            var next = 0, done = 0
+            func start(_ index: Int) {
+                let host = hosts[index]
+                group.addTask {
+                    let started = ContinuousClock.now
+                    do {
+                        let data = try await work(host)
+                        return (index, HostResult(host: host.name, ok: true, data: data, duration: started.duration(to: .now)))
+                    } catch {
+                        return (index, HostResult(host: host.name, ok: false, error: Self.describe(error), duration: started.duration(to: .now)))
+                    }
+                }
+            }
+            while next < min(fanOutWidth, hosts.count) { start(next); next += 1 }
+            for await (index, result) in group {
+                results[index] = result
+                done += 1
+                await progress(done, hosts.count)
+                if next < hosts.count { start(next); next += 1 }
+            }
+            return results.compactMap { $0 }
+        }
+    }
+
+    /// The wrapper requests of one tool on one host, then the typed parse.
+    func run(tool: DiagnosticTool, requests: [String], on host: InventoryHost) async throws -> Value {
+        var outputs: [String] = []
+        for request in requests {
+            let answer = try await pool.execute(host: host, credentials: configuration.reader, command: request)
+            guard answer.exitCode == 0 else {
+                let reason = answer.stderrText.split(separator: "\n").first.map(String.init) ?? "no message"
+                throw RemoteFailure(message: "mcp-wrapper exit \(answer.exitCode.map(String.init) ?? "signal \(answer.exitSignal ?? "?")"): \(reason)")
+            }
+            outputs.append(answer.stdoutText)
+        }
+        return try tool.parse(outputs)
+    }
+
+    struct RemoteFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        String(describing: error)
+    }
+
+    /// The structured result plus the same JSON as text.
+    func result(_ value: Value, isError: Bool) throws -> CallTool.Result {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: Optional<Value>.some(value), isError: isError ? true : nil)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

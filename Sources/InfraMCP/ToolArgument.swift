@@ -1,0 +1,86 @@
+import InfraDomain
+import MCP
+
+/// One argument of a diagnostic tool: its JSON Schema (for `inputSchema`) and its validation in the server,
+/// before any SSH. mcp-wrapper checks the same value again on the target.
+public struct ToolArgument: Sendable {
+    /// What values the argument takes.
+    public enum Kind: Sendable {
+        /// A string matching an anchored pattern (JSON Schema `pattern`), at most `maxLength` characters.
+        case pattern(String, maxLength: Int, example: String)
+        /// An integer between the bounds.
+        case integer(min: Int, max: Int)
+        /// One of a fixed set of strings.
+        case choice([String])
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let description: String
+    public let required: Bool
+
+    /// Creates an argument.
+    public init(_ name: String, _ kind: Kind, required: Bool = false, _ description: String) {
+        self.name = name
+        self.kind = kind
+        self.description = description
+        self.required = required
+    }
+
+    /// The argument's JSON Schema.
+    var schema: Value {
+        switch kind {
+        case .pattern(let pattern, let maxLength, let example):
+            return .object(["type": "string", "pattern": .string("^(\(pattern))$"), "maxLength": .int(maxLength),
+                            "description": .string("\(description) Example: \(example)")])
+        case .integer(let min, let max):
+            return .object(["type": "integer", "minimum": .int(min), "maximum": .int(max), "description": .string(description)])
+        case .choice(let values):
+            return .object(["type": "string", "enum": .array(values.map { .string($0) }), "description": .string(description)])
+        }
+    }
+
+    /// The value as the wrapper's `NAME=VALUE` word, or an error naming the argument and the allowed form.
+    func validate(_ value: Value) throws(ToolCallError) -> String {
+        switch kind {
+        case .pattern(let pattern, let maxLength, let example):
+            guard let text = value.stringValue else { throw .badArgument(name, "must be a string, for example \(example)") }
+            guard text.count <= maxLength, text.wholeMatch(of: try! Regex("^(\(pattern))$")) != nil else {
+                throw .badArgument(name, "has not the allowed form \(pattern) (at most \(maxLength) characters), for example \(example)")
+            }
+            return text
+        case .integer(let min, let max):
+            guard let number = value.intValue ?? value.doubleValue.flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil }),
+                  number >= min, number <= max else {
+                throw .badArgument(name, "must be a whole number from \(min) to \(max)")
+            }
+            return String(number)
+        case .choice(let values):
+            guard let text = value.stringValue, values.contains(text) else {
+                throw .badArgument(name, "must be one of: \(values.joined(separator: ", "))")
+            }
+            return text
+        }
+    }
+}
+
+/// Why a tool call was refused or failed before reaching any host.
+public enum ToolCallError: Error, Sendable, CustomStringConvertible {
+    case badArgument(String, String)
+    case unknownArgument(String, allowed: [String])
+    case missingArgument(String)
+    case unknownHost(String)
+    case notASingleHost(String)
+    case unknownTool(String)
+
+    public var description: String {
+        switch self {
+        case .badArgument(let name, let problem): "argument '\(name)' \(problem)"
+        case .unknownArgument(let name, let allowed): "unknown argument '\(name)'; this tool takes: \(allowed.joined(separator: ", "))"
+        case .missingArgument(let name): "argument '\(name)' is required"
+        case .unknownHost(let problem): "argument 'host': \(problem). Call list_hosts for the inventory."
+        case .notASingleHost(let expression): "argument 'host': '\(expression)' names a group or a list; this tool takes one inventory host name"
+        case .unknownTool(let name): "no tool named '\(name)'; call tools/list"
+        }
+    }
+}
