@@ -86,12 +86,16 @@ struct MCPServerTests {
                 let audit = try await targets[0].root(["journalctl", "--no-pager", "-o", "cat", "-t", "mcp-wrapper"])
                 let lines = audit.stdout.split(separator: "\n")
                 #expect(!lines.contains { $0.contains("refused") }, "a hostile request reached mcp-wrapper: \(lines.filter { $0.contains("refused") })")
-                // t1 got exactly the valid calls' requests: system info 3, memory, disks, unit-show, journal, listening, fan-out 3.
-                #expect(lines.filter { $0.hasPrefix("accepted") }.count == 11, "\(lines)")
+                // t1 got exactly the valid calls' requests: system info 3, memory, disks, unit-show, journal, listening,
+                // fan-out 3, and the raw stdout check's system info 3.
+                #expect(lines.filter { $0.hasPrefix("accepted") }.count == 11 + 3, "\(lines)")
 
-                // stdout carried only JSON-RPC (the client parsed every line); the server's logs went to stderr.
+                // stdout carries only JSON-RPC; the server's logs go to stderr.
                 let serverLog = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
                 #expect(serverLog.contains("tool call"), "no server log on stderr: \(serverLog.prefix(500))")
+                let raw = try #require(report["raw"] as? [String: Any])
+                #expect((raw["lines"] as? Int ?? 0) >= 4 && raw["lines"] as? Int == raw["jsonrpcLines"] as? Int, "stdout: \(raw)")
+                #expect((raw["stderrBytes"] as? Int ?? 0) > 0 && raw["exit"] as? Int == 0, "\(raw)")
             }
         }
     }

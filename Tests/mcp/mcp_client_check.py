@@ -7,6 +7,7 @@ SCENARIO_JSON names the hosts: {"single": "t1", "group": "targets", "unreachable
 """
 import asyncio
 import json
+import subprocess
 import sys
 
 import jsonschema
@@ -80,7 +81,55 @@ async def main() -> None:
                 }
                 for key, (name, arguments) in hostile.items():
                     await call(name, arguments, key="hostile:" + key)
+    report["raw"] = raw_stdout_check(binary, env_file, scenario["single"])
     json.dump(report, sys.stdout)
+
+
+def raw_stdout_check(binary: str, env_file: str, host: str) -> dict:
+    """Speaks JSON-RPC by hand and keeps every byte the server wrote to stdout: each line must be a
+    JSON-RPC 2.0 message (logs belong on stderr)."""
+    server = subprocess.Popen([binary, "serve", "--env-file", env_file], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+
+    def send(message):
+        server.stdin.write(json.dumps(message) + "\n")
+        server.stdin.flush()
+
+    def answer(request_id):
+        while True:
+            line = server.stdout.readline()
+            if not line:
+                return None
+            lines.append(line)
+            message = json.loads(line)
+            if message.get("id") == request_id:
+                return message
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    answer(1)
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    answer(2)
+    send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_system_info", "arguments": {"host": host}}})
+    answer(3)
+    send({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "get_system_info", "arguments": {"host": "nosuchhost"}}})
+    answer(4)
+    server.stdin.close()
+    rest = server.stdout.read()
+    lines.extend(line + "\n" for line in rest.splitlines() if line)
+    stderr = server.stderr.read()
+    server.wait(timeout=30)
+    valid = 0
+    for line in lines:
+        try:
+            message = json.loads(line)
+            if message.get("jsonrpc") == "2.0":
+                valid += 1
+        except ValueError:
+            pass
+    return {"lines": len(lines), "jsonrpcLines": valid, "stderrBytes": len(stderr), "exit": server.returncode}
 
 
 asyncio.run(main())
