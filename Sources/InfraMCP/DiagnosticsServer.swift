@@ -50,8 +50,8 @@ public final class DiagnosticsServer: Sendable {
     /// Registers the tool and resource handlers.
     func register(on server: Server) async {
         let listHosts = Self.listHostsTool
-        await server.withMethodHandler(ListTools.self) { [tools] _ in
-            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool).filter { tools[$0.name] != nil })
+        await server.withMethodHandler(ListTools.self) { _ in
+            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool))
         }
         await server.withMethodHandler(CallTool.self) { [weak self, weak server] parameters in
             guard let self, let server else { return .init(content: [.text(text: "server is shutting down", annotations: nil, _meta: nil)], isError: true) }
@@ -73,6 +73,7 @@ public final class DiagnosticsServer: Sendable {
         let started = ContinuousClock.now
         do {
             if parameters.name == Self.listHostsTool.name {
+                if let extra = parameters.arguments?.keys.sorted().first { throw ToolCallError.unknownArgument(extra, allowed: []) }
                 return try result(listHosts(), isError: false)
             }
             guard let tool = tools[parameters.name] else { throw ToolCallError.unknownTool(parameters.name) }
@@ -138,7 +139,7 @@ public final class DiagnosticsServer: Sendable {
                         let data = try await work(host)
                         return (index, HostResult(host: host.name, ok: true, data: data, duration: started.duration(to: .now)))
                     } catch {
-                        return (index, HostResult(host: host.name, ok: false, error: Self.describe(error), duration: started.duration(to: .now)))
+                        return (index, HostResult(host: host.name, ok: false, error: String(describing: error), duration: started.duration(to: .now)))
                     }
                 }
             }
@@ -170,10 +171,6 @@ public final class DiagnosticsServer: Sendable {
     struct RemoteFailure: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        String(describing: error)
     }
 
     /// The structured result plus the same JSON as text.

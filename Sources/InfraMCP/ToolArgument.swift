@@ -76,7 +76,9 @@ public enum ToolCallError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badArgument(let name, let problem): "argument '\(name)' \(problem)"
-        case .unknownArgument(let name, let allowed): "unknown argument '\(name)'; this tool takes: \(allowed.joined(separator: ", "))"
+        case .unknownArgument(let name, let allowed):
+            allowed.isEmpty ? "unknown argument '\(name)'; this tool takes no arguments"
+                            : "unknown argument '\(name)'; this tool takes: \(allowed.joined(separator: ", "))"
         case .missingArgument(let name): "argument '\(name)' is required"
         case .unknownHost(let problem): "argument 'host': \(problem). Call list_hosts for the inventory."
         case .notASingleHost(let expression): "argument 'host': '\(expression)' names a group or a list; this tool takes one inventory host name"

@@ -77,7 +77,8 @@ struct MCPServerTests {
                 let hostile = try #require(report["hostile"] as? [String: [String: Any]])
                 let expectedWords = ["unknown-host": "host", "group-unknown-member": "host", "option-unit": "unit",
                                      "dotdot-unit": "unit", "huge-lines": "lines", "control-chars": "grep",
-                                     "extra-argument": "command", "group-for-single": "host", "host-injection": "host"]
+                                     "extra-argument": "command", "group-for-single": "host", "host-injection": "host",
+                                     "list-hosts-argument": "host"]
                 for (key, word) in expectedWords {
                     let call = try #require(hostile[key], "\(key) not run")
                     #expect(call["isError"] as? Bool == true, "\(key) was not refused")

@@ -78,6 +78,7 @@ async def main() -> None:
                     "extra-argument": ("get_memory_info", {"host": single, "command": "id"}),
                     "group-for-single": ("get_memory_info", {"host": scenario["group"]}),
                     "host-injection": ("get_system_info", {"host": "t1;id"}),
+                    "list-hosts-argument": ("list_hosts", {"host": "t1"}),
                 }
                 for key, (name, arguments) in hostile.items():
                     await call(name, arguments, key="hostile:" + key)
