@@ -8,6 +8,8 @@ public struct LoadedConfiguration: Sendable {
     public var hostKeys: HostKeyVerifier
     public var reader: AccountCredentials
     public var runner: AccountCredentials
+    /// The approved-action catalogue (LINUX_MCP_CATALOGUE).
+    public var catalogue: ActionCatalogue
 
     /// The credentials of one account.
     public func credentials(for account: Account) -> AccountCredentials {
@@ -48,12 +50,19 @@ public enum ConfigurationLoader {
         }
         let knownHosts = try KnownHosts.parse(knownHostsText, source: settings.knownHostsPath)
 
+        guard let catalogueText = try readIfPresent(settings.cataloguePath) else {
+            throw missing(settings.cataloguePath, field: "LINUX_MCP_CATALOGUE",
+                          fix: "point LINUX_MCP_CATALOGUE at system/pra-catalogue.tsv of this release (the file the role installs on the targets)")
+        }
+        let catalogue = try ActionCatalogue.parse(catalogueText, source: settings.cataloguePath)
+
         return LoadedConfiguration(
             settings: settings,
             inventory: inventory,
             hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath),
             reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
-            runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket))
+            runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
+            catalogue: catalogue)
     }
 
     static func credentials(_ account: Account, _ config: Settings.AccountSettings, setting: String,

@@ -1,3 +1,5 @@
+import Crypto
+
 /// The approved-action catalogue, parsed from `system/pra-catalogue.tsv`: the same file pra-exec,
 /// pra-run and `render-sudoers` read on the target, so the server and the targets cannot disagree.
 public struct ActionCatalogue: Sendable, Equatable {
@@ -30,6 +32,8 @@ public struct ActionCatalogue: Sendable, Equatable {
     }
 
     public var actions: [Action]
+    /// `sha256:` and the hex SHA-256 of the file's bytes: which catalogue an approval was given under.
+    public var version: String
 
     /// The action with this name, if any.
     public func action(named name: String) -> Action? { actions.first { $0.name == name } }
@@ -72,6 +76,7 @@ public struct ActionCatalogue: Sendable, Equatable {
             actions.append(Action(name: name, impact: impact, parameters: parameters, run: run, verify: verify,
                                   idempotent: fields[5] == "yes", description: fields[6]))
         }
-        return ActionCatalogue(actions: actions)
+        let digest = SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return ActionCatalogue(actions: actions, version: "sha256:" + digest)
     }
 }

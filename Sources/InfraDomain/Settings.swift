@@ -7,6 +7,7 @@
 public struct Settings: Sendable, Equatable {
     public var inventoryPath: String
     public var knownHostsPath: String
+    public var cataloguePath: String
     public var reader: AccountSettings
     public var runner: AccountSettings
     /// `nil`: no agent. Otherwise the agent socket to ask first.
@@ -42,6 +43,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Ansible YAML inventory: the only hosts that can ever be reached"),
         .init(name: "LINUX_MCP_KNOWN_HOSTS", defaultValue: "keys/known_hosts",
               meaning: "Pinned host keys (OpenSSH known_hosts format; ed25519 or ECDSA)"),
+        .init(name: "LINUX_MCP_CATALOGUE", defaultValue: "system/pra-catalogue.tsv",
+              meaning: "Approved-action catalogue: the same file the role installs on the targets"),
         .init(name: "LINUX_MCP_READER_USER", defaultValue: "mcp-reader",
               meaning: "Read-only diagnostics account on the targets"),
         .init(name: "LINUX_MCP_READER_KEY", defaultValue: "keys/mcp-reader",
@@ -157,6 +160,7 @@ public struct Settings: Sendable, Equatable {
         return Settings(
             inventoryPath: try text("LINUX_MCP_INVENTORY"),
             knownHostsPath: try text("LINUX_MCP_KNOWN_HOSTS"),
+            cataloguePath: try text("LINUX_MCP_CATALOGUE"),
             reader: AccountSettings(user: try user("LINUX_MCP_READER_USER"), privateKeyPath: try text("LINUX_MCP_READER_KEY")),
             runner: AccountSettings(user: try user("LINUX_MCP_RUNNER_USER"), privateKeyPath: try text("LINUX_MCP_RUNNER_KEY")),
             agentSocket: agentSocket,

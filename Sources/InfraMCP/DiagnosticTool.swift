@@ -14,6 +14,9 @@ public struct DiagnosticTool: Sendable {
     public let arguments: [ToolArgument]
     /// JSON Schema of one host's `data`.
     public let dataSchema: Value
+    /// Non-zero mcp-wrapper exit codes that still carry an answer when nothing was printed on stderr
+    /// (grep finding nothing, ping getting no reply, ps not finding the PID).
+    public let acceptedExitCodes: Set<Int32>
     /// The wrapper requests for one host, from the validated `NAME=VALUE` words.
     public let requests: @Sendable ([String: String]) -> [String]
     /// The typed result from the requests' outputs (in the same order).
@@ -21,7 +24,7 @@ public struct DiagnosticTool: Sendable {
 
     /// Creates a tool.
     public init(name: String, title: String, description: String, fansOut: Bool, arguments: [ToolArgument],
-                dataSchema: Value, requests: @escaping @Sendable ([String: String]) -> [String],
+                dataSchema: Value, acceptedExitCodes: Set<Int32> = [0], requests: @escaping @Sendable ([String: String]) -> [String],
                 parse: @escaping @Sendable ([String]) throws -> Value) {
         self.name = name
         self.title = title
@@ -29,6 +32,7 @@ public struct DiagnosticTool: Sendable {
         self.fansOut = fansOut
         self.arguments = arguments
         self.dataSchema = dataSchema
+        self.acceptedExitCodes = acceptedExitCodes
         self.requests = requests
         self.parse = parse
     }

@@ -3,35 +3,53 @@ import InfraDomain
 import MCP
 
 extension DiagnosticsServer {
-    /// `list_hosts`: the inventory (the only hosts any tool can reach), without contacting them.
+    /// `list_hosts`: the inventory (the only hosts any tool can reach) with what the server last saw of each host.
     static let listHostsTool = Tool(
         name: "list_hosts", title: "Inventory hosts",
-        description: "The hosts and groups of the operator's inventory: the only names the other tools accept.",
-        inputSchema: .object(["type": "object", "properties": .object([:]), "additionalProperties": false]),
+        description: "The hosts and groups of the operator's inventory: the only names the other tools accept. Each host has its "
+            + "reachability as last seen by the server; probe: true checks every host now (mcp-wrapper's version request, as doctor does).",
+        inputSchema: .object([
+            "type": "object",
+            "properties": .object(["probe": .object(["type": "boolean", "description": "Contact every host now (default false)."])]),
+            "additionalProperties": false,
+        ]),
         annotations: .init(title: "Inventory hosts", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
         outputSchema: .object([
             "type": "object",
             "properties": .object([
-                "hosts": .object(["type": "array", "items": DiagnosticTools.object([
+                "hosts": DiagnosticTools.array(DiagnosticTools.object([
                     "name": DiagnosticTools.string, "address": DiagnosticTools.string, "port": DiagnosticTools.integer,
-                    "groups": .object(["type": "array", "items": DiagnosticTools.string]),
-                    "allowedServices": .object(["type": "array", "items": DiagnosticTools.string]),
-                ])]),
-                "groups": .object(["type": "object", "additionalProperties": .object(["type": "array", "items": DiagnosticTools.string])]),
+                    "groups": DiagnosticTools.strings, "allowedServices": DiagnosticTools.strings,
+                    "reachability": ReachabilityLog.schema,
+                ])),
+                "groups": .object(["type": "object", "additionalProperties": DiagnosticTools.strings]),
             ]),
             "required": ["hosts", "groups"],
         ]))
 
-    func listHosts() -> Value {
+    /// Answers list_hosts; with `probe: true`, first runs the version request on every host (bounded fan-out).
+    func listHosts(_ arguments: [String: Value]) async throws(ToolCallError) -> Value {
+        for key in arguments.keys.sorted() where key != "probe" { throw .unknownArgument(key, allowed: ["probe"]) }
+        var probe = false
+        if let value = arguments["probe"] {
+            guard let flag = value.boolValue else { throw .badArgument("probe", "must be true or false") }
+            probe = flag
+        }
         let inventory = configuration.inventory
-        return .object([
-            "hosts": .array(inventory.hosts.map { host in
-                .object(["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
-                         "groups": .array(host.groups.map { .string($0) }),
-                         "allowedServices": .array(host.allowedServices.map { .string($0) })])
-            }),
-            "groups": .object(inventory.groups.mapValues { .array($0.map { .string($0) }) }),
-        ])
+        if probe {
+            _ = await fanOut(inventory.hosts) { host in
+                _ = try await self.execute("version", on: host)
+                return .null
+            } progress: { _, _ in }
+        }
+        var hosts: [Value] = []
+        for host in inventory.hosts {
+            hosts.append(.object(["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
+                                  "groups": .array(host.groups.map { .string($0) }),
+                                  "allowedServices": .array(host.allowedServices.map { .string($0) }),
+                                  "reachability": await reachability.value(for: host.name)]))
+        }
+        return .object(["hosts": .array(hosts), "groups": .object(inventory.groups.mapValues { .array($0.map { .string($0) }) })])
     }
 
     /// A read-only MCP resource and its text.
@@ -42,13 +60,48 @@ extension DiagnosticsServer {
 
     /// The inventory (as the server read it) and the action catalogue, read-only.
     var resources: [ResourceEntry] {
-        var entries: [ResourceEntry] = []
-        if let data = try? JSONEncoder().encode(listHosts()) {
-            entries.append(ResourceEntry(resource: Resource(name: "inventory", uri: "inventory://hosts", title: "Inventory",
-                                                            description: "Hosts and groups the server may reach (its allowlist).",
-                                                            mimeType: "application/json"),
-                                         text: String(decoding: data, as: UTF8.self)))
-        }
-        return entries
+        let inventory = configuration.inventory
+        let hosts: Value = .object([
+            "hosts": .array(inventory.hosts.map { host in
+                .object(["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
+                         "groups": .array(host.groups.map { .string($0) }),
+                         "allowedServices": .array(host.allowedServices.map { .string($0) })])
+            }),
+            "groups": .object(inventory.groups.mapValues { .array($0.map { .string($0) }) }),
+        ])
+        return [
+            ResourceEntry(resource: Resource(name: "inventory", uri: "inventory://hosts", title: "Inventory",
+                                             description: "Hosts and groups the server may reach (its allowlist).",
+                                             mimeType: "application/json"),
+                          text: Self.json(hosts)),
+            ResourceEntry(resource: Resource(name: "catalogue", uri: "catalogue://actions", title: "Action catalogue",
+                                             description: "The only actions that can ever be proposed and, once a human approves, run as root: "
+                                                + "impact, parameters, the exact command and its verification probe.",
+                                             mimeType: "application/json"),
+                          text: Self.json(Self.catalogueValue(configuration.catalogue))),
+        ]
+    }
+
+    /// The catalogue as JSON: its version and every action.
+    static func catalogueValue(_ catalogue: ActionCatalogue) -> Value {
+        .object([
+            "version": .string(catalogue.version),
+            "actions": .array(catalogue.actions.map { action in
+                .object(["name": .string(action.name), "impact": .string(action.impact.rawValue),
+                         "description": .string(action.description),
+                         "parameters": .array(action.parameters.map {
+                             .object(["name": .string($0.name), "kind": .string($0.kind.rawValue), "pattern": .string($0.pattern)])
+                         }),
+                         "run": .array(action.run.map { .string($0) }), "verify": .array(action.verify.map { .string($0) }),
+                         "idempotent": .bool(action.idempotent)])
+            }),
+        ])
+    }
+
+    /// Sorted-key JSON text.
+    static func json(_ value: Value) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

@@ -14,6 +14,8 @@ public final class DiagnosticsServer: Sendable {
     let logger: Logger
     /// Hosts one fan-out call reaches at the same time.
     let fanOutWidth: Int
+    /// What the last request to each host showed (list_hosts reports it).
+    let reachability = ReachabilityLog()
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -73,8 +75,7 @@ public final class DiagnosticsServer: Sendable {
         let started = ContinuousClock.now
         do {
             if parameters.name == Self.listHostsTool.name {
-                if let extra = parameters.arguments?.keys.sorted().first { throw ToolCallError.unknownArgument(extra, allowed: []) }
-                return try result(listHosts(), isError: false)
+                return try result(await listHosts(parameters.arguments ?? [:]), isError: false)
             }
             guard let tool = tools[parameters.name] else { throw ToolCallError.unknownTool(parameters.name) }
             let (expression, words) = try tool.validate(parameters.arguments ?? [:])
@@ -158,14 +159,30 @@ public final class DiagnosticsServer: Sendable {
     func run(tool: DiagnosticTool, requests: [String], on host: InventoryHost) async throws -> Value {
         var outputs: [String] = []
         for request in requests {
-            let answer = try await pool.execute(host: host, credentials: configuration.reader, command: request)
-            guard answer.exitCode == 0 else {
+            let answer = try await execute(request, on: host)
+            // A non-zero code the tool accepts is an answer only when the program printed no error.
+            guard let code = answer.exitCode, code == 0 || (tool.acceptedExitCodes.contains(code) && answer.stderr.isEmpty) else {
                 let reason = answer.stderrText.split(separator: "\n").first.map(String.init) ?? "no message"
                 throw RemoteFailure(message: "mcp-wrapper exit \(answer.exitCode.map(String.init) ?? "signal \(answer.exitSignal ?? "?")"): \(reason)")
             }
             outputs.append(answer.stdoutText)
         }
         return try tool.parse(outputs)
+    }
+
+    /// One request through the reader account, its outcome noted in ``reachability``.
+    func execute(_ request: String, on host: InventoryHost) async throws -> ExecResult {
+        let started = ContinuousClock.now
+        do {
+            let answer = try await pool.execute(host: host, credentials: configuration.reader, command: request)
+            let detail = answer.exitCode == 0 && request == "version"
+                ? answer.stdoutText.split(separator: "\n").first.map(String.init) ?? "" : "forced command answered"
+            await reachability.record(host.name, reachable: true, detail: detail, latency: started.duration(to: .now))
+            return answer
+        } catch {
+            await reachability.record(host.name, reachable: false, detail: String(describing: error), latency: started.duration(to: .now))
+            throw error
+        }
     }
 
     struct RemoteFailure: Error, CustomStringConvertible {

@@ -12,7 +12,12 @@ public struct ToolArgument: Sendable {
         case integer(min: Int, max: Int)
         /// One of a fixed set of strings.
         case choice([String])
+        /// An absolute path of at most 256 characters from `A-Za-z0-9._/@+,-`, with no `.` or `..` component.
+        case path(example: String)
     }
+
+    /// The pattern of ``Kind/path(example:)`` (mcp-wrapper checks the same form, then the allowed roots).
+    static let pathPattern = "/[A-Za-z0-9._/@+,-]{0,255}"
 
     public let name: String
     public let kind: Kind
@@ -37,6 +42,9 @@ public struct ToolArgument: Sendable {
             return .object(["type": "integer", "minimum": .int(min), "maximum": .int(max), "description": .string(description)])
         case .choice(let values):
             return .object(["type": "string", "enum": .array(values.map { .string($0) }), "description": .string(description)])
+        case .path(let example):
+            return .object(["type": "string", "pattern": .string("^(\(Self.pathPattern))$"), "maxLength": 256,
+                            "description": .string("\(description) An absolute path without . or .. components. Example: \(example)")])
         }
     }
 
@@ -58,6 +66,15 @@ public struct ToolArgument: Sendable {
         case .choice(let values):
             guard let text = value.stringValue, values.contains(text) else {
                 throw .badArgument(name, "must be one of: \(values.joined(separator: ", "))")
+            }
+            return text
+        case .path(let example):
+            guard let text = value.stringValue, text.count <= 256,
+                  text.wholeMatch(of: try! Regex("^(\(Self.pathPattern))$")) != nil else {
+                throw .badArgument(name, "must be an absolute path of letters, digits and ._/@+,- (at most 256 characters), for example \(example)")
+            }
+            guard !text.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
+                throw .badArgument(name, "must not contain . or .. components, for example \(example)")
             }
             return text
         }

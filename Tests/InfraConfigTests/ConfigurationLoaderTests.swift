@@ -26,9 +26,11 @@ struct ConfigFixture {
                   ansible_host: 10.0.0.5
                   ansible_port: 2222
             """)
+        try write("catalogue.tsv", "restart_unbound\tLOW\t-\tsystemctl restart unbound.service\t-\tyes\tRestart unbound.\n")
         try write(".env", """
             LINUX_MCP_INVENTORY=\(directory)/inventory.yml
             LINUX_MCP_KNOWN_HOSTS=\(directory)/keys/known_hosts
+            LINUX_MCP_CATALOGUE=\(directory)/catalogue.tsv
             LINUX_MCP_READER_KEY=\(directory)/keys/mcp-reader
             LINUX_MCP_RUNNER_KEY=\(directory)/keys/pra-runner
             LINUX_MCP_SSH_AGENT=none
@@ -85,6 +87,23 @@ struct ConfigurationLoaderTests {
         #expect(error?.description.contains("fix:") == true)
     }
 
+    @Test("The catalogue: missing file and malformed line name the setting or line; its version is the file's SHA-256")
+    func catalogue() async throws {
+        let fixture = try await ConfigFixture()
+        defer { fixture.remove() }
+        let loaded = try fixture.load()
+        #expect(loaded.catalogue.actions.map(\.name) == ["restart_unbound"])
+        #expect(loaded.catalogue.version.hasPrefix("sha256:") && loaded.catalogue.version.count == 7 + 64)
+        let missing = fixture.expectError(["LINUX_MCP_CATALOGUE": fixture.path("none.tsv")])
+        #expect(missing?.kind == .missingFile && missing?.field == "LINUX_MCP_CATALOGUE")
+        try fixture.write("catalogue.tsv", "# header\nrestart_unbound\tSEVERE\t-\tsystemctl restart unbound.service\t-\tyes\tRestart.\n")
+        let malformed = fixture.expectError()
+        #expect(malformed?.file == fixture.path("catalogue.tsv") && malformed?.line == 2)
+        #expect(malformed?.description.contains("LOW, MEDIUM or HIGH") == true)
+        try fixture.write("catalogue.tsv", "restart_unbound\tLOW\t-\tsystemctl restart unbound.service\t-\tyes\tRestart it.\n")
+        #expect(try fixture.load().catalogue.version != loaded.catalogue.version)
+    }
+
     @Test("A missing .env named explicitly")
     func missingEnvFile() {
         do {
@@ -104,7 +123,7 @@ struct ConfigurationLoaderTests {
         let error = fixture.expectError()
         #expect(error?.kind == .unknownKey)
         #expect(error?.field == "LINUX_MCP_INVENTROY")
-        #expect(error?.line == 6)
+        #expect(error?.line == 7)
         #expect(error?.problem.contains("did you mean LINUX_MCP_INVENTORY?") == true)
     }
 
