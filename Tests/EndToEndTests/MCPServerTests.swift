@@ -10,6 +10,17 @@ struct MCPServerTests {
         (ProcessInfo.processInfo.environment["MCP_INFRA_CACHE"] ?? "/var/cache/mcp-linux-infra") + "/mcp-venv/bin/python"
     }
 
+    /// Every tool the server must list (issue 5), and those that need a container runtime.
+    static let toolNames: Set<String> = [
+        "list_hosts", "get_system_info", "get_cpu_info", "get_memory_info", "get_disk_usage", "get_block_devices", "get_hardware_info",
+        "list_services", "get_service_status", "get_service_logs", "check_service_health",
+        "get_network_interfaces", "get_routing_table", "get_listening_ports", "get_active_connections", "get_dns_config", "test_connectivity",
+        "get_journal_logs", "read_log_file", "search_logs", "analyze_errors",
+        "list_processes", "get_process_info", "list_largest_directories",
+        "list_containers", "get_container_logs", "get_fail2ban_status", "check_http_endpoint",
+    ]
+    static let needsContainerRuntime: Set<String> = ["list_containers", "get_container_logs"]
+
     @Test("initialize, tools/list, every tool with real data matching its outputSchema, hostile arguments refused before SSH, fan-out")
     func pythonClient() async throws {
         try requirePrerequisites()
@@ -36,8 +47,9 @@ struct MCPServerTests {
                 #expect((report["protocol"] as? String) == "2025-11-25")
                 #expect((report["instructions"] as? String)?.contains("Never repeat an identical call that failed") == true)
                 let tools = try #require(report["tools"] as? [String: [String: Any]])
-                for name in ["list_hosts", "get_system_info", "get_memory_info", "get_disk_usage", "get_service_status",
-                             "get_journal_logs", "get_listening_ports"] {
+                #expect(Set(tools.keys) == Self.toolNames, "tools/list: \(tools.keys.sorted())")
+                #expect(!tools.keys.contains { $0.contains("approve") || $0.contains("reject") })
+                for name in Self.toolNames {
                     let tool = try #require(tools[name], "\(name) missing from tools/list")
                     #expect(tool["readOnly"] as? Bool == true && tool["destructive"] as? Bool == false, "\(name)")
                     #expect(tool["idempotent"] as? Bool == true && tool["openWorld"] as? Bool == false, "\(name)")
@@ -65,6 +77,57 @@ struct MCPServerTests {
                 #expect(sockets.contains { ($0["port"] as? Int) == 22 } && sockets.contains { ($0["port"] as? Int) == 53 })
                 let hostList = (calls["list_hosts"]?["structured"] as? [String: Any])?["hosts"] as? [[String: Any]] ?? []
                 #expect(hostList.compactMap { $0["name"] as? String } == ["t1", "t2", "t3"])
+                // Every tool was called with real arguments and answered; the unit of work is checked per tool.
+                #expect(Set(calls.keys.filter { !["fanout", "list_hosts_probe"].contains($0) }) == Self.toolNames.subtracting(Self.needsContainerRuntime),
+                        "not called: \(Self.toolNames.subtracting(calls.keys).sorted())")
+                #expect(data("get_cpu_info")?["cpus"] as? Int ?? 0 >= 1 && (data("get_cpu_info")?["architecture"] as? String)?.isEmpty == false)
+                #expect((data("get_block_devices")?["devices"] as? [[String: Any]]) != nil)
+                #expect(data("get_hardware_info")?["virtualization"] as? String == "systemd-nspawn")
+                let units = data("list_services")?["units"] as? [[String: Any]] ?? []
+                #expect(units.contains { $0["unit"] as? String == "unbound.service" && $0["subState"] as? String == "running" })
+                #expect((data("get_service_logs")?["entries"] as? [[String: Any]] ?? []).contains { $0["identifier"] as? String == "unbound" })
+                let health = ((calls["check_service_health"]?["structured"] as? [String: Any])?["results"] as? [[String: Any]]) ?? []
+                #expect(health.compactMap { $0["host"] as? String } == ["t1", "t2"])
+                for entry in health {
+                    let verdict = entry["data"] as? [String: Any]
+                    #expect(verdict?["activeState"] as? String == "active")
+                    #expect((verdict?["healthy"] as? Bool) == (verdict?["problems"] as? [String])?.isEmpty, "\(verdict ?? [:])")
+                }
+                let interfaces = data("get_network_interfaces")?["interfaces"] as? [[String: Any]] ?? []
+                #expect(interfaces.contains { ($0["name"] as? String) == "host0"
+                    && (($0["addresses"] as? [[String: Any]]) ?? []).contains { $0["address"] as? String == targets[0].address } })
+                #expect((data("get_routing_table")?["routes"] as? [[String: Any]] ?? []).contains { $0["destination"] as? String == "10.231.25.0/24" })
+                #expect((data("get_active_connections")?["connections"] as? [[String: Any]] ?? []).contains {
+                    $0["localAddress"] as? String == targets[0].address && $0["localPort"] as? Int == 22 })
+                #expect(data("get_dns_config")?["nameservers"] as? [String] == ["127.0.0.1"])
+                #expect(data("test_connectivity")?["reachable"] as? Bool == true && data("test_connectivity")?["received"] as? Int == 1)
+                #expect(data("check_http_endpoint")?["statusCode"] as? Int == 200)
+                #expect((data("read_log_file")?["lines"] as? [String] ?? []).contains { $0.contains("fail2ban") })
+                #expect((data("search_logs")?["matches"] as? [[String: Any]] ?? []).contains { ($0["text"] as? String)?.contains("Jail 'sshd'") == true })
+                let errors = ((calls["analyze_errors"]?["structured"] as? [String: Any])?["results"] as? [[String: Any]]) ?? []
+                #expect(errors.count == 2 && errors.allSatisfy { ($0["data"] as? [String: Any])?["total"] is Int })
+                let processes = data("list_processes")?["processes"] as? [[String: Any]] ?? []
+                #expect(processes.contains { $0["command"] as? String == "unbound" } && processes.count <= 20)
+                #expect(data("get_process_info")?["pid"] as? Int == 1)
+                #expect((data("list_largest_directories")?["directories"] as? [[String: Any]])?.first?["path"] as? String == "/var")
+                #expect(data("get_fail2ban_status")?["jails"] as? [String] == ["sshd"])
+                #expect((data("get_fail2ban_status")?["jail"] as? [String: Any])?["jail"] as? String == "sshd")
+                // list_hosts with probe: the two targets answered the version request, the down host did not.
+                let probed = (calls["list_hosts_probe"]?["structured"] as? [String: Any])?["hosts"] as? [[String: Any]] ?? []
+                let states = probed.map { (($0["reachability"] as? [String: Any])?["state"] as? String) ?? "?" }
+                #expect(states == ["reachable", "reachable", "unreachable"], "\(probed)")
+                #expect(((probed.first?["reachability"] as? [String: Any])?["detail"] as? String)?.contains("mcp-wrapper") == true)
+                // No container runtime in an nspawn target: both container tools say so as an error.
+                let unavailable = report["unavailable"] as? [String: [String: Any]] ?? [:]
+                #expect(Set(unavailable.keys) == Self.needsContainerRuntime)
+                for (name, call) in unavailable {
+                    #expect(call["isError"] as? Bool == true && (call["text"] as? String)?.contains("no container runtime") == true, "\(name): \(call)")
+                }
+                // Resources: the inventory and the catalogue, with the catalogue's version.
+                #expect(report["resources"] as? [String] == ["catalogue://actions", "inventory://hosts"])
+                let catalogue = report["catalogue"] as? [String: Any]
+                #expect((catalogue?["version"] as? String)?.hasPrefix("sha256:") == true)
+                #expect((catalogue?["actions"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted() == (try catalogueActions()).sorted())
 
                 // Fan-out: both real targets answer, the third host is reported failed, the call still succeeds.
                 let fanout = ((calls["fanout"]?["structured"] as? [String: Any])?["results"] as? [[String: Any]]) ?? []
@@ -78,7 +141,11 @@ struct MCPServerTests {
                 let expectedWords = ["unknown-host": "host", "group-unknown-member": "host", "option-unit": "unit",
                                      "dotdot-unit": "unit", "huge-lines": "lines", "control-chars": "grep",
                                      "extra-argument": "command", "group-for-single": "host", "host-injection": "host",
-                                     "list-hosts-argument": "host"]
+                                     "list-hosts-argument": "host", "dotdot-path": "path", "relative-path": "path",
+                                     "option-target": "target", "url-injection": "url", "huge-pid": "pid",
+                                     "fractional-count": "count", "bad-choice": "state", "option-jail": "jail",
+                                     "probe-not-bool": "probe"]
+                #expect(Set(hostile.keys) == Set(expectedWords.keys))
                 for (key, word) in expectedWords {
                     let call = try #require(hostile[key], "\(key) not run")
                     #expect(call["isError"] as? Bool == true, "\(key) was not refused")
@@ -86,10 +153,14 @@ struct MCPServerTests {
                 }
                 let audit = try await targets[0].root(["journalctl", "--no-pager", "-o", "cat", "-t", "mcp-wrapper"])
                 let lines = audit.stdout.split(separator: "\n")
-                #expect(!lines.contains { $0.contains("refused") }, "a hostile request reached mcp-wrapper: \(lines.filter { $0.contains("refused") })")
+                // The only refusals on the target are the two container verbs ("no container runtime").
+                let refused = lines.filter { $0.hasPrefix("refused") }
+                #expect(refused.count == 2 && refused.allSatisfy { $0.contains(#"no\ container\ runtime"#) }, "a hostile request reached mcp-wrapper: \(refused)")
                 // t1 got exactly the valid calls' requests: system info 3, memory, disks, unit-show, journal, listening,
-                // fan-out 3, and the raw stdout check's system info 3.
-                #expect(lines.filter { $0.hasPrefix("accepted") }.count == 11 + 3, "\(lines)")
+                // fan-out 3; cpu 2, block devices, hardware, units, service logs, health 2, interfaces, routes,
+                // connections, dns, ping, http, log tail, log search, error analysis, processes, process, largest dirs,
+                // fail2ban 2, the probe's version; and the raw stdout check's system info 3.
+                #expect(lines.filter { $0.hasPrefix("accepted") }.count == 11 + 23 + 3, "\(lines)")
 
                 // stdout carries only JSON-RPC; the server's logs go to stderr.
                 let serverLog = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""

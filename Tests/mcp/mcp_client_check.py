@@ -53,8 +53,9 @@ async def main() -> None:
                         except jsonschema.ValidationError as error:
                             entry["schemaValid"] = False
                             entry["schemaError"] = error.message
-                    if key is not None and key.startswith("hostile:"):
-                        report["hostile"][key.removeprefix("hostile:")] = entry
+                    if key is not None and ":" in key:
+                        kind, name_ = key.split(":", 1)
+                        report.setdefault(kind, {})[name_] = entry
                     else:
                         report["calls"][key or name] = entry
 
@@ -67,6 +68,34 @@ async def main() -> None:
                 await call("get_journal_logs", {"host": single, "unit": unit, "lines": 20})
                 await call("get_listening_ports", {"host": single})
                 await call("get_system_info", {"host": scenario["mixed"]}, key="fanout", progress=True)
+                group = scenario["group"]
+                await call("get_cpu_info", {"host": single})
+                await call("get_block_devices", {"host": single})
+                await call("get_hardware_info", {"host": single})
+                await call("list_services", {"host": single, "state": "running"})
+                await call("get_service_logs", {"host": single, "unit": unit, "lines": 20})
+                await call("check_service_health", {"host": group, "unit": unit})
+                await call("get_network_interfaces", {"host": single})
+                await call("get_routing_table", {"host": single})
+                await call("get_active_connections", {"host": single})
+                await call("get_dns_config", {"host": single})
+                await call("test_connectivity", {"host": single, "target": "127.0.0.1", "count": 1})
+                await call("check_http_endpoint", {"host": single, "url": "http://127.0.0.1/"})
+                await call("read_log_file", {"host": single, "path": "/var/log/fail2ban.log", "lines": 5})
+                await call("search_logs", {"host": single, "path": "/var/log/fail2ban.log", "grep": "jail"})
+                await call("analyze_errors", {"host": group, "since": "-1d"})
+                await call("list_processes", {"host": single, "sort": "mem", "limit": 20})
+                await call("get_process_info", {"host": single, "pid": 1})
+                await call("list_largest_directories", {"host": single, "path": "/var", "limit": 5})
+                await call("get_fail2ban_status", {"host": single, "jail": "sshd"})
+                await call("list_hosts", {"probe": True}, key="list_hosts_probe")
+                # No container runtime runs inside an nspawn target: expected errors, recorded apart.
+                await call("list_containers", {"host": single}, key="unavailable:list_containers")
+                await call("get_container_logs", {"host": single, "name": "web"}, key="unavailable:get_container_logs")
+                resources = await session.list_resources()
+                report["resources"] = sorted(str(r.uri) for r in resources.resources)
+                catalogue = await session.read_resource("catalogue://actions")
+                report["catalogue"] = json.loads(catalogue.contents[0].text)
 
                 hostile = {
                     "unknown-host": ("get_system_info", {"host": "nosuchhost"}),
@@ -79,6 +108,15 @@ async def main() -> None:
                     "group-for-single": ("get_memory_info", {"host": scenario["group"]}),
                     "host-injection": ("get_system_info", {"host": "t1;id"}),
                     "list-hosts-argument": ("list_hosts", {"host": "t1"}),
+                    "dotdot-path": ("read_log_file", {"host": single, "path": "/var/log/../../etc/shadow"}),
+                    "relative-path": ("search_logs", {"host": single, "path": "etc/passwd", "grep": "root"}),
+                    "option-target": ("test_connectivity", {"host": single, "target": "-f"}),
+                    "url-injection": ("check_http_endpoint", {"host": single, "url": "http://127.0.0.1/$(id)"}),
+                    "huge-pid": ("get_process_info", {"host": single, "pid": 10**20}),
+                    "fractional-count": ("test_connectivity", {"host": single, "target": "127.0.0.1", "count": 2.5}),
+                    "bad-choice": ("list_services", {"host": single, "state": "running;reboot"}),
+                    "option-jail": ("get_fail2ban_status", {"host": single, "jail": "-h"}),
+                    "probe-not-bool": ("list_hosts", {"probe": "yes"}),
                 }
                 for key, (name, arguments) in hostile.items():
                     await call(name, arguments, key="hostile:" + key)
