@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libssh2 from the system (Debian: libssh2-1-dev).
@@ -52,11 +53,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The state database (SQLite through GRDB): proposals, approvals, executions, the chained audit log.
+        .target(
+            name: "InfraStore",
+            dependencies: ["InfraDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The MCP server: tools, resources and their wiring to the SSH pool (stdio transport).
         .target(
             name: "InfraMCP",
             dependencies: [
-                "InfraDomain", "InfraConfig", "InfraSSH",
+                "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "MCPLinuxInfra",
             dependencies: [
-                "InfraApp", "InfraConfig", "InfraDomain", "InfraMCP",
+                "InfraApp", "InfraConfig", "InfraDomain", "InfraMCP", "InfraStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,6 +90,7 @@ let package = Package(
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),
+        .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
         .testTarget(
             name: "InfraSSHTests",

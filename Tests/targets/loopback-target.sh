@@ -1,7 +1,7 @@
 #!/bin/bash
 # A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
 #
-#   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]]
+#   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]] [--listen-any]
 #   loopback-target.sh down STATE_DIR
 #
 # `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
@@ -15,6 +15,8 @@
 # pra-exec under STATE_DIR/prefix/lib/mcp-linux-infra, host settings under STATE_DIR/prefix/etc/mcp-linux-infra,
 # a sudoers drop-in rendered from the catalogue (checked with visudo), and a syslog sink socket whose
 # messages land in STATE_DIR/audit.log. --extra-catalogue appends test-only actions to the catalogue.
+# --listen-any makes sshd listen on every address (0.0.0.0): only for a network namespace the caller created,
+# where it answers on all of 127.0.0.0/8 (the benchmark's 100 hosts) and nowhere else.
 set -eu
 
 die() { echo "loopback-target: $*" >&2; exit 1; }
@@ -99,6 +101,7 @@ runner=pra-runner
 port=
 system=
 extra_catalogue=
+listen=127.0.0.1
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --reader) reader=$2; shift 2 ;;
@@ -106,6 +109,7 @@ while [ "$#" -gt 0 ]; do
     --port) port=$2; shift 2 ;;
     --system) system=1; shift ;;
     --extra-catalogue) extra_catalogue=$2; shift 2 ;;
+    --listen-any) listen=0.0.0.0; shift ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -205,7 +209,7 @@ for attempt in 1 2 3 4 5; do
 pick_port
 cat > "$state/sshd_config" <<CONF
 Port $port
-ListenAddress 127.0.0.1
+ListenAddress $listen
 HostKey $state/hostkeys/ssh_host_ed25519_key
 HostKey $state/hostkeys/ssh_host_ecdsa_key
 PidFile $state/sshd.pid

@@ -1,0 +1,86 @@
+import Crypto
+
+/// The audit log's tamper evidence: each record's hash covers its fields and the previous record's hash,
+/// so changing, removing or reordering any row breaks every hash after it. Pure; the store keeps the rows.
+public enum AuditChain {
+    /// The hash before the first record.
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// One audit record as stored.
+    public struct Record: Sendable, Equatable, Codable {
+        public var seq: Int64
+        /// ISO 8601 UTC with milliseconds.
+        public var at: String
+        /// Who: `os:USER` for a human at the CLI, `mcp:USER` for the MCP server's AI session, `system`.
+        public var actor: String
+        /// `tool`, `ssh`, `state`, `approval`, `server`.
+        public var kind: String
+        public var host: String
+        public var action: String
+        public var proposalID: String
+        public var outcome: String
+        /// JSON object text (sorted keys).
+        public var detail: String
+        public var previousHash: String
+        public var hash: String
+
+        /// Creates a record (the hash is whatever is given; ``AuditChain/seal(_:previousHash:)`` computes it).
+        public init(seq: Int64, at: String, actor: String, kind: String, host: String, action: String, proposalID: String,
+                    outcome: String, detail: String, previousHash: String = "", hash: String = "") {
+            self.seq = seq
+            self.at = at
+            self.actor = actor
+            self.kind = kind
+            self.host = host
+            self.action = action
+            self.proposalID = proposalID
+            self.outcome = outcome
+            self.detail = detail
+            self.previousHash = previousHash
+            self.hash = hash
+        }
+    }
+
+    /// The canonical bytes of a record: every field length-prefixed, in a fixed order, then the previous hash.
+    public static func canonical(_ record: Record, previousHash: String) -> String {
+        let fields = [String(record.seq), record.at, record.actor, record.kind, record.host, record.action,
+                      record.proposalID, record.outcome, record.detail, previousHash]
+        return "audit v1\n" + fields.map { "\($0.utf8.count):\($0)\n" }.joined()
+    }
+
+    /// The record with its previous hash and its own hash set.
+    public static func seal(_ record: Record, previousHash: String) -> Record {
+        var sealed = record
+        sealed.previousHash = previousHash
+        sealed.hash = SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)).map { String(format: "%02x", $0) }.joined()
+        return sealed
+    }
+
+    /// The first record that does not verify, and why.
+    public struct Break: Sendable, Equatable, CustomStringConvertible {
+        public var seq: Int64
+        public var problem: String
+        public var description: String { "audit row \(seq): \(problem)" }
+    }
+
+    /// Recomputes the chain over records in `seq` order; nil when every record verifies.
+    public static func verify<S: Sequence>(_ records: S) -> Break? where S.Element == Record {
+        var previous = genesis
+        var expectedSeq: Int64 = 1
+        for record in records {
+            if record.seq != expectedSeq {
+                return Break(seq: record.seq, problem: "sequence jumps from \(expectedSeq - 1) to \(record.seq) (rows removed)")
+            }
+            if record.previousHash != previous {
+                return Break(seq: record.seq, problem: "previous-hash does not match row \(record.seq - 1) (a row was changed, removed or inserted)")
+            }
+            let recomputed = seal(record, previousHash: previous).hash
+            if recomputed != record.hash {
+                return Break(seq: record.seq, problem: "content does not match its hash (the row was changed)")
+            }
+            previous = record.hash
+            expectedSeq += 1
+        }
+        return nil
+    }
+}

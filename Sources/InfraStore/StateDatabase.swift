@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+
+/// The server's SQLite file (LINUX_MCP_DB): WAL mode, versioned migrations, shared safely by several server
+/// processes and the CLI. A file written by a newer release is refused before anything is changed.
+public final class StateDatabase: Sendable {
+    /// The connection pool (one writer at a time across processes; readers never block it).
+    let pool: DatabasePool
+    /// The file's path.
+    public let path: String
+
+    /// The migrations this release knows, oldest first.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-proposals-approvals-executions-audit") { db in
+            try db.execute(sql: """
+            CREATE TABLE proposal (
+              id TEXT PRIMARY KEY NOT NULL,
+              action TEXT NOT NULL,
+              host TEXT NOT NULL,
+              parameters TEXT NOT NULL,
+              rationale TEXT NOT NULL,
+              impact TEXT NOT NULL,
+              catalogue_version TEXT NOT NULL,
+              digest TEXT NOT NULL,
+              command TEXT NOT NULL,
+              verification TEXT NOT NULL,
+              proposer TEXT NOT NULL,
+              client TEXT NOT NULL,
+              state TEXT NOT NULL,
+              required_approvals INTEGER NOT NULL,
+              created_at INTEGER NOT NULL,
+              expires_at INTEGER NOT NULL,
+              approved_at INTEGER,
+              approval_expires_at INTEGER,
+              updated_at INTEGER NOT NULL
+            );
+            CREATE INDEX proposal_state ON proposal(state);
+            CREATE TABLE decision (
+              proposal_id TEXT NOT NULL REFERENCES proposal(id),
+              approver TEXT NOT NULL,
+              approves INTEGER NOT NULL,
+              reason TEXT NOT NULL,
+              digest TEXT NOT NULL,
+              at INTEGER NOT NULL,
+              PRIMARY KEY (proposal_id, approver)
+            );
+            CREATE TABLE transition (
+              id INTEGER PRIMARY KEY AUTOINCREMENT,
+              proposal_id TEXT NOT NULL REFERENCES proposal(id),
+              from_state TEXT,
+              to_state TEXT NOT NULL,
+              actor TEXT NOT NULL,
+              reason TEXT NOT NULL,
+              at INTEGER NOT NULL
+            );
+            CREATE TABLE execution (
+              proposal_id TEXT PRIMARY KEY NOT NULL REFERENCES proposal(id),
+              executor TEXT NOT NULL,
+              owner_host TEXT NOT NULL,
+              owner_pid INTEGER NOT NULL,
+              owner_start TEXT NOT NULL,
+              started_at INTEGER NOT NULL,
+              finished_at INTEGER,
+              exit_code INTEGER,
+              stdout TEXT,
+              stderr TEXT,
+              verification TEXT,
+              verified TEXT
+            );
+            CREATE TABLE audit (
+              seq INTEGER PRIMARY KEY,
+              at TEXT NOT NULL,
+              actor TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              host TEXT NOT NULL,
+              action TEXT NOT NULL,
+              proposal_id TEXT NOT NULL,
+              outcome TEXT NOT NULL,
+              detail TEXT NOT NULL,
+              previous_hash TEXT NOT NULL,
+              hash TEXT NOT NULL
+            );
+            CREATE INDEX audit_host ON audit(host);
+            CREATE INDEX audit_proposal ON audit(proposal_id);
+            CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            CREATE TRIGGER transition_append_only_update BEFORE UPDATE ON transition
+              BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+            CREATE TRIGGER transition_append_only_delete BEFORE DELETE ON transition
+              BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+            """)
+        }
+        return migrator
+    }
+
+    /// Opens (creating the file and its folder, 0700, when absent) and migrates the database.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .unusable(path, "cannot create its folder: \(error.localizedDescription)")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .unusable(path, String(describing: error))
+        }
+        let migrator = Self.migrator
+        let known = Set(migrator.migrations)
+        do {
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            let unknown = applied.subtracting(known)
+            if !unknown.isEmpty { throw StoreError.newerSchema(path, unknown.sorted()) }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .unusable(path, String(describing: error))
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE write transaction: all of it is committed, or none of it.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// Runs `body` on a read-only snapshot.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// The default location: `$XDG_STATE_HOME/mcp-linux-infra/state.sqlite3`, else `~/.local/state/...`.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/mcp-linux-infra/state.sqlite3" }
+        let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
+        return home + "/.local/state/mcp-linux-infra/state.sqlite3"
+    }
+}
+
+/// Why the state database refused an operation.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unusable(String, String)
+    case newerSchema(String, [String])
+    case notFound(String)
+    case ambiguous(String, [String])
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .unusable(let path, let problem): "state database \(path): \(problem) (LINUX_MCP_DB)"
+        case .newerSchema(let path, let unknown):
+            "state database \(path) was written by a newer mcp-linux-infra (unknown migrations: \(unknown.joined(separator: ", "))); "
+                + "nothing was changed. Run that newer release, or point LINUX_MCP_DB at another file"
+        case .notFound(let id): "no action with id '\(id)'; list them with `mcp-linux-infra actions list --all` or list_pending_actions"
+        case .ambiguous(let prefix, let matches): "'\(prefix)' matches several actions (\(matches.joined(separator: ", "))); give more of the id"
+        case .refused(let reason): reason
+        }
+    }
+}

@@ -1,0 +1,148 @@
+"""MCP benchmark: mcp-linux-infra driven by the official MCP Python client, against OpenSSH and Ansible
+doing the same work through the same forced command (mcp-wrapper) on the same loopback sshd.
+
+Usage: mcp_bench.py SERVER_BINARY ENV_FILE BENCH_JSON   (bench/mcp-bench.sh prepares everything)
+BENCH_JSON: {"single": host, "group": group of 100 hosts, "ssh": [ssh argv prefix], "address": ...,
+"ansible": [ansible argv prefix], "iterations": N, "fanout_iterations": M}. Prints a table of medians and ratios.
+"""
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+def median_ms(samples):
+    return statistics.median(samples) * 1000
+
+
+def run(argv):
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({result.returncode}): {result.stderr.decode()[-500:]}")
+
+
+def server_pid(binary):
+    """The server process: our child whose executable is the binary."""
+    me = os.getpid()
+    for task in os.listdir(f"/proc/{me}/task"):
+        for child in open(f"/proc/{me}/task/{task}/children").read().split():
+            try:
+                if os.path.realpath(f"/proc/{child}/exe") == os.path.realpath(binary):
+                    return int(child)
+            except OSError:
+                pass
+    return None
+
+
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def session_of(binary, env_file):
+    params = StdioServerParameters(command=binary, args=["serve", "--env-file", env_file])
+    return stdio_client(params, errlog=open(os.devnull, "w"))
+
+
+async def call_ok(session, name, arguments, hosts=1):
+    result = await session.call_tool(name, arguments)
+    if result.is_error:
+        raise SystemExit(f"{name} failed: {result.content[0].text[:500]}")
+    answered = [r for r in result.structured_content["results"] if r["ok"]]
+    if len(answered) != hosts:
+        failed = [r for r in result.structured_content["results"] if not r["ok"]][:3]
+        raise SystemExit(f"{name}: {len(answered)} of {hosts} hosts answered: {failed}")
+
+
+async def main():
+    binary, env_file, bench = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    n, fan_n = bench["iterations"], bench["fanout_iterations"]
+    single, group, hosts = bench["single"], bench["group"], bench["hosts"]
+    rows = []
+
+    # 1. One tool call (get_memory_info = mcp-wrapper `memory`) in a running session vs ssh over a ControlMaster.
+    warm, cold = [], []
+    async with await session_of(binary, env_file) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            await call_ok(session, "get_memory_info", {"host": single})
+            for _ in range(n):
+                start = time.perf_counter()
+                await call_ok(session, "get_memory_info", {"host": single})
+                warm.append(time.perf_counter() - start)
+    socket = bench["control_socket"]
+    master = subprocess.Popen(bench["ssh"] + ["-M", "-N", "-S", socket, "-o", "ControlPersist=no", bench["address"]],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if os.path.exists(socket):
+                break
+            time.sleep(0.01)
+        run(bench["ssh"] + ["-S", socket, bench["address"], "memory"])
+        control = []
+        for _ in range(n):
+            start = time.perf_counter()
+            run(bench["ssh"] + ["-S", socket, bench["address"], "memory"])
+            control.append(time.perf_counter() - start)
+    finally:
+        master.terminate()
+        master.wait()
+    rows.append(("warm tool call vs ControlMaster exec", median_ms(warm), median_ms(control), 1.0, "<="))
+
+    # 2. Cold: start the server, initialize, one call  vs  one cold ssh (handshake + exec).
+    for _ in range(max(5, n // 5)):
+        start = time.perf_counter()
+        async with await session_of(binary, env_file) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                await call_ok(session, "get_memory_info", {"host": single})
+                cold.append(time.perf_counter() - start)
+    cold_ssh = []
+    for _ in range(max(5, n // 5)):
+        start = time.perf_counter()
+        run(bench["ssh"] + ["-o", "ControlMaster=no", "-o", "ControlPath=none", bench["address"], "memory"])
+        cold_ssh.append(time.perf_counter() - start)
+    rows.append(("cold: server start+call vs cold ssh", median_ms(cold), median_ms(cold_ssh), None, ""))
+
+    # 3. Fan-out of get_disk_usage (mcp-wrapper `disks`) to 100 hosts vs ansible -m raw -f 20 running `disks`.
+    fan_cold, fan_warm = [], []
+    async with await session_of(binary, env_file) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            start = time.perf_counter()
+            await call_ok(session, "get_disk_usage", {"host": group}, hosts=hosts)
+            fan_cold.append(time.perf_counter() - start)
+            for _ in range(fan_n):
+                start = time.perf_counter()
+                await call_ok(session, "get_disk_usage", {"host": group}, hosts=hosts)
+                fan_warm.append(time.perf_counter() - start)
+            pid = server_pid(binary)
+            rss = rss_mb(pid) if pid else float("nan")
+    ansible = []
+    for _ in range(max(3, fan_n // 2)):
+        start = time.perf_counter()
+        run(bench["ansible"])
+        ansible.append(time.perf_counter() - start)
+    rows.append((f"fan-out to {hosts} hosts (warm) vs ansible", median_ms(fan_warm), median_ms(ansible), 0.1, "<="))
+    rows.append((f"fan-out to {hosts} hosts (first call)", median_ms(fan_cold), median_ms(ansible), None, ""))
+
+    print(f"{'scenario':44} {'mcp-linux-infra':>16} {'baseline':>12} {'ratio':>7}  goal")
+    for name, ours, theirs, goal, op in rows:
+        ratio = ours / theirs
+        verdict = "" if goal is None else f"{op} {goal:.1f} " + ("met" if ratio <= goal else "MISSED")
+        print(f"{name:44} {ours:13.1f} ms {theirs:9.1f} ms {ratio:7.3f}  {verdict}")
+    print(f"{'server RSS with ' + str(hosts) + ' pooled sessions':44} {rss:13.1f} MB {'':12} {'':7}  <= 40 MB "
+          + ("met" if rss <= 40 else "MISSED"))
+    print(f"(medians; {n} warm calls, {max(5, n // 5)} cold starts, {fan_n} fan-outs, {max(3, fan_n // 2)} ansible runs; "
+          "baselines: OpenSSH ControlMaster / cold ssh / ansible -m raw -f 20, same forced command and sshd)")
+
+
+asyncio.run(main())
