@@ -28,15 +28,7 @@ public enum ConfigurationLoader {
     ///     exist too, or `.env` in the current directory, which may be absent.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
                             envFile: String? = nil) throws(ConfigurationError) -> LoadedConfiguration {
-        let explicit = envFile ?? environment["LINUX_MCP_ENV_FILE"]
-        let envPath = explicit ?? ".env"
-        var dotEnv: [DotEnvParser.Assignment] = []
-        if let text = try readIfPresent(envPath) {
-            dotEnv = try DotEnvParser.parse(text, source: envPath)
-        } else if explicit != nil {
-            throw missing(envPath, field: "env file", fix: "create it (see .env.example) or point --env-file / LINUX_MCP_ENV_FILE at an existing file")
-        }
-        let settings = try Settings.resolve(.init(environment: environment, dotEnv: dotEnv, dotEnvPath: envPath))
+        let settings = try self.settings(environment: environment, envFile: envFile)
 
         guard let inventoryText = try readIfPresent(settings.inventoryPath) else {
             throw missing(settings.inventoryPath, field: "LINUX_MCP_INVENTORY",
@@ -63,6 +55,20 @@ public enum ConfigurationLoader {
             reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
             runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
             catalogue: catalogue)
+    }
+
+    /// Only the settings (for the human-side CLI: `actions` and `audit` need neither keys nor inventory).
+    public static func settings(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                envFile: String? = nil) throws(ConfigurationError) -> Settings {
+        let explicit = envFile ?? environment["LINUX_MCP_ENV_FILE"]
+        let envPath = explicit ?? ".env"
+        var dotEnv: [DotEnvParser.Assignment] = []
+        if let text = try readIfPresent(envPath) {
+            dotEnv = try DotEnvParser.parse(text, source: envPath)
+        } else if explicit != nil {
+            throw missing(envPath, field: "env file", fix: "create it (see .env.example) or point --env-file / LINUX_MCP_ENV_FILE at an existing file")
+        }
+        return try Settings.resolve(.init(environment: environment, dotEnv: dotEnv, dotEnvPath: envPath))
     }
 
     static func credentials(_ account: Account, _ config: Settings.AccountSettings, setting: String,

@@ -21,6 +21,10 @@ public struct Settings: Sendable, Equatable {
     public var maxSessionsPerHost: Int
     public var maxChannelsPerSession: Int
     public var logLevel: String
+    /// The state database (proposals, approvals, executions, audit log).
+    public var databasePath: String
+    /// Approvals per impact and the lifetimes of proposals and approvals.
+    public var approvalPolicy: ApprovalPolicy
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -73,6 +77,18 @@ public struct Settings: Sendable, Equatable {
               meaning: "Simultaneous commands on one SSH session; stays under sshd MaxSessions 10 (1-10)"),
         .init(name: "LINUX_MCP_LOG_LEVEL", defaultValue: "info",
               meaning: "Log level on stderr: trace, debug, info, notice, warning, error, critical"),
+        .init(name: "LINUX_MCP_DB", defaultValue: "auto",
+              meaning: "State database (SQLite): auto = $XDG_STATE_HOME/mcp-linux-infra/state.sqlite3 (~/.local/state/... without it)"),
+        .init(name: "LINUX_MCP_PROPOSAL_TTL_SECONDS", defaultValue: "3600",
+              meaning: "A proposal not approved within this time expires (1-604800)"),
+        .init(name: "LINUX_MCP_APPROVAL_TTL_SECONDS", defaultValue: "900",
+              meaning: "An approved action not executed within this time expires (1-86400)"),
+        .init(name: "LINUX_MCP_APPROVALS_LOW", defaultValue: "1",
+              meaning: "Distinct human approvers a LOW-impact action needs (1-5)"),
+        .init(name: "LINUX_MCP_APPROVALS_MEDIUM", defaultValue: "1",
+              meaning: "Distinct human approvers a MEDIUM-impact action needs (1-5)"),
+        .init(name: "LINUX_MCP_APPROVALS_HIGH", defaultValue: "2",
+              meaning: "Distinct human approvers a HIGH-impact action needs (1-5)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -136,6 +152,20 @@ public struct Settings: Sendable, Equatable {
             return value
         }
 
+        func database() throws(ConfigurationError) -> String {
+            let value = try text("LINUX_MCP_DB")
+            if value == "auto" {
+                if let state = source.environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/mcp-linux-infra/state.sqlite3" }
+                guard let home = source.environment["HOME"], home.hasPrefix("/") else {
+                    let (_, file, line) = raw("LINUX_MCP_DB")
+                    throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_DB",
+                                             problem: "auto needs XDG_STATE_HOME or HOME, and neither is an absolute path",
+                                             fix: "set LINUX_MCP_DB to the database file's path")
+                }
+                return home + "/.local/state/mcp-linux-infra/state.sqlite3"
+            }
+            return value
+        }
         let agentSetting = try text("LINUX_MCP_SSH_AGENT")
         let agentSocket: String?
         switch agentSetting {
@@ -172,7 +202,14 @@ public struct Settings: Sendable, Equatable {
             maxHandshakesPerHost: try integer("LINUX_MCP_MAX_HANDSHAKES_PER_HOST", 1...10),
             maxSessionsPerHost: try integer("LINUX_MCP_MAX_SESSIONS_PER_HOST", 1...64),
             maxChannelsPerSession: try integer("LINUX_MCP_MAX_CHANNELS_PER_SESSION", 1...10),
-            logLevel: level)
+            logLevel: level,
+            databasePath: try database(),
+            approvalPolicy: ApprovalPolicy(
+                requiredApprovals: [.low: try integer("LINUX_MCP_APPROVALS_LOW", 1...5),
+                                    .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),
+                                    .high: try integer("LINUX_MCP_APPROVALS_HIGH", 1...5)],
+                proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
+                approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

@@ -3,10 +3,13 @@ import InfraConfig
 import InfraDomain
 import InfraSSH
 import Logging
+import InfraStore
 import MCP
 
 /// The MCP server: read-only diagnostic tools over stdio, every call through mcp-reader and mcp-wrapper on
-/// an inventory host. There is no local execution path.
+/// an inventory host (there is no local execution path), and the proposal side of approved actions
+/// (propose, list, get, execute once approved, cancel; never approve). Every tool call and every SSH exec
+/// is written to the chained audit log.
 public final class DiagnosticsServer: Sendable {
     let configuration: LoadedConfiguration
     let pool: SSHPool
@@ -16,6 +19,14 @@ public final class DiagnosticsServer: Sendable {
     let fanOutWidth: Int
     /// What the last request to each host showed (list_hosts reports it).
     let reachability = ReachabilityLog()
+    /// Proposals, decisions and executions.
+    let proposals: ProposalStore
+    /// The chained audit log.
+    let audit: AuditLog
+    /// The OS user this server runs as: the proposer of every action the AI proposes here.
+    let user: String
+    /// The MCP client's name, from initialize.
+    let session = SessionInfo()
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -30,8 +41,11 @@ public final class DiagnosticsServer: Sendable {
     """
 
     /// Creates the server for a loaded configuration.
-    public init(configuration: LoadedConfiguration, logger: Logger, fanOutWidth: Int = 16) {
+    public init(configuration: LoadedConfiguration, database: StateDatabase, logger: Logger, fanOutWidth: Int = 16) {
         self.configuration = configuration
+        self.proposals = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
+        self.audit = AuditLog(database: database)
+        self.user = OperatingSystemUser.current
         self.logger = logger
         self.pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
         self.tools = Dictionary(uniqueKeysWithValues: DiagnosticTools.all.map { ($0.name, $0) })
@@ -44,7 +58,14 @@ public final class DiagnosticsServer: Sendable {
                             instructions: Self.instructions,
                             capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
         await register(on: server)
-        try await server.start(transport: StdioTransport(logger: logger))
+        let interrupted = try proposals.recoverInterrupted(actor: "system")
+        try audit.append(.init(actor: "mcp:\(user)", kind: "server", outcome: "started",
+                               detail: ["pid": String(getpid()), "version": version, "interrupted": interrupted.joined(separator: ",")]))
+        if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+        let session = self.session
+        try await server.start(transport: StdioTransport(logger: logger)) { client, _ in
+            await session.setClient(client.name)
+        }
         await server.waitUntilCompleted()
         await pool.shutdown()
     }
@@ -53,7 +74,7 @@ public final class DiagnosticsServer: Sendable {
     func register(on server: Server) async {
         let listHosts = Self.listHostsTool
         await server.withMethodHandler(ListTools.self) { _ in
-            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool))
+            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool) + ActionTools.all)
         }
         await server.withMethodHandler(CallTool.self) { [weak self, weak server] parameters in
             guard let self, let server else { return .init(content: [.text(text: "server is shutting down", annotations: nil, _meta: nil)], isError: true) }
@@ -73,7 +94,30 @@ public final class DiagnosticsServer: Sendable {
     /// One tools/call: validate, resolve hosts, run through the wrapper, type the answer.
     func call(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
         let started = ContinuousClock.now
+        let answer = await dispatch(parameters, server: server)
+        // Every call is audited: tool, arguments (validated or not, never secrets: the tools take none), outcome, duration.
+        let arguments = parameters.arguments.map { Self.json(.object($0)) } ?? "{}"
         do {
+            try audit.append(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
+                                   action: parameters.arguments?["action"]?.stringValue ?? "",
+                                   proposalID: parameters.arguments?["id"]?.stringValue ?? "",
+                                   outcome: answer.isError == true ? "error" : "ok",
+                                   detail: ["tool": parameters.name, "arguments": String(arguments.prefix(4096)),
+                                            "durationMs": String(started.duration(to: .now).milliseconds)]))
+        } catch {
+            logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+            return .init(content: [.text(text: "audit log unavailable (\(error)); the call's result is withheld", annotations: nil, _meta: nil)], isError: true)
+        }
+        return answer
+    }
+
+    /// Routes one tools/call.
+    func dispatch(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
+        let started = ContinuousClock.now
+        do {
+            if ActionTools.names.contains(parameters.name) {
+                return try result(try await callAction(parameters.name, parameters.arguments ?? [:]), isError: false)
+            }
             if parameters.name == Self.listHostsTool.name {
                 return try result(await listHosts(parameters.arguments ?? [:]), isError: false)
             }
@@ -104,6 +148,9 @@ public final class DiagnosticsServer: Sendable {
             return try result(.object(["results": .array(results.map(\.value))]), isError: allFailed)
         } catch let error as ToolCallError {
             logger.notice("tool call refused", metadata: ["tool": .string(parameters.name), "reason": .string(error.description)])
+            return .init(content: [.text(text: error.description, annotations: nil, _meta: nil)], isError: true)
+        } catch let error as StoreError {
+            logger.notice("action refused", metadata: ["tool": .string(parameters.name), "reason": .string(error.description)])
             return .init(content: [.text(text: error.description, annotations: nil, _meta: nil)], isError: true)
         } catch {
             return .init(content: [.text(text: "internal error: \(error)", annotations: nil, _meta: nil)], isError: true)
@@ -170,11 +217,34 @@ public final class DiagnosticsServer: Sendable {
         return try tool.parse(outputs)
     }
 
+    /// One SSH exec with either account, audited (host, account, verb, exit, duration, bytes).
+    func exec(_ request: String, on host: InventoryHost, account: Account, timeout: Duration? = nil,
+              proposalID: String = "") async throws -> ExecResult {
+        let started = ContinuousClock.now
+        let credentials = configuration.credentials(for: account)
+        var detail = ["account": credentials.user, "verb": String(request.split(separator: " ").first ?? ""), "request": request]
+        do {
+            let answer = try await pool.execute(host: host, credentials: credentials, command: request, timeout: timeout)
+            detail["exit"] = answer.exitCode.map(String.init) ?? "signal \(answer.exitSignal ?? "?")"
+            detail["durationMs"] = String(started.duration(to: .now).milliseconds)
+            detail["stdoutBytes"] = String(answer.stdout.count)
+            detail["stderrBytes"] = String(answer.stderr.count)
+            try audit.append(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID,
+                                   outcome: answer.exitCode == 0 ? "ok" : "exit", detail: detail))
+            return answer
+        } catch let error as SSHError {
+            detail["error"] = String(describing: error)
+            detail["durationMs"] = String(started.duration(to: .now).milliseconds)
+            try audit.append(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID, outcome: "unreachable", detail: detail))
+            throw error
+        }
+    }
+
     /// One request through the reader account, its outcome noted in ``reachability``.
     func execute(_ request: String, on host: InventoryHost) async throws -> ExecResult {
         let started = ContinuousClock.now
         do {
-            let answer = try await pool.execute(host: host, credentials: configuration.reader, command: request)
+            let answer = try await exec(request, on: host, account: .reader)
             let detail = answer.exitCode == 0 && request == "version"
                 ? answer.stdoutText.split(separator: "\n").first.map(String.init) ?? "" : "forced command answered"
             await reachability.record(host.name, reachable: true, detail: detail, latency: started.duration(to: .now))

@@ -89,6 +89,8 @@ public enum ToolCallError: Error, Sendable, CustomStringConvertible {
     case unknownHost(String)
     case notASingleHost(String)
     case unknownTool(String)
+    /// A message that already names the argument and the fix.
+    case invalid(String)
 
     public var description: String {
         switch self {
@@ -100,6 +102,7 @@ public enum ToolCallError: Error, Sendable, CustomStringConvertible {
         case .unknownHost(let problem): "argument 'host': \(problem). Call list_hosts for the inventory."
         case .notASingleHost(let expression): "argument 'host': '\(expression)' names a group or a list; this tool takes one inventory host name"
         case .unknownTool(let name): "no tool named '\(name)'; call tools/list"
+        case .invalid(let message): message
         }
     }
 }

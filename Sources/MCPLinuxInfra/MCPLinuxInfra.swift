@@ -5,6 +5,7 @@ import InfraConfig
 import InfraDomain
 import InfraMCP
 import InfraSSH
+import InfraStore
 import Logging
 
 /// The `mcp-linux-infra` command.
@@ -13,7 +14,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        subcommands: [ServeCommand.self, DoctorCommand.self])
+        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self])
 }
 
 /// Options every subcommand that reads the configuration shares.
@@ -31,6 +32,26 @@ struct ConfigurationOptions: ParsableArguments {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// Loads only the settings (the human-side commands need no keys and no inventory), or exits with status 2.
+    func loadSettings() throws -> Settings {
+        do {
+            return try ConfigurationLoader.settings(envFile: envFile)
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// Opens the state database, or prints why it cannot be used and exits with status 2.
+func openDatabase(_ settings: Settings) throws -> StateDatabase {
+    do {
+        return try StateDatabase(path: settings.databasePath)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
     }
 }
 
@@ -67,7 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let configuration = try options.load()
-        let server = DiagnosticsServer(configuration: configuration, logger: Logger(label: "mcp-linux-infra.mcp"))
+        let database = try openDatabase(configuration.settings)
+        let server = DiagnosticsServer(configuration: configuration, database: database, logger: Logger(label: "mcp-linux-infra.mcp"))
         try await server.serveStdio(version: "0.3.0")
     }
 }

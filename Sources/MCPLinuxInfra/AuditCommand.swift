@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import InfraDomain
+import InfraStore
+
+/// `audit`: read, search, export and verify the chained audit log.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Read and verify the audit log (every tool call, SSH exec and state change, chained by SHA-256).",
+        subcommands: [Tail.self, Search.self, Export.self, Verify.self])
+
+    /// `audit tail [-n N] [-f]`
+    struct Tail: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The last rows; -f keeps printing new ones.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(name: .short, help: "How many rows.") var n = 20
+        @Flag(name: .short, help: "Follow: print new rows as they are appended.") var f = false
+
+        func run() throws {
+            let log = try AuditCommand.log(options)
+            var filter = AuditLog.Filter()
+            filter.limit = n
+            var last: Int64 = 0
+            for record in try log.records(filter) { print(AuditCommand.line(record)); last = record.seq }
+            while f {
+                Thread.sleep(forTimeInterval: 0.5)
+                var next = AuditLog.Filter()
+                next.afterSeq = last
+                for record in try log.records(next) { print(AuditCommand.line(record)); last = record.seq }
+                fflush(nil)
+            }
+        }
+    }
+
+    /// `audit search`
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rows matching every given criterion.")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "Inventory host.") var host: String?
+        @Option(help: "Catalogue action.") var action: String?
+        @Option(help: "Actor: os:USER (a human at the CLI), mcp:USER (the MCP server), system.") var actor: String?
+        @Option(help: "Kind: tool, ssh, state, approval, server.") var kind: String?
+        @Option(help: "Outcome: ok, error, exit, unreachable, refused, approved, or a state such as COMPLETED.") var outcome: String?
+        @Option(help: "Action id.") var id: String?
+        @Option(help: "From this time (ISO 8601 UTC, e.g. 2026-11-21T09:00:00Z or 2026-11-21).") var since: String?
+        @Option(help: "Until this time (ISO 8601 UTC).") var until: String?
+        @Flag(help: "JSON lines instead of text.") var jsonl = false
+
+        func run() throws {
+            var filter = AuditLog.Filter()
+            (filter.host, filter.action, filter.actor, filter.kind, filter.outcome, filter.proposalID) = (host, action, actor, kind, outcome, id)
+            filter.since = try since.map { try AuditCommand.bound($0, "--since") }
+            filter.until = try until.map { try AuditCommand.bound($0, "--until", end: true) }
+            for record in try AuditCommand.log(options).records(filter) { print(jsonl ? try AuditCommand.json(record) : AuditCommand.line(record)) }
+        }
+    }
+
+    /// `audit export --jsonl`
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every row as JSON lines, with its hashes (verifiable elsewhere).")
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "JSON lines (the only format).") var jsonl = false
+
+        func validate() throws {
+            guard jsonl else { throw ValidationError("give --jsonl (the export format)") }
+        }
+
+        func run() throws {
+            for record in try AuditCommand.log(options).records() { print(try AuditCommand.json(record)) }
+        }
+    }
+
+    /// `audit verify`
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recompute the chain; exit 1 and name the first bad row on any tampering.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() throws {
+            let (rows, problem) = try AuditCommand.log(options).verify()
+            if let problem {
+                print("audit verify: FAILED at row \(problem.seq) of \(rows): \(problem.problem)")
+                throw ExitCode(1)
+            }
+            print("audit verify: ok, \(rows) rows, chain intact")
+        }
+    }
+
+    static func log(_ options: ConfigurationOptions) throws -> AuditLog {
+        AuditLog(database: try openDatabase(try options.loadSettings()))
+    }
+
+    static func line(_ record: AuditChain.Record) -> String {
+        [String(record.seq), record.at, record.actor, record.kind, record.host.isEmpty ? "-" : record.host,
+         record.action.isEmpty ? "-" : record.action, record.proposalID.isEmpty ? "-" : String(record.proposalID.prefix(8)),
+         record.outcome, record.detail].joined(separator: "  ")
+    }
+
+    static func json(_ record: AuditChain.Record) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(record), as: UTF8.self)
+    }
+
+    /// A date bound as the stored text form: `YYYY-MM-DD` or a full ISO 8601 UTC time.
+    static func bound(_ text: String, _ option: String, end: Bool = false) throws -> String {
+        if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return text + (end ? "T23:59:59.999Z" : "T00:00:00.000Z") }
+        let formatter = ISO8601DateFormatter()
+        guard let date = formatter.date(from: text) else {
+            throw ValidationError("\(option) must be YYYY-MM-DD or an ISO 8601 time such as 2026-11-21T09:00:00Z")
+        }
+        let out = ISO8601DateFormatter()
+        out.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return out.string(from: date)
+    }
+}
