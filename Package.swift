@@ -90,7 +90,7 @@ let package = Package(
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),
-        .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport"]),
+        .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
         .testTarget(
             name: "InfraSSHTests",

@@ -58,6 +58,7 @@ cat > "$demo/.env" <<ENV
 LINUX_MCP_INVENTORY=$demo/inventory.yml
 LINUX_MCP_KNOWN_HOSTS=$demo/keys/known_hosts
 LINUX_MCP_CATALOGUE=$repo/system/pra-catalogue.tsv
+LINUX_MCP_DB=$demo/state/state.sqlite3
 LINUX_MCP_READER_KEY=$demo/keys/mcp-reader
 LINUX_MCP_RUNNER_KEY=$demo/keys/pra-runner
 LINUX_MCP_SSH_AGENT=none

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every setting of the server, typed, with its default.
 ///
 /// Settings come from `LINUX_MCP_*` environment variables and from a `.env` file; the environment wins.
@@ -156,12 +158,7 @@ public struct Settings: Sendable, Equatable {
             let value = try text("LINUX_MCP_DB")
             if value == "auto" {
                 if let state = source.environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/mcp-linux-infra/state.sqlite3" }
-                guard let home = source.environment["HOME"], home.hasPrefix("/") else {
-                    let (_, file, line) = raw("LINUX_MCP_DB")
-                    throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_DB",
-                                             problem: "auto needs XDG_STATE_HOME or HOME, and neither is an absolute path",
-                                             fix: "set LINUX_MCP_DB to the database file's path")
-                }
+                let home = source.environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
                 return home + "/.local/state/mcp-linux-infra/state.sqlite3"
             }
             return value

@@ -78,6 +78,7 @@ public struct DeploymentWorkspace: Sendable {
         LINUX_MCP_INVENTORY=\(workspace.inventory)
         LINUX_MCP_KNOWN_HOSTS=\(workspace.keys)/known_hosts
         LINUX_MCP_CATALOGUE=\(LoopbackTarget.repositoryRoot)/system/pra-catalogue.tsv
+        LINUX_MCP_DB=\(workspace.directory)/state/state.sqlite3
         LINUX_MCP_READER_KEY=\(workspace.keys)/mcp-reader
         LINUX_MCP_RUNNER_KEY=\(workspace.keys)/pra-runner
         LINUX_MCP_SSH_AGENT=none

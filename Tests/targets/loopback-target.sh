@@ -254,6 +254,7 @@ cat > "$state/linux-mcp.env" <<ENV
 LINUX_MCP_INVENTORY=$state/inventory.yml
 LINUX_MCP_KNOWN_HOSTS=$state/known_hosts
 LINUX_MCP_CATALOGUE=$(cd "$here/../.." && pwd)/system/pra-catalogue.tsv
+LINUX_MCP_DB=$state/state/state.sqlite3
 LINUX_MCP_READER_USER=$reader
 LINUX_MCP_READER_KEY=$state/keys/mcp-reader
 LINUX_MCP_RUNNER_USER=$runner

@@ -67,6 +67,12 @@ public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvert
     public var state: ActionLifecycle.State
     public var event: ActionLifecycle.Event
 
+    /// Creates the error for a state and an event.
+    public init(state: ActionLifecycle.State, event: ActionLifecycle.Event) {
+        self.state = state
+        self.event = event
+    }
+
     public var description: String {
         switch (state, event) {
         case (.proposed, .start): "the action is not approved yet"

@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import InfraDomain
+@testable import InfraStore
+import Testing
+
+/// A state database in a fresh folder, a catalogue, a host, and a clock the test moves.
+final class StoreFixture: @unchecked Sendable {
+    let directory: String
+    let path: String
+    let catalogue: ActionCatalogue
+    let host = InventoryHost(name: "t1", address: "127.0.0.1", port: 22, allowedServices: ["nginx.service"])
+    private let lock = NSLock()
+    private var clock = Date(timeIntervalSince1970: 1_800_000_000)
+    let policy = ApprovalPolicy(requiredApprovals: [.low: 1, .medium: 1, .high: 2], proposalLifetime: .seconds(3600), approvalLifetime: .seconds(900))
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        path = directory + "/state/state.sqlite3"
+        catalogue = try ActionCatalogue.parse("""
+            restart_unbound\tLOW\t-\tsystemctl restart unbound.service\tsystemctl is-active --quiet unbound.service\tyes\tRestart unbound.
+            reboot_system\tHIGH\t-\tsystemctl reboot\t-\tno\tReboot.
+            """, source: "catalogue")
+    }
+
+    var now: Date { lock.withLock { clock } }
+    func advance(_ seconds: TimeInterval) { lock.withLock { clock += seconds } }
+
+    func store(_ database: StateDatabase? = nil) throws -> ProposalStore {
+        ProposalStore(database: try database ?? StateDatabase(path: path), policy: policy, now: { [self] in now })
+    }
+
+    func request(_ action: String = "restart_unbound") throws -> ActionRequest {
+        try ActionRequest.make(actionName: action, host: host, parameters: [:], catalogue: catalogue)
+    }
+
+    func propose(_ store: ProposalStore, _ action: String = "restart_unbound") throws -> ProposalRecord {
+        try store.propose(try request(action), rationale: "unbound is stopped on t1", proposer: "svc", client: "test", catalogueVersion: catalogue.version)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+@Suite("State database: proposals, approvals, exactly-once execution, audit chain (real SQLite file)")
+struct ProposalStoreTests {
+    @Test("Propose, approve by another user, claim once, finish; every step recorded with who, when and why")
+    func happyPath() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let proposed = try fixture.propose(store)
+        #expect(proposed.state == .proposed && proposed.requiredApprovals == 1 && proposed.command == ["systemctl", "restart", "unbound.service"])
+        #expect(proposed.digest == (try fixture.request()).digest(catalogueVersion: fixture.catalogue.version))
+        #expect(throws: StoreError.refused("cannot execute: the action is not approved yet")) {
+            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+        }
+        #expect(throws: StoreError.self) { try store.approve(proposed.id, approver: "svc", reason: nil, expectedDigest: nil) }
+        #expect(throws: StoreError.self) { try store.approve(proposed.id, approver: "alice", reason: nil, expectedDigest: "sha256:00") }
+        let approved = try store.approve(String(proposed.id.prefix(8)), approver: "alice", reason: nil, expectedDigest: proposed.digest)
+        #expect(approved.state == .approved && approved.approvalExpiresAt == fixture.now + 900)
+        let claimed = try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+        #expect(claimed.state == .executing)
+        #expect(throws: StoreError.refused("cannot execute: the action is already executing")) {
+            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+        }
+        let done = try store.finishExecution(proposed.id, outcome: .init(exitCode: 0, stdout: "ok", stderr: "", verification: "active",
+                                                                       verified: "yes", succeeded: true), executor: "mcp:svc")
+        #expect(done.state == .completed && done.execution?.exitCode == 0 && done.execution?.verified == "yes")
+        #expect(throws: StoreError.refused("cannot execute: the action was already executed (COMPLETED)")) {
+            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+        }
+        #expect(done.transitions.map(\.to) == [.proposed, .approved, .executing, .completed])
+        #expect(done.transitions.map(\.actor) == ["mcp:svc", "os:alice", "mcp:svc", "mcp:svc"])
+        let log = AuditLog(database: try StateDatabase(path: fixture.path))
+        #expect(try log.verify().firstBreak == nil)
+        let outcomes = try log.records().map(\.outcome)
+        #expect(outcomes.filter { $0 == "refused" }.count == 3, "\(outcomes)")
+    }
+
+    @Test("Expiry: pending after its lifetime, approved after its own; both refuse execution")
+    func expiry() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let pending = try fixture.propose(store)
+        fixture.advance(3601)
+        #expect(try store.proposal(pending.id).state == .proposed)
+        try store.expireDue()
+        #expect(try store.proposal(pending.id).state == .expired)
+        #expect(throws: StoreError.self) { try store.approve(pending.id, approver: "alice", reason: nil, expectedDigest: nil) }
+        let approved = try fixture.propose(store)
+        _ = try store.approve(approved.id, approver: "alice", reason: nil, expectedDigest: nil)
+        fixture.advance(901)
+        #expect(throws: StoreError.refused("cannot execute: the action is EXPIRED and can no longer run")) {
+            try store.claimExecution(approved.id, executor: "mcp:svc", currentDigest: approved.digest, owner: .current)
+        }
+        #expect(try store.proposal(approved.id).transitions.last?.reason == "approved but not executed in time")
+    }
+
+    @Test("Rejection needs a reason and ends the proposal; cancel is the proposer's alone")
+    func rejectAndCancel() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let one = try fixture.propose(store)
+        #expect(throws: StoreError.self) { try store.reject(one.id, approver: "bob", reason: " ") }
+        #expect(try store.reject(one.id, approver: "bob", reason: "not during business hours").state == .rejected)
+        #expect(throws: StoreError.self) { try store.claimExecution(one.id, executor: "mcp:svc", currentDigest: one.digest, owner: .current) }
+        let two = try fixture.propose(store)
+        #expect(throws: StoreError.refused("only the proposer (svc) can cancel this action")) { try store.cancel(two.id, by: "eve", reason: "x") }
+        #expect(try store.cancel(two.id, by: "svc", reason: "fixed otherwise").state == .cancelled)
+    }
+
+    @Test("M-of-N: a HIGH action stays PROPOSED after one approval, the same approver twice does not count, a second person approves it")
+    func twoApprovers() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let reboot = try fixture.propose(store, "reboot_system")
+        #expect(reboot.requiredApprovals == 2)
+        #expect(try store.approve(reboot.id, approver: "alice", reason: "kernel update", expectedDigest: nil).state == .proposed)
+        #expect(throws: StoreError.self) { try store.approve(reboot.id, approver: "alice", reason: "again", expectedDigest: nil) }
+        #expect(try store.proposal(reboot.id).approvals == 1)
+        let approved = try store.approve(reboot.id, approver: "bob", reason: "agreed", expectedDigest: nil)
+        #expect(approved.state == .approved && approved.approvals == 2)
+    }
+
+    @Test("A changed digest (catalogue changed since approval) refuses execution and is audited")
+    func changedDigest() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let proposal = try fixture.propose(store)
+        _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        let newer = (try fixture.request()).digest(catalogueVersion: "sha256:another-catalogue")
+        #expect(throws: StoreError.self) { try store.claimExecution(proposal.id, executor: "mcp:svc", currentDigest: newer, owner: .current) }
+        #expect(try store.proposal(proposal.id).state == .approved)
+        let refusals = try AuditLog(database: try StateDatabase(path: fixture.path)).records().filter { $0.outcome == "refused" }
+        #expect(refusals.count == 1 && refusals[0].detail.contains("digest changed"))
+    }
+
+    @Test("20 concurrent claims over two independent connections pools: exactly one wins")
+    func exactlyOnce() async throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let stores = [try fixture.store(), try fixture.store(try StateDatabase(path: fixture.path))]
+        let proposal = try fixture.propose(stores[0])
+        _ = try stores[0].approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        let wins = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    (try? stores[index % 2].claimExecution(proposal.id, executor: "mcp:svc", currentDigest: proposal.digest, owner: .current)) != nil
+                }
+            }
+            var count = 0
+            for await won in group where won { count += 1 }
+            return count
+        }
+        #expect(wins == 1)
+        #expect(try stores[1].proposal(proposal.id).transitions.filter { $0.to == .executing }.count == 1)
+    }
+
+    @Test("An execution whose owner process is gone becomes INTERRUPTED; one whose owner lives stays EXECUTING")
+    func interrupted() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let dead = try fixture.propose(store), alive = try fixture.propose(store)
+        for proposal in [dead, alive] { _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil) }
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let ghost = ExecutionOwner(host: ProcessInfo.processInfo.hostName, pid: Int(gone.processIdentifier), start: "1")
+        _ = try store.claimExecution(dead.id, executor: "mcp:svc", currentDigest: dead.digest, owner: ghost)
+        _ = try store.claimExecution(alive.id, executor: "mcp:svc", currentDigest: alive.digest, owner: .current)
+        #expect(try store.recoverInterrupted(actor: "system") == [dead.id])
+        #expect(try store.proposal(dead.id).state == .interrupted && store.proposal(alive.id).state == .executing)
+        #expect(throws: StoreError.self) { try store.claimExecution(dead.id, executor: "mcp:svc", currentDigest: dead.digest, owner: .current) }
+    }
+
+    @Test("A database from a newer release is refused before anything changes")
+    func newerSchema() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        _ = try fixture.propose(try fixture.store())
+        let queue = try DatabaseQueue(path: fixture.path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')") }
+        try queue.close()
+        func schema() throws -> [String] {
+            let queue = try DatabaseQueue(path: fixture.path)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                try String.fetchAll(db, sql: "SELECT type || ' ' || name FROM sqlite_master ORDER BY name")
+                    + String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+            }
+        }
+        let before = try schema()
+        #expect {
+            _ = try StateDatabase(path: fixture.path)
+        } throws: { error in
+            (error as? StoreError)?.description.contains("written by a newer mcp-linux-infra (unknown migrations: v9-from-the-future)") == true
+        }
+        #expect(try schema() == before)
+    }
+
+    @Test("The audit log refuses UPDATE and DELETE; changing any byte of any row (triggers dropped) makes verify name that row")
+    func tamper() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let proposal = try fixture.propose(store)
+        _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        let log = AuditLog(database: try StateDatabase(path: fixture.path))
+        try log.append(.init(actor: "mcp:svc", kind: "tool", host: "t1", outcome: "ok", detail: ["tool": "get_system_info"]))
+        let rows = try log.records()
+        let intact = try log.verify().firstBreak
+        #expect(rows.count == 4 && intact == nil)
+        let queue = try DatabaseQueue(path: fixture.path)
+        defer { try? queue.close() }
+        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE audit SET outcome = 'x' WHERE seq = 1") } }
+        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "DELETE FROM audit WHERE seq = 1") } }
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_append_only_update")
+            try db.execute(sql: "DROP TRIGGER audit_append_only_delete")
+        }
+        for row in rows {
+            for column in ["at", "actor", "kind", "host", "action", "proposal_id", "outcome", "detail", "previous_hash", "hash"] {
+                let original = try queue.read { try String.fetchOne($0, sql: "SELECT \(column) FROM audit WHERE seq = ?", arguments: [row.seq]) } ?? ""
+                var bytes = Array(original.utf8)
+                if bytes.isEmpty { bytes = [0x78] } else { bytes[bytes.count / 2] ^= 0x01 }
+                try queue.write { try $0.execute(sql: "UPDATE audit SET \(column) = ? WHERE seq = ?", arguments: [String(decoding: bytes, as: UTF8.self), row.seq]) }
+                #expect((try log.verify()).firstBreak?.seq == row.seq, "changing \(column) of row \(row.seq)")
+                try queue.write { try $0.execute(sql: "UPDATE audit SET \(column) = ? WHERE seq = ?", arguments: [original, row.seq]) }
+            }
+        }
+        #expect((try log.verify()).firstBreak == nil)
+        try queue.write { try $0.execute(sql: "DELETE FROM audit WHERE seq = 2") }
+        #expect((try log.verify()).firstBreak?.seq == 3)
+    }
+}
