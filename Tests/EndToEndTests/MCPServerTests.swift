@@ -19,6 +19,9 @@ struct MCPServerTests {
         "list_processes", "get_process_info", "list_largest_directories",
         "list_containers", "get_container_logs", "get_fail2ban_status", "check_http_endpoint",
     ]
+    /// The approved-action tools (issue 6; tested in ApprovedActionWorkflowTests).
+    static let actionTools: Set<String> = ["propose_pra_action", "list_pending_actions", "get_pra_action", "execute_pra_action",
+                                           "cancel_pra_action", "list_pra_catalog"]
     static let needsContainerRuntime: Set<String> = ["list_containers", "get_container_logs"]
 
     @Test("initialize, tools/list, every tool with real data matching its outputSchema, hostile arguments refused before SSH, fan-out")
@@ -47,7 +50,7 @@ struct MCPServerTests {
                 #expect((report["protocol"] as? String) == "2025-11-25")
                 #expect((report["instructions"] as? String)?.contains("Never repeat an identical call that failed") == true)
                 let tools = try #require(report["tools"] as? [String: [String: Any]])
-                #expect(Set(tools.keys) == Self.toolNames, "tools/list: \(tools.keys.sorted())")
+                #expect(Set(tools.keys) == Self.toolNames.union(Self.actionTools), "tools/list: \(tools.keys.sorted())")
                 #expect(!tools.keys.contains { $0.contains("approve") || $0.contains("reject") })
                 for name in Self.toolNames {
                     let tool = try #require(tools[name], "\(name) missing from tools/list")

@@ -22,6 +22,8 @@ public struct NspawnTarget: Sendable {
         ((try? String(contentsOfFile: stateDirectory + "/known_hosts", encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
+    /// The target's cgroup freezer: writing 1 stops every process of the target at once, 0 resumes them.
+    public var freezeFile: String { "/sys/fs/cgroup/unified/mcpt-\(index)/cgroup.freeze" }
     /// The PID of the target's systemd-nspawn process.
     public var nspawnPID: Int32 {
         Int32(((try? String(contentsOfFile: stateDirectory + "/nspawn.pid.saved", encoding: .utf8)) ?? "")

@@ -1,0 +1,197 @@
+"""Drives the approved-action workflow end to end: the official MCP Python client talks to
+`mcp-linux-infra serve`, humans act through the CLI as other OS accounts (runuser), against a real target.
+
+Usage: pra_workflow.py SERVER_BINARY ENV_FILE SCENARIO_JSON
+SCENARIO_JSON: {"host": "t1", "alice": user, "bob": user, "freeze": cgroup.freeze path, "stderr": path,
+"other_catalogue": path}. Prints one JSON report on stdout; Tests/EndToEndTests/ApprovedActionWorkflowTests.swift
+asserts on it and on the target's journal.
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+binary, env_file, scenario = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+host = scenario["host"]
+report = {"steps": []}
+
+
+def cli(*args, user=None, env=None):
+    """Runs the CLI, as `user` through runuser when given; returns (exit, stdout + stderr)."""
+    argv = [binary, *args, "--env-file", env_file]
+    if env:
+        argv = ["env", *[f"{k}={v}" for k, v in env.items()], *argv]
+    if user:
+        argv = ["runuser", "-u", user, "--", *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+def text_of(result):
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+async def call(session, name, arguments):
+    result = await session.call_tool(name, arguments)
+    return {"isError": bool(result.is_error), "text": text_of(result), "structured": result.structured_content}
+
+
+def action_of(answer):
+    return (answer["structured"] or {}).get("action") or {}
+
+
+def server(extra_env=None):
+    return stdio_client(StdioServerParameters(command=binary, args=["serve", "--env-file", env_file], env=extra_env),
+                        errlog=open(scenario["stderr"], "a"))
+
+
+async def main():
+    async with server() as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = await session.list_tools()
+            report["tools"] = {t.name: {"readOnly": t.annotations.read_only_hint, "destructive": t.annotations.destructive_hint,
+                                        "idempotent": t.annotations.idempotent_hint} for t in tools.tools}
+
+            # 1. Diagnose: unbound is stopped.
+            status = await call(session, "get_service_status", {"host": host, "unit": "unbound.service"})
+            report["before"] = status["structured"]["results"][0]["data"]["activeState"]
+
+            # 2. Propose; executing before approval is refused.
+            proposed = await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
+                                                                   "rationale": "get_service_status shows unbound.service inactive; DNS on the host fails."})
+            main_action = action_of(proposed)
+            report["proposed"] = main_action
+            report["early"] = await call(session, "execute_pra_action", {"id": main_action["id"]})
+            report["pending"] = [a["id"] for a in action_of_list(await call(session, "list_pending_actions", {}))]
+
+            # 3. A human reviews and approves it as themself.
+            report["show"] = cli("actions", "show", main_action["id"][:8], user=scenario["alice"])
+            report["selfApproval"] = cli("actions", "approve", main_action["id"])  # root runs the server: the proposer
+            report["approve"] = cli("actions", "approve", main_action["id"], "--digest", main_action["digest"], user=scenario["alice"])
+
+            # 4. Execute once: completed and verified; a second execute is refused.
+            executed = await call(session, "execute_pra_action", {"id": main_action["id"]})
+            report["executed"] = action_of(executed)
+            report["executedError"] = executed["text"] if executed["isError"] else ""
+            report["again"] = await call(session, "execute_pra_action", {"id": main_action["id"]})
+            after = await call(session, "get_service_status", {"host": host, "unit": "unbound.service"})
+            report["after"] = after["structured"]["results"][0]["data"]["activeState"]
+
+            # 5. Rejected: refused.
+            rejected = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_caddy",
+                                                                          "rationale": "caddy answers slowly on port 80 per check_http_endpoint."}))
+            report["rejectNoReason"] = cli("actions", "reject", rejected["id"], user=scenario["bob"])
+            report["reject"] = cli("actions", "reject", rejected["id"], "--reason", "not during business hours", user=scenario["bob"])
+            report["afterReject"] = await call(session, "execute_pra_action", {"id": rejected["id"]})
+            report["rejectedID"] = rejected["id"]
+
+            # 6. Approval expired: refused.
+            expiring = action_of(await call(session, "propose_pra_action", {"host": host, "action": "flush_dns_cache",
+                                                                           "rationale": "stale answers seen in get_journal_logs for unbound."}))
+            report["approveShort"] = cli("actions", "approve", expiring["id"], user=scenario["alice"],
+                                         env={"LINUX_MCP_APPROVAL_TTL_SECONDS": "1"})
+            time.sleep(1.5)
+            report["afterExpiry"] = await call(session, "execute_pra_action", {"id": expiring["id"]})
+            report["expiredID"] = expiring["id"]
+
+            # 7. M-of-N: HIGH needs two distinct approvers; the same approver twice does not count.
+            reboot = action_of(await call(session, "propose_pra_action", {"host": host, "action": "reboot_system",
+                                                                        "rationale": "kernel update pending per get_system_info; reboot needed."}))
+            report["highNoReason"] = cli("actions", "approve", reboot["id"], user=scenario["alice"])
+            report["highFirst"] = cli("actions", "approve", reboot["id"], "--reason", "maintenance window", user=scenario["alice"])
+            report["highStateAfterOne"] = action_of(await call(session, "get_pra_action", {"id": reboot["id"]}))["state"]
+            report["highSameTwice"] = cli("actions", "approve", reboot["id"], "--reason", "again", user=scenario["alice"])
+            report["highSecond"] = cli("actions", "approve", reboot["id"], "--reason", "agreed", user=scenario["bob"])
+            report["highStateAfterTwo"] = action_of(await call(session, "get_pra_action", {"id": reboot["id"]}))["state"]
+            cancelled = await call(session, "cancel_pra_action", {"id": reboot["id"], "reason": "test: do not reboot"})
+            report["highCancelled"] = action_of(cancelled).get("state")
+            report["rebootID"] = reboot["id"]
+
+            # 8. Digest changed: approved under one catalogue, executed by a server that reads another.
+            changed = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
+                                                                         "rationale": "second restart to test digest binding."}))
+            report["approveChanged"] = cli("actions", "approve", changed["id"], user=scenario["alice"])
+            report["changedID"] = changed["id"]
+
+    async with server({"LINUX_MCP_CATALOGUE": scenario["other_catalogue"]}) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            report["afterDigestChange"] = await call(session, "execute_pra_action", {"id": report["changedID"]})
+
+    # 9. 20 concurrent executes of one approved action, split over two server processes on the same database.
+    async with server() as (read_a, write_a), server() as (read_b, write_b):
+        async with ClientSession(read_a, write_a) as a, ClientSession(read_b, write_b) as b:
+            await a.initialize()
+            await b.initialize()
+            race = action_of(await call(a, "propose_pra_action", {"host": host, "action": "restart_caddy",
+                                                                   "rationale": "caddy memory grows per list_processes; restart it."}))
+            report["approveRace"] = cli("actions", "approve", race["id"], user=scenario["alice"])
+            answers = await asyncio.gather(*[call(a if i % 2 == 0 else b, "execute_pra_action", {"id": race["id"]}) for i in range(20)])
+            report["race"] = {"id": race["id"], "ok": sum(1 for x in answers if not x["isError"]),
+                              "refusals": sorted({x["text"] for x in answers if x["isError"]})}
+
+    # 10. kill -9 while an action executes (the target frozen so the run cannot finish), then restart.
+    async with server() as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            doomed = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
+                                                                        "rationale": "third restart, to be interrupted by a crash."}))
+    report["approveDoomed"] = cli("actions", "approve", doomed["id"], user=scenario["alice"])
+    report["killed"] = kill_during_execution(doomed["id"])
+    async with server() as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            report["afterRestart"] = action_of(await call(session, "get_pra_action", {"id": doomed["id"]}))
+            report["executeInterrupted"] = await call(session, "execute_pra_action", {"id": doomed["id"]})
+    report["doomedID"] = doomed["id"]
+    report["mainID"] = main_action["id"]
+    report["verify"] = cli("audit", "verify")
+    report["search"] = cli("audit", "search", "--id", main_action["id"], "--jsonl")
+    report["doomedAudit"] = cli("audit", "search", "--id", doomed["id"], "--jsonl")
+    report["list"] = cli("actions", "list", "--all", user=scenario["bob"])
+    json.dump(report, sys.stdout)
+
+
+def action_of_list(answer):
+    return (answer["structured"] or {}).get("actions") or []
+
+
+def kill_during_execution(action_id):
+    """A server over raw JSON-RPC (so its PID is ours): freeze the target, send execute, wait for EXECUTING, kill -9."""
+    proc = subprocess.Popen([binary, "serve", "--env-file", env_file], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=open(scenario["stderr"], "a"), text=True)
+
+    def send(message):
+        proc.stdin.write(json.dumps(message) + "\n")
+        proc.stdin.flush()
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "crash-test", "version": "1"}}})
+    proc.stdout.readline()
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    with open(scenario["freeze"], "w") as freeze:
+        freeze.write("1")
+    state = "?"
+    try:
+        send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "execute_pra_action", "arguments": {"id": action_id}}})
+        for _ in range(100):
+            code, out = cli("actions", "show", action_id)
+            state = next((line.split()[-1] for line in out.splitlines() if line.startswith("state:")), "?")
+            if state == "EXECUTING":
+                break
+            time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+    finally:
+        with open(scenario["freeze"], "w") as freeze:
+            freeze.write("0")
+    return {"stateBeforeKill": state, "signal": -proc.returncode}
+
+
+asyncio.run(main())
