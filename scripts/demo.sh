@@ -1,9 +1,11 @@
 #!/bin/bash
 # The product's main job on one machine, as an operator does it (docs/QUICKSTART.md, path A): boot a real
 # Debian 12 host (systemd-nspawn, its own network namespace), prepare it with the Ansible role over SSH as
-# root, and check both accounts with `mcp-linux-infra doctor`. Run as root on Debian 12; everything it
-# starts is torn down on exit.
-set -eu
+# root, check both accounts with `mcp-linux-infra doctor`; then the whole story: unbound goes down, an MCP
+# client (the official Python SDK, standing in for the AI) diagnoses it and proposes restart_unbound, a human
+# (another OS account) reviews and approves it with the CLI, the client executes it, the server verifies it,
+# and `audit verify` proves the log. Run as root on Debian 12; everything it starts is torn down on exit.
+set -eu -o pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
@@ -24,9 +26,14 @@ cleanup() {
   done
   bash Tests/targets/nspawn-target.sh down "$target"
   rm -rf -- "$demo"
+  if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
+  if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
 }
+approver=mcp-demo-approver approvers=mcp-demo-approvers
 [ ! -d "$target" ] || bash Tests/targets/nspawn-target.sh down "$target"
 rm -rf -- "$demo"
+if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
+if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
 install -d -m 0700 "$demo" "$demo/keys" "$demo/cm"
 trap cleanup EXIT
 
@@ -74,3 +81,43 @@ ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-in
 
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"
 .build/debug/mcp-linux-infra doctor --env-file "$demo/.env"
+
+binary=$repo/.build/debug/mcp-linux-infra
+python=/var/cache/mcp-linux-infra/mcp-venv/bin/python
+root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" -l root 10.231.200.2)
+
+step "A human approver: OS account $approver (approvals are tied to the OS user running the CLI, never to a typed name)"
+groupadd "$approvers"
+useradd -M -N -g "$approvers" -s /usr/sbin/nologin "$approver"
+install -d -m 2770 -g "$approvers" "$demo/state"
+chmod 0711 "$demo"
+chmod 0644 "$demo/.env"
+# The approver runs a copy outside the checkout (which may sit under a home they cannot enter).
+install -m 0755 "$binary" "$demo/mcp-linux-infra"
+"$binary" actions list --env-file "$demo/.env"
+chgrp "$approvers" "$demo/state/state.sqlite3"
+chmod 0660 "$demo/state/state.sqlite3"
+
+step "Incident: unbound stops on the target"
+"${root_ssh[@]}" systemctl stop unbound.service
+
+step "The AI (an MCP client over stdio) diagnoses and proposes; it cannot approve"
+"$python" scripts/demo_client.py "$binary" "$demo/.env" diagnose-and-propose demo | tee "$demo/propose.out"
+id=$(tail -n 1 "$demo/propose.out")
+
+step "The human reviews the proposal: mcp-linux-infra actions show (as $approver)"
+runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$demo/.env"
+digest=$(runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$demo/.env" | awk '$1 == "digest:" { print $2 }')
+
+step "The human approves, bound to the digest they saw: mcp-linux-infra actions approve (as $approver)"
+runuser -u "$approver" -- "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$demo/.env"
+
+step "The AI executes it once; the server verifies through the read-only account"
+"$python" scripts/demo_client.py "$binary" "$demo/.env" execute "$id" demo
+
+step "On the target: the correlation id $id in the journal (pra-exec, pra-run)"
+"${root_ssh[@]}" journalctl --no-pager -o short-iso -t pra-exec -t pra-run --grep "$id"
+
+step "The audit log: the last rows, then the whole chain recomputed"
+"$binary" audit tail -n 8 --env-file "$demo/.env"
+"$binary" audit verify --env-file "$demo/.env"

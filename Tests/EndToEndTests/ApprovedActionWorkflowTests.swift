@@ -38,7 +38,11 @@ struct ApprovedActionWorkflowTests {
                     // unbound is stopped: the problem the AI diagnoses.
                     #expect(try await target.root(["systemctl", "stop", "unbound.service"]).status == 0)
 
+                    // The approvers run a copy of the binary: the checkout may sit under a home they cannot enter.
+                    let cliBinary = workspace.directory + "/mcp-linux-infra"
+                    #expect(try await ProcessRunner.run("/usr/bin/install", ["-m", "0755", productBinary(), cliBinary]).status == 0)
                     let scenario = #"{"host": "t1", "alice": "\#(Self.alice)", "bob": "\#(Self.bob)", "freeze": "\#(target.freezeFile)", "#
+                        + #""cli_binary": "\#(cliBinary)", "#
                         + #""stderr": "\#(workspace.directory)/server.stderr", "other_catalogue": "\#(other)"}"#
                     let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/pra_workflow.py",
                                                                                   productBinary(), workspace.envFile, scenario])

@@ -23,7 +23,8 @@ report = {"steps": []}
 
 def cli(*args, user=None, env=None):
     """Runs the CLI, as `user` through runuser when given; returns (exit, stdout + stderr)."""
-    argv = [binary, *args, "--env-file", env_file]
+    # The approvers run a copy outside the checkout (which may sit under a home they cannot enter).
+    argv = [scenario["cli_binary"] if user else binary, *args, "--env-file", env_file]
     if env:
         argv = ["env", *[f"{k}={v}" for k, v in env.items()], *argv]
     if user:
