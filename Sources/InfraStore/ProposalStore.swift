@@ -48,17 +48,11 @@ public struct ProposalStore: Sendable {
     /// approvers agreed. `expectedDigest`, when given, must equal the proposal's digest.
     public func approve(_ idOrPrefix: String, approver: String, reason: String?, expectedDigest: String?) throws -> ProposalRecord {
         let id = try resolve(idOrPrefix)
-        try database.write { db in
-            let date = now()
-            try expireDue(db, date: date)
-            let row = try Self.row(db, id)
-            let state = try Self.state(row)
-            guard state == .proposed else { throw StoreError.refused("cannot approve: the action is \(state.rawValue)") }
+        try decide(id, "approve") { db, row, earlier, date in
             let digest: String = row["digest"]
             if let expectedDigest, expectedDigest != digest {
                 throw StoreError.refused("cannot approve: the digest you gave (\(expectedDigest)) is not the action's digest (\(digest)); run `actions show` again")
             }
-            let earlier = try Self.decisions(db, id).map { ApprovalPolicy.Decision(approver: $0.approver, approves: $0.approves) }
             let impact = ActionCatalogue.Impact(rawValue: row["impact"]) ?? .high
             let count: Int
             do {
@@ -86,13 +80,7 @@ public struct ProposalStore: Sendable {
     /// Records a rejection (reason required); the proposal becomes REJECTED.
     public func reject(_ idOrPrefix: String, approver: String, reason: String?) throws -> ProposalRecord {
         let id = try resolve(idOrPrefix)
-        try database.write { db in
-            let date = now()
-            try expireDue(db, date: date)
-            let row = try Self.row(db, id)
-            let state = try Self.state(row)
-            guard state == .proposed else { throw StoreError.refused("cannot reject: the action is \(state.rawValue)") }
-            let earlier = try Self.decisions(db, id).map { ApprovalPolicy.Decision(approver: $0.approver, approves: $0.approves) }
+        try decide(id, "reject") { db, row, earlier, date in
             do {
                 try policy.checkRejection(proposer: row["proposer"], approver: approver, reason: reason, earlier: earlier)
             } catch {
@@ -103,6 +91,21 @@ public struct ProposalStore: Sendable {
             try transition(db, row: row, event: .reject, actor: "os:\(approver)", reason: reason ?? "", date: date)
         }
         return try proposal(id)
+    }
+
+    /// A human decision's transaction: expire what is due, require PROPOSED, and hand over the row and the
+    /// decisions already recorded.
+    func decide(_ id: String, _ verb: String,
+                _ body: (Database, Row, [ApprovalPolicy.Decision], Date) throws -> Void) throws {
+        try database.write { db in
+            let date = now()
+            try expireDue(db, date: date)
+            let row = try Self.row(db, id)
+            let state = try Self.state(row)
+            guard state == .proposed else { throw StoreError.refused("cannot \(verb): the action is \(state.rawValue)") }
+            let earlier = try Self.decisions(db, id).map { ApprovalPolicy.Decision(approver: $0.approver, approves: $0.approves) }
+            try body(db, row, earlier, date)
+        }
     }
 
     // MARK: The proposer
