@@ -107,14 +107,15 @@ struct ActionsCommand: ParsableCommand {
             "               as root on \(record.host), through pra-runner, pra-exec and sudo pra-run \(record.action)",
             "verification:  \(record.verification.isEmpty ? "none" : record.verification.joined(separator: " "))",
             "proposed by:   \(record.proposer) (MCP server account; client \(record.client)) at \(utc(record.createdAt)) UTC",
-            "rationale:     \(record.rationale)",
+            // The AI wrote the rationale: its extra lines are marked, so none can pass for a field of this review.
+            "rationale:     \(record.rationale.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n             | "))",
             "digest:        \(record.digest)",
             "catalogue:     \(record.catalogueVersion)",
             "approvals:     \(record.approvals) of \(record.requiredApprovals) (pending expiry \(utc(record.expiresAt)) UTC)",
         ]
         for decision in record.decisions {
             lines.append("  \(decision.approves ? "approved" : "rejected") by \(decision.approver) at \(utc(decision.at)) UTC"
-                         + (decision.reason.isEmpty ? "" : ": \(decision.reason)"))
+                         + (decision.reason.isEmpty ? "" : ": " + decision.reason.replacingOccurrences(of: "\n", with: " | ")))
         }
         if let expires = record.approvalExpiresAt { lines.append("approval valid until \(utc(expires)) UTC") }
         if let run = record.execution {
@@ -123,7 +124,8 @@ struct ActionsCommand: ParsableCommand {
         }
         lines.append("history:")
         for step in record.transitions {
-            lines.append("  \(utc(step.at))  \(step.from?.rawValue ?? "-") -> \(step.to.rawValue)  by \(step.actor): \(step.reason)")
+            lines.append("  \(utc(step.at))  \(step.from?.rawValue ?? "-") -> \(step.to.rawValue)  by \(step.actor): "
+                         + step.reason.replacingOccurrences(of: "\n", with: " | "))
         }
         return lines.joined(separator: "\n")
     }
