@@ -44,13 +44,21 @@ extension DiagnosticsServer {
         }
         var hosts: [Value] = []
         for host in inventory.hosts {
-            hosts.append(.object(["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
-                                  "groups": .array(host.groups.map { .string($0) }),
-                                  "allowedServices": .array(host.allowedServices.map { .string($0) }),
-                                  "reachability": await reachability.value(for: host.name)]))
+            var fields = Self.fields(of: host)
+            fields["reachability"] = await reachability.value(for: host.name)
+            hosts.append(.object(fields))
         }
-        return .object(["hosts": .array(hosts), "groups": .object(inventory.groups.mapValues { .array($0.map { .string($0) }) })])
+        return .object(["hosts": .array(hosts), "groups": groupsValue])
     }
+
+    /// What the inventory says of one host.
+    static func fields(of host: InventoryHost) -> [String: Value] {
+        ["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
+         "groups": .array(host.groups.map { .string($0) }), "allowedServices": .array(host.allowedServices.map { .string($0) })]
+    }
+
+    /// The inventory's groups and their members.
+    var groupsValue: Value { .object(configuration.inventory.groups.mapValues { .array($0.map { .string($0) }) }) }
 
     /// A read-only MCP resource and its text.
     struct ResourceEntry {
@@ -60,15 +68,8 @@ extension DiagnosticsServer {
 
     /// The inventory (as the server read it) and the action catalogue, read-only.
     var resources: [ResourceEntry] {
-        let inventory = configuration.inventory
-        let hosts: Value = .object([
-            "hosts": .array(inventory.hosts.map { host in
-                .object(["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
-                         "groups": .array(host.groups.map { .string($0) }),
-                         "allowedServices": .array(host.allowedServices.map { .string($0) })])
-            }),
-            "groups": .object(inventory.groups.mapValues { .array($0.map { .string($0) }) }),
-        ])
+        let hosts: Value = .object(["hosts": .array(configuration.inventory.hosts.map { .object(Self.fields(of: $0)) }),
+                                    "groups": groupsValue])
         return [
             ResourceEntry(resource: Resource(name: "inventory", uri: "inventory://hosts", title: "Inventory",
                                              description: "Hosts and groups the server may reach (its allowlist).",

@@ -262,9 +262,7 @@ public final class DiagnosticsServer: Sendable {
 
     /// The structured result plus the same JSON as text.
     func result(_ value: Value, isError: Bool) throws -> CallTool.Result {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        let text = Self.json(value)
         return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: Optional<Value>.some(value), isError: isError ? true : nil)
     }
 }

@@ -46,9 +46,7 @@ public struct AuditLog: Sendable {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
         let previous: String = last?["hash"] ?? AuditChain.genesis
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let detail = String(decoding: try encoder.encode(entry.detail), as: UTF8.self)
+        let detail = try ProposalStore.json(entry.detail)
         let record = AuditChain.seal(.init(seq: seq, at: Self.timestamp(date), actor: entry.actor, kind: entry.kind, host: entry.host,
                                            action: entry.action, proposalID: entry.proposalID, outcome: entry.outcome, detail: detail),
                                      previousHash: previous)

@@ -148,13 +148,6 @@ public final class StateDatabase: Sendable {
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
     }
-
-    /// The default location: `$XDG_STATE_HOME/mcp-linux-infra/state.sqlite3`, else `~/.local/state/...`.
-    public static func defaultPath(environment: [String: String]) -> String {
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/mcp-linux-infra/state.sqlite3" }
-        let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
-        return home + "/.local/state/mcp-linux-infra/state.sqlite3"
-    }
 }
 
 /// Why the state database refused an operation.
