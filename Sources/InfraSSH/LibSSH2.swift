@@ -1,14 +1,8 @@
 import CLibSSH2
 import Glibc
 
-/// Process-wide libssh2 facts: one-time initialisation and error text.
+/// libssh2 facts: error text and return codes. Its process-wide lifetime is ``SSHRuntime``'s.
 enum LibSSH2 {
-    /// `libssh2_init` is not thread-safe; a global `let` runs it exactly once.
-    private static let initialised: Int32 = libssh2_init(0)
-
-    /// Ensures the library is initialised before the first session.
-    static func ensureInitialised() { _ = initialised }
-
     /// The session's last error as "message (rc N)".
     static func lastError(_ session: OpaquePointer?) -> String {
         guard let session else { return "no session" }

@@ -33,6 +33,7 @@ final class SSHConnection: @unchecked Sendable {
     private var inbox: [ChannelTask.Job] = []
     private var accepting = false
     private var stopRequested = false
+    private var abortRequested = false
     private var terminated = false
     private var terminationWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -43,22 +44,29 @@ final class SSHConnection: @unchecked Sendable {
     private var tasks: [ChannelTask] = []
     private var hasAbandonedChannel = false
 
-    private init(target: Target, logger: Logger) {
+    /// A session that is not started yet; ``open(deadline:)`` starts it.
+    init(target: Target, logger: Logger) {
         self.target = target
         self.logger = logger
         self.wakeFD = cssh_wake_fd()
     }
 
-    /// Connects, verifies the host key and authenticates, all before `deadline`.
-    static func open(_ target: Target, deadline: ContinuousClock.Instant, logger: Logger) async throws -> SSHConnection {
-        LibSSH2.ensureInitialised()
-        let connection = SSHConnection(target: target, logger: logger)
+    /// Starts the session's thread, which connects, verifies the host key and authenticates, all before
+    /// `deadline`. When this throws, the thread has already released everything it held.
+    func open(deadline: ContinuousClock.Instant) async throws {
+        guard SSHRuntime.threadWillStart() else {
+            lock.withLock { terminated = true }
+            Glibc.close(wakeFD)
+            throw SSHError.connectionLost(host: target.host.name, reason: "the SSH runtime is shut down", commandSent: false)
+        }
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { connection.threadMain(deadline: deadline, ready: ready) }
+            let thread = Thread { [self] in
+                threadMain(deadline: deadline, ready: ready)
+                SSHRuntime.threadDidFinish()
+            }
             thread.name = "ssh \(target.host.name)/\(target.credentials.user)"
             thread.start()
         }
-        return connection
     }
 
     /// True once the session's thread has released everything.
@@ -95,6 +103,21 @@ final class SSHConnection: @unchecked Sendable {
         }
     }
 
+    /// Asks the session to give up at once: a handshake in progress fails, running commands fail with
+    /// `reason` (a command already sent may still finish on the host) and the session closes without
+    /// waiting for the host. Returns at once.
+    func abort(reason: String) {
+        lock.withLock {
+            accepting = false
+            stopRequested = true
+            abortRequested = true
+            abortReason = reason
+            wake()
+        }
+    }
+
+    private var abortReason = ""
+
     /// Waits until the session's thread has released every resource.
     func waitUntilClosed() async {
         await withCheckedContinuation { continuation in
@@ -119,14 +142,24 @@ final class SSHConnection: @unchecked Sendable {
     private func threadMain(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>) {
         do {
             try establish(deadline: deadline)
-            lock.withLock { accepting = true }
+            let aborted = lock.withLock { () -> Bool in
+                if !abortRequested { accepting = true }
+                return abortRequested
+            }
+            if aborted { throw SSHError.connectionLost(host: hostName, reason: abortText, commandSent: false) }
             ready.resume()
             runLoop()
+            teardown()
         } catch {
+            // Release everything before the caller hears of the failure: a command that returns on this
+            // error may end the process, and nothing may still be inside libssh2 then.
+            hasAbandonedChannel = hasAbandonedChannel || lock.withLock { abortRequested }
+            teardown()
             ready.resume(throwing: error)
         }
-        teardown()
     }
+
+    private var abortText: String { lock.withLock { abortReason.isEmpty ? "session aborted" : abortReason } }
 
     private var hostName: String { target.host.name }
 
@@ -269,9 +302,16 @@ final class SSHConnection: @unchecked Sendable {
         if timeout <= 0 {
             throw .timeout(host: hostName, phase: phase, limit: target.options.connectTimeout, commandSent: false)
         }
-        var pfd = pollfd(fd: socket, events: directions(), revents: 0)
+        if lock.withLock({ abortRequested }) {
+            throw .connectionLost(host: hostName, reason: abortText, commandSent: false)
+        }
+        var fds = [pollfd(fd: socket, events: directions(), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
         _ = cssh_set_tcp_quickack(socket)
-        _ = poll(&pfd, 1, timeout)
+        _ = poll(&fds, 2, timeout)
+        if fds[1].revents != 0 {
+            var counter: UInt64 = 0
+            _ = Glibc.read(wakeFD, &counter, 8)
+        }
     }
 
     private func directions() -> Int16 {
@@ -293,11 +333,18 @@ final class SSHConnection: @unchecked Sendable {
         // the next channel. Until then the socket is not watched, so poll does not spin on it.
         var inboundPending = false
         loop: while true {
-            let (newJobs, stop) = lock.withLock { () -> ([ChannelTask.Job], Bool) in
+            let (newJobs, stop, abort) = lock.withLock { () -> ([ChannelTask.Job], Bool, Bool) in
                 defer { inbox.removeAll() }
-                return (inbox, stopRequested)
+                return (inbox, stopRequested, abortRequested)
             }
             tasks.append(contentsOf: newJobs.map(ChannelTask.init))
+            if abort {
+                // Channels are left as they are: the socket is shut before the session is freed.
+                if !tasks.isEmpty { hasAbandonedChannel = true }
+                fail(tasks, reason: abortText)
+                tasks.removeAll()
+                break loop
+            }
             if !tasks.isEmpty { inboundPending = false }
             if stop { draining = true }
 

@@ -34,7 +34,8 @@ public actor SSHPool {
     private var opening: [Key: Int] = [:]
     private var waiters: [Key: [Waiter]] = [:]
     private var handshakes: [String: Int] = [:]
-    private var handshakeWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var handshakeWaiters: [String: [Waiter]] = [:]
+    /// Every session this pool started, open or still connecting, until its thread has finished.
     private var everOpened: [SSHConnection] = []
     private var isShutDown = false
 
@@ -86,16 +87,48 @@ public actor SSHPool {
         slots[Key(host: host, user: user)]?.last?.connection.authenticatedWith.rawValue
     }
 
-    /// Closes every session and waits until their threads have released everything.
-    public func shutdown() async {
+    /// Closes every session and waits, at most `bound`, until their threads have released everything.
+    ///
+    /// Commands still running get until half of `bound` to finish; then they fail ("the SSH pool is shut
+    /// down") and their sessions close without waiting for the host. Calls waiting for a channel or a
+    /// handshake fail at once. Afterwards the pool refuses every call.
+    public func shutdown(within bound: Duration = .seconds(2)) async {
+        let deadline = ContinuousClock.now + bound
         isShutDown = true
+        let reason = "the SSH pool is shut down"
+        for (key, list) in waiters {
+            for waiter in list {
+                waiter.continuation.resume(throwing: SSHError.connectionLost(host: key.host, reason: reason, commandSent: false))
+            }
+        }
+        waiters.removeAll()
+        for (endpoint, list) in handshakeWaiters {
+            for waiter in list {
+                waiter.continuation.resume(throwing: SSHError.connectionLost(host: endpoint, reason: reason, commandSent: false))
+            }
+        }
+        handshakeWaiters.removeAll()
         let all = everOpened
-        everOpened.removeAll()
         slots.removeAll()
         for connection in all { connection.close() }
-        for connection in all { await connection.waitUntilClosed() }
-        for (_, list) in waiters { for waiter in list { waiter.continuation.resume(throwing: CancellationError()) } }
-        waiters.removeAll()
+        let graceful = await Self.waitUntilClosed(all, until: ContinuousClock.now + bound / 2)
+        if !graceful {
+            for connection in all where !connection.isTerminated { connection.abort(reason: reason) }
+            if await !Self.waitUntilClosed(all, until: deadline) {
+                logger.warning("SSH sessions still closing after the shutdown bound",
+                               metadata: ["sessions": "\(all.filter { !$0.isTerminated }.count)"])
+            }
+        }
+        everOpened.removeAll { $0.isTerminated }
+    }
+
+    /// Waits until every connection has terminated, or `deadline`; true when all did.
+    private static func waitUntilClosed(_ connections: [SSHConnection], until deadline: ContinuousClock.Instant) async -> Bool {
+        while connections.contains(where: { !$0.isTerminated }) {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
     }
 
     // MARK: - Slots
@@ -115,10 +148,19 @@ public actor SSHPool {
             if list.count + opening[key, default: 0] < options.maxSessionsPerHost {
                 opening[key, default: 0] += 1
                 defer { opening[key, default: 1] -= 1 }
-                let connection = try await connect(host: host, credentials: credentials, deadline: deadline)
+                let connection: SSHConnection
+                do {
+                    connection = try await connect(host: host, credentials: credentials, deadline: deadline)
+                } catch {
+                    // The slot this call meant to fill is free again: a waiter may now open a session itself.
+                    wakeOneWaiter(key)
+                    throw error
+                }
+                if isShutDown {
+                    connection.abort(reason: "the SSH pool is shut down")
+                    throw SSHError.connectionLost(host: host.name, reason: "the SSH pool is shut down", commandSent: false)
+                }
                 slots[key, default: []].append(Slot(connection: connection, inFlight: 1))
-                everOpened.removeAll { $0.isTerminated }
-                everOpened.append(connection)
                 return connection
             }
             try await waitForSlot(key, deadline: deadline, host: host.name, limit: limit)
@@ -129,6 +171,17 @@ public actor SSHPool {
         if let index = slots[key]?.firstIndex(where: { $0.connection === connection }) {
             slots[key]![index].inFlight -= 1
         }
+        wakeOneWaiter(key)
+    }
+
+    private func retire(_ key: Key, _ connection: SSHConnection) {
+        connection.close()
+        slots[key]?.removeAll { $0.connection === connection && $0.inFlight == 0 }
+        wakeOneWaiter(key)
+    }
+
+    /// Lets the longest-waiting call for `key` look again: a channel or a session slot came free.
+    private func wakeOneWaiter(_ key: Key) {
         if var list = waiters[key], !list.isEmpty {
             let waiter = list.removeFirst()
             waiters[key] = list
@@ -136,14 +189,13 @@ public actor SSHPool {
         }
     }
 
-    private func retire(_ key: Key, _ connection: SSHConnection) {
-        connection.close()
-        slots[key]?.removeAll { $0.connection === connection && $0.inFlight == 0 }
-    }
-
     private func waitForSlot(_ key: Key, deadline: ContinuousClock.Instant, host: String, limit: Duration) async throws {
         let id = UUID()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            if isShutDown {
+                continuation.resume(throwing: SSHError.connectionLost(host: host, reason: "the SSH pool is shut down", commandSent: false))
+                return
+            }
             waiters[key, default: []].append(Waiter(id: id, continuation: continuation))
             Task { [weak self] in
                 try? await Task.sleep(until: deadline, clock: .continuous)
@@ -166,19 +218,18 @@ public actor SSHPool {
         let endpoint = "\(host.address):\(host.port)"
         var backoff = Duration.milliseconds(50)
         while true {
-            await acquireHandshake(endpoint)
+            try await acquireHandshake(endpoint, host: host.name, deadline: deadline)
             let connectDeadline = min(deadline, ContinuousClock.now + options.connectTimeout)
+            let connection = SSHConnection(target: .init(host: host, credentials: credentials, verifier: verifier, options: options),
+                                           logger: logger)
+            everOpened.removeAll { $0.isTerminated }
+            everOpened.append(connection)
             do {
-                let connection = try await SSHConnection.open(
-                    .init(host: host, credentials: credentials, verifier: verifier, options: options),
-                    deadline: connectDeadline, logger: logger)
-                releaseHandshake(endpoint)
-                logger.debug("SSH session open", metadata: ["host": "\(host.name)", "user": "\(credentials.user)",
-                                                            "auth": "\(connection.authenticatedWith.rawValue)"])
-                return connection
+                // Whatever `open` throws, its thread has released everything, and the handshake slot is given back.
+                defer { releaseHandshake(endpoint) }
+                try await connection.open(deadline: connectDeadline)
             } catch let error as SSHError {
-                releaseHandshake(endpoint)
-                if case .handshakeFailed(_, _, true) = error, ContinuousClock.now + backoff < deadline {
+                if case .handshakeFailed(_, _, true) = error, !isShutDown, ContinuousClock.now + backoff < deadline {
                     logger.debug("handshake dropped, retrying", metadata: ["host": "\(host.name)", "backoff": "\(backoff)"])
                     try await Task.sleep(for: backoff)
                     backoff *= 2
@@ -186,22 +237,42 @@ public actor SSHPool {
                 }
                 throw error
             }
+            logger.debug("SSH session open", metadata: ["host": "\(host.name)", "user": "\(credentials.user)",
+                                                        "auth": "\(connection.authenticatedWith.rawValue)"])
+            return connection
         }
     }
 
-    private func acquireHandshake(_ endpoint: String) async {
+    /// Takes one of the host's handshake slots, waiting at most until `deadline`.
+    private func acquireHandshake(_ endpoint: String, host: String, deadline: ContinuousClock.Instant) async throws {
+        if isShutDown { throw SSHError.connectionLost(host: host, reason: "the SSH pool is shut down", commandSent: false) }
         if handshakes[endpoint, default: 0] < options.maxHandshakesPerHost {
             handshakes[endpoint, default: 0] += 1
             return
         }
-        await withCheckedContinuation { handshakeWaiters[endpoint, default: []].append($0) }
+        let id = UUID()
+        let limit = options.connectTimeout
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            handshakeWaiters[endpoint, default: []].append(Waiter(id: id, continuation: continuation))
+            Task { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self?.expireHandshakeWaiter(endpoint, id: id, host: host, limit: limit)
+            }
+        }
+    }
+
+    private func expireHandshakeWaiter(_ endpoint: String, id: UUID, host: String, limit: Duration) {
+        guard let index = handshakeWaiters[endpoint]?.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = handshakeWaiters[endpoint]!.remove(at: index)
+        waiter.continuation.resume(throwing: SSHError.timeout(host: host, phase: "waiting for a free handshake slot",
+                                                              limit: limit, commandSent: false))
     }
 
     private func releaseHandshake(_ endpoint: String) {
         if var list = handshakeWaiters[endpoint], !list.isEmpty {
             let next = list.removeFirst()
             handshakeWaiters[endpoint] = list
-            next.resume()   // the slot passes to the waiter
+            next.continuation.resume()   // the slot passes to the waiter
         } else {
             handshakes[endpoint, default: 1] -= 1
         }

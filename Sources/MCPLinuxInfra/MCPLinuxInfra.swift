@@ -15,6 +15,34 @@ struct MCPLinuxInfra: AsyncParsableCommand {
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
         subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self])
+
+    /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
+    /// time it returns or throws; ``SSHRuntime/finish(within:)`` then waits for the last session thread
+    /// and releases libssh2, and only after that does the process exit (see docs/ARCHITECTURE.md).
+    static func main() async {
+        var failure: (any Error)?
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            failure = error
+        }
+        if await !SSHRuntime.finish(within: .seconds(2)) {
+            FileHandle.standardError.write(Data("warning: \(SSHRuntime.liveSessionThreads) SSH session thread(s) still closing; exiting without library cleanup\n".utf8))
+        }
+        guard let failure else { SSHRuntime.endProcess(status: 0) }
+        let message = fullMessage(for: failure)
+        let status = exitCode(for: failure).rawValue
+        if !message.isEmpty {
+            let stream = status == 0 ? FileHandle.standardOutput : FileHandle.standardError
+            stream.write(Data((message + "\n").utf8))
+        }
+        SSHRuntime.endProcess(status: status)
+    }
 }
 
 /// Options every subcommand that reads the configuration shares.

@@ -36,16 +36,17 @@ struct SSHBench: AsyncParsableCommand {
 
         progress("pooled exec")
         // (a) one pooled session, a channel per exec  vs  OpenSSH ControlMaster, one ssh process per exec.
-        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
-        _ = try await pool.execute(host: host, credentials: credentials, command: request)
-        var pooled: [Duration] = []
-        for _ in 0..<iterations {
-            let start = ContinuousClock.now
-            let result = try await pool.execute(host: host, credentials: credentials, command: request)
-            pooled.append(start.duration(to: .now))
-            precondition(result.exitCode == 0, "pooled exec failed: \(result.stderrText)")
+        let pooled = try await Self.withPool(configuration, logger: logger) { pool in
+            _ = try await pool.execute(host: host, credentials: credentials, command: request)
+            var samples: [Duration] = []
+            for _ in 0..<iterations {
+                let start = ContinuousClock.now
+                let result = try await pool.execute(host: host, credentials: credentials, command: request)
+                samples.append(start.duration(to: .now))
+                guard result.exitCode == 0 else { throw BenchError(message: "pooled exec failed: \(result.stderrText)") }
+            }
+            return samples
         }
-        await pool.shutdown()
         progress("ControlMaster exec")
         let master = try await openssh.startMaster()
         _ = try await openssh.run(request, extra: ["-S", master.socket])
@@ -62,12 +63,13 @@ struct SSHBench: AsyncParsableCommand {
         // (b) cold connect + handshake + auth + exec  vs  a cold `ssh` with curve25519 key exchange.
         var cold: [Duration] = []
         for _ in 0..<iterations {
-            let fresh = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
             let start = ContinuousClock.now
-            let result = try await fresh.execute(host: host, credentials: credentials, command: request)
-            cold.append(start.duration(to: .now))
-            await fresh.shutdown()
-            precondition(result.exitCode == 0, "cold exec failed")
+            let result = try await Self.withPool(configuration, logger: logger) { fresh in
+                let result = try await fresh.execute(host: host, credentials: credentials, command: request)
+                cold.append(start.duration(to: .now))
+                return result
+            }
+            guard result.exitCode == 0 else { throw BenchError(message: "cold exec failed: \(result.stderrText)") }
         }
         var coldSSH: [Duration] = []
         for _ in 0..<iterations {
@@ -82,6 +84,35 @@ struct SSHBench: AsyncParsableCommand {
         report("pooled exec vs ControlMaster", pooled, controlMaster, goal: 1.0)
         report("cold connect+exec vs cold ssh", cold, coldSSH, goal: 0.5)
         print("(medians of \(iterations) runs each, request '\(request)', target \(host.address):\(host.port))")
+    }
+
+    /// Runs `body` on a new pool and shuts the pool down before returning or throwing.
+    static func withPool<T>(_ configuration: LoadedConfiguration, logger: Logger,
+                            _ body: (SSHPool) async throws -> T) async throws -> T {
+        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
+        do {
+            let value = try await body(pool)
+            await pool.shutdown()
+            return value
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    /// Runs the benchmark, then ends the process only after the last SSH session thread (docs/ARCHITECTURE.md).
+    static func main() async {
+        var failure: (any Error)?
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            failure = error
+        }
+        await SSHRuntime.finish(within: .seconds(2))
+        guard let failure else { SSHRuntime.endProcess(status: 0) }
+        FileHandle.standardError.write(Data((fullMessage(for: failure) + "\n").utf8))
+        SSHRuntime.endProcess(status: exitCode(for: failure).rawValue)
     }
 
     private func progress(_ text: String) {
@@ -100,6 +131,12 @@ struct SSHBench: AsyncParsableCommand {
         let ms = samples.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
         return ms.count % 2 == 1 ? ms[ms.count / 2] : (ms[ms.count / 2 - 1] + ms[ms.count / 2]) / 2
     }
+}
+
+/// A benchmark step that did not work.
+struct BenchError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 /// The OpenSSH client, run as separate processes exactly as an operator would.
