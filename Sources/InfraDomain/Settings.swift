@@ -27,6 +27,8 @@ public struct Settings: Sendable, Equatable {
     public var databasePath: String
     /// Approvals per impact and the lifetimes of proposals and approvals.
     public var approvalPolicy: ApprovalPolicy
+    /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
+    public var shutdownGrace: Duration
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -91,6 +93,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Distinct human approvers a MEDIUM-impact action needs (1-5)"),
         .init(name: "LINUX_MCP_APPROVALS_HIGH", defaultValue: "2",
               meaning: "Distinct human approvers a HIGH-impact action needs (1-5)"),
+        .init(name: "LINUX_MCP_SHUTDOWN_GRACE_SECONDS", defaultValue: "30",
+              meaning: "On SIGTERM/SIGINT or a closed client, how long serve lets a running approved action finish (0-3600)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -206,7 +210,8 @@ public struct Settings: Sendable, Equatable {
                                     .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),
                                     .high: try integer("LINUX_MCP_APPROVALS_HIGH", 1...5)],
                 proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
-                approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))))
+                approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
+            shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

@@ -85,6 +85,14 @@ extension DiagnosticsServer {
             outcome.stdout = answer.stdoutText
             outcome.stderr = answer.stderrText
         } catch {
+            if calls.isAbandoning {
+                // The server is stopping and the grace period is over: no result is known, so none is recorded.
+                // The action stays EXECUTING; the next start marks it INTERRUPTED, as after a crash.
+                try? audit.append(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
+                                        outcome: "left-executing", detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
+                throw StoreError.refused("the server stopped before \(record.id) finished; it stays EXECUTING and is marked INTERRUPTED "
+                                         + "at the next start. Check the host with the read-only tools.")
+            }
             outcome.stderr = "not run to completion: \(error)"
         }
         if outcome.exitCode == 0 {
@@ -94,6 +102,8 @@ extension DiagnosticsServer {
                     let state = seen.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
                     outcome.verification = "mcp-reader `\(probe)`: \(state.isEmpty ? "exit \(seen.exitCode.map(String.init) ?? "?")" : state)"
                     outcome.verified = state == "active" ? "yes" : "no"
+                } catch where calls.isAbandoning {
+                    outcome.verification = "not checked: the server stopped before mcp-reader `\(probe)` answered"
                 } catch {
                     outcome.verification = "mcp-reader `\(probe)` failed: \(error)"
                     outcome.verified = "no"

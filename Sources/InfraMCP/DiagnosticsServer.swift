@@ -27,6 +27,8 @@ public final class DiagnosticsServer: Sendable {
     let user: String
     /// The MCP client's name, from initialize.
     let session = SessionInfo()
+    /// The tool calls running now; a stop lets them finish in order.
+    let calls = ToolCallTracker()
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -52,7 +54,8 @@ public final class DiagnosticsServer: Sendable {
         self.fanOutWidth = fanOutWidth
     }
 
-    /// Serves MCP on stdin/stdout until the client closes the connection. Logs go to stderr only.
+    /// Serves MCP on stdin/stdout until the client closes the connection or SIGTERM/SIGINT arrives, then
+    /// stops in order (``stop(server:reason:)``). Logs go to stderr only.
     public func serveStdio(version: String) async throws {
         let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
                             instructions: Self.instructions,
@@ -62,12 +65,53 @@ public final class DiagnosticsServer: Sendable {
         try audit.append(.init(actor: "mcp:\(user)", kind: "server", outcome: "started",
                                detail: ["pid": String(getpid()), "version": version, "interrupted": interrupted.joined(separator: ",")]))
         if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+        let stopRequest = StopRequest()
+        let calls = self.calls
+        // Installed before serving, so a signal that arrives while the transport starts is not lost.
+        let signals = TerminationSignals { name, count in
+            stopRequest.fire(name)
+            // A second signal: stop without waiting for running actions.
+            if count > 1 { calls.abandonExecutions() }
+        }
+        defer { signals.cancel() }
         let session = self.session
         try await server.start(transport: StdioTransport(logger: logger)) { client, _ in
             await session.setClient(client.name)
         }
-        await server.waitUntilCompleted()
-        await pool.shutdown()
+        Task {
+            await server.waitUntilCompleted()
+            stopRequest.fire("the client closed the connection")
+        }
+        await stop(server: server, reason: await stopRequest.wait())
+    }
+
+    /// The stop, in order: take no new call; let running executions finish and record their result within
+    /// the grace period (or abandon them, leaving them EXECUTING); close the SSH pool (bounded); let the
+    /// remaining calls return; audit the stop; close the transport. `SSHRuntime.finish` in the command's
+    /// main runs after this returns.
+    func stop(server: Server, reason: String) async {
+        let grace = configuration.settings.shutdownGrace
+        let executing = calls.runningExecutions
+        logger.notice("stopping", metadata: ["reason": "\(reason)", "running calls": "\(calls.runningCount)",
+                                             "executing": "\(executing)", "grace": "\(grace)"])
+        calls.stopAccepting()
+        let finished = await calls.waitForExecutions(until: .now + grace)
+        let abandoned = finished ? [] : calls.runningExecutions
+        if !finished {
+            calls.abandonExecutions()
+            logger.warning("grace period over: actions still running are left EXECUTING; the next start marks them INTERRUPTED",
+                           metadata: ["ids": "\(abandoned)"])
+        }
+        await pool.shutdown(within: .seconds(2))
+        let drained = await calls.waitForAll(until: .now + .seconds(2))
+        do {
+            try audit.append(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
+                                   detail: ["pid": String(getpid()), "reason": reason, "leftExecuting": abandoned.joined(separator: ","),
+                                            "callsStillRunning": drained ? "0" : String(calls.runningCount)]))
+        } catch {
+            logger.error("audit log unavailable: the stop is not recorded", metadata: ["error": "\(error)"])
+        }
+        await server.stop()
     }
 
     /// Registers the tool and resource handlers.
@@ -94,6 +138,11 @@ public final class DiagnosticsServer: Sendable {
     /// One tools/call: validate, resolve hosts, run through the wrapper, type the answer.
     func call(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
         let started = ContinuousClock.now
+        guard let ticket = calls.begin(tool: parameters.name, proposalID: parameters.arguments?["id"]?.stringValue ?? "") else {
+            return .init(content: [.text(text: "the server is shutting down and takes no new calls; call again once it has restarted",
+                                         annotations: nil, _meta: nil)], isError: true)
+        }
+        defer { calls.end(ticket) }
         let answer = await dispatch(parameters, server: server)
         // Every call is audited: tool, arguments (validated or not, never secrets: the tools take none), outcome, duration.
         let arguments = parameters.arguments.map { Self.json(.object($0)) } ?? "{}"

@@ -37,11 +37,12 @@ public struct LoopbackTarget: Sendable {
 
     /// Starts a target, runs `body`, and stops the target whatever happens. `exclusive` runs it while no
     /// other target test runs (see ``TestGate``).
-    public static func with<T>(extraArguments: [String] = [], exclusive: Bool = false,
+    /// With `namespace`, sshd is started inside that network namespace.
+    public static func with<T>(extraArguments: [String] = [], exclusive: Bool = false, namespace: TestNetworkNamespace? = nil,
                                _ body: (LoopbackTarget) async throws -> T) async throws -> T {
         await TestGate.shared.enter(exclusive: exclusive)
         do {
-            let target = try await start(extraArguments: extraArguments)
+            let target = try await start(extraArguments: extraArguments, namespace: namespace)
             do {
                 let value = try await body(target)
                 try await target.stop()
@@ -58,12 +59,13 @@ public struct LoopbackTarget: Sendable {
     }
 
     /// Starts a target with random account names.
-    public static func start(extraArguments: [String] = []) async throws -> LoopbackTarget {
+    public static func start(extraArguments: [String] = [], namespace: TestNetworkNamespace? = nil) async throws -> LoopbackTarget {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let state = "/run/mcp-infra-tests/\(tag)"
         try FileManager.default.createDirectory(atPath: "/run/mcp-infra-tests", withIntermediateDirectories: true)
         let reader = "mt\(tag)r", runner = "mt\(tag)p"
-        let outcome = try await ProcessRunner.run("/bin/bash", [script, "up", state, "--reader", reader, "--runner", runner] + extraArguments)
+        let up = [script, "up", state, "--reader", reader, "--runner", runner] + extraArguments
+        let outcome = if let namespace { try await namespace.run("/bin/bash", up) } else { try await ProcessRunner.run("/bin/bash", up) }
         guard outcome.status == 0, let port = stateValue(state, "port").flatMap(Int.init) else {
             throw TargetError(message: "loopback target did not start (exit \(outcome.status)): \(outcome.stderr)")
         }

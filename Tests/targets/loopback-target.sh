@@ -2,6 +2,7 @@
 # A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
 #
 #   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]] [--listen-any]
+#                         [--hosts N]
 #   loopback-target.sh down STATE_DIR
 #
 # `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
@@ -17,6 +18,8 @@
 # messages land in STATE_DIR/audit.log. --extra-catalogue appends test-only actions to the catalogue.
 # --listen-any makes sshd listen on every address (0.0.0.0): only for a network namespace the caller created,
 # where it answers on all of 127.0.0.0/8 (the benchmark's 100 hosts) and nowhere else.
+# --hosts N (2..200) makes the inventory name N hosts h1 .. hN (group fleet) at 127.0.0.1 .. 127.0.0.N, each
+# pinned in known_hosts, and sshd listen on each of those addresses (up to 16; more need --listen-any).
 set -eu
 
 die() { echo "loopback-target: $*" >&2; exit 1; }
@@ -102,6 +105,7 @@ port=
 system=
 extra_catalogue=
 listen=127.0.0.1
+hosts=1
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --reader) reader=$2; shift 2 ;;
@@ -110,9 +114,15 @@ while [ "$#" -gt 0 ]; do
     --system) system=1; shift ;;
     --extra-catalogue) extra_catalogue=$2; shift 2 ;;
     --listen-any) listen=0.0.0.0; shift ;;
+    --hosts) hosts=$2; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
+case "$hosts" in ''|*[!0-9]*) die "--hosts takes a number" ;; esac
+hosts=$((10#$hosts))
+if [ "$hosts" -lt 1 ] || [ "$hosts" -gt 200 ]; then die "--hosts takes 1 to 200"; fi
+# sshd listens on at most 16 sockets: a larger fleet needs --listen-any (in a network namespace of its own).
+if [ "$hosts" -gt 16 ] && [ "$listen" != 0.0.0.0 ]; then die "--hosts over 16 needs --listen-any, in a network namespace you created"; fi
 [ -e "$state" ] && die "$state exists; run '$0 down $state' first"
 for user in "$reader" "$runner"; do
   id -u "$user" >/dev/null 2>&1 && die "account $user already exists; refusing to reuse an account this script did not create"
@@ -196,9 +206,11 @@ if [ -n "$system" ]; then
   printf '%s\n' "$sudoers_file" > "$etc/sudoers-file"
 fi
 
-printf 'restrict,from="127.0.0.1",command="exec %s --role=reader" %s\n' "$reader_command" \
+from=127.0.0.1
+[ "$hosts" -eq 1 ] || from=127.0.0.0/8
+printf 'restrict,from="%s",command="exec %s --role=reader" %s\n' "$from" "$reader_command" \
   "$(cat "$state/keys/mcp-reader.pub")" > "$state/authorized_keys/$reader"
-printf 'restrict,from="127.0.0.1",command="exec %s --role=runner" %s\n' "$runner_command" \
+printf 'restrict,from="%s",command="exec %s --role=runner" %s\n' "$from" "$runner_command" \
   "$(cat "$state/keys/pra-runner.pub")" > "$state/authorized_keys/$runner"
 chmod 0644 "$state/authorized_keys/$reader" "$state/authorized_keys/$runner"
 
@@ -209,7 +221,7 @@ for attempt in 1 2 3 4 5; do
 pick_port
 cat > "$state/sshd_config" <<CONF
 Port $port
-ListenAddress $listen
+$(if [ "$hosts" -eq 1 ] || [ "$listen" = 0.0.0.0 ]; then echo "ListenAddress $listen"; else for i in $(seq "$hosts"); do echo "ListenAddress 127.0.0.$i"; done; fi)
 HostKey $state/hostkeys/ssh_host_ed25519_key
 HostKey $state/hostkeys/ssh_host_ecdsa_key
 PidFile $state/sshd.pid
@@ -250,6 +262,13 @@ all:
       ansible_host: 127.0.0.1
       ansible_port: $port
 INV
+if [ "$hosts" -gt 1 ]; then
+  printf '  children:\n    fleet:\n      hosts:\n' >> "$state/inventory.yml"
+  for i in $(seq "$hosts"); do
+    printf '        h%s:\n          ansible_host: 127.0.0.%s\n          ansible_port: %s\n' "$i" "$i" "$port" >> "$state/inventory.yml"
+    [ "$i" -eq 1 ] || echo "[127.0.0.$i]:$port $pinned" >> "$state/known_hosts"
+  done
+fi
 cat > "$state/linux-mcp.env" <<ENV
 LINUX_MCP_INVENTORY=$state/inventory.yml
 LINUX_MCP_KNOWN_HOSTS=$state/known_hosts

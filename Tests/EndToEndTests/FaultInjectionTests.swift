@@ -1,0 +1,121 @@
+import Foundation
+import InfraTestSupport
+import Testing
+
+/// Fault injection on the real binary (issue 11): no crash on any exit path, no call without an answer,
+/// no wait without a deadline. Real sshd, real accounts, the real mcp-wrapper; a raw JSON-RPC client
+/// (Tests/mcp/raw_client.py, its own fd buffering, no SDK) drives `serve`.
+@Suite("Fault injection: exits, floods, faults (real binary, real sshd)", endToEnd)
+struct FaultInjectionTests {
+    static var rawClient: String { LoopbackTarget.repositoryRoot + "/Tests/mcp/raw_client.py" }
+
+    /// How doctor's target is broken in each 200-run loop.
+    enum Breakage: String, CaseIterable, Sendable {
+        case changedHostKey = "a changed host key"
+        case refusedAuthentication = "refused authentication"
+        case nothingListens = "a port where nothing listens"
+    }
+
+    @Test("doctor run 200 times against a broken host: every exit status is 1, never a signal", arguments: Breakage.allCases)
+    func doctorNeverCrashes(_ breakage: Breakage) async throws {
+        try await LoopbackTarget.with { target in
+            var environment = ProcessInfo.processInfo.environment
+            switch breakage {
+            case .changedHostKey:
+                try await target.pinUnrelatedHostKey(at: target.stateDirectory + "/known_hosts")
+            case .refusedAuthentication:
+                let wrong = target.stateDirectory + "/wrong-key"
+                #expect(try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", wrong]).status == 0)
+                environment["LINUX_MCP_READER_KEY"] = wrong
+                environment["LINUX_MCP_RUNNER_KEY"] = wrong
+            case .nothingListens:
+                // Port 9 (discard) on loopback: nothing listens there; the key stays pinned for that endpoint.
+                let inventory = target.stateDirectory + "/inventory-port9.yml"
+                try "all:\n  hosts:\n    loopback:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n"
+                    .write(toFile: inventory, atomically: true, encoding: .utf8)
+                let pinned = try String(contentsOfFile: target.stateDirectory + "/known_hosts", encoding: .utf8)
+                    .split(separator: " ").dropFirst().joined(separator: " ")
+                try "[127.0.0.1]:9 \(pinned)".write(toFile: target.stateDirectory + "/known_hosts-port9", atomically: true, encoding: .utf8)
+                environment["LINUX_MCP_INVENTORY"] = inventory
+                environment["LINUX_MCP_KNOWN_HOSTS"] = target.stateDirectory + "/known_hosts-port9"
+            }
+            var statuses: [Int32: Int] = [:]
+            var sample = ""
+            for _ in 0..<200 {
+                let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", target.envFile], environment: environment)
+                statuses[outcome.status, default: 0] += 1
+                if outcome.status != 1 && sample.isEmpty { sample = outcome.stdout + outcome.stderr }
+            }
+            // Foundation's Process reports a signal death as the signal number (11 for SIGSEGV).
+            #expect(statuses == [1: 200], "\(breakage.rawValue): exit statuses \(statuses); first odd run: \(sample.suffix(800))")
+        }
+    }
+
+    @Test("serve: a client calls, then closes stdin mid-call, 100 times: exit 0 every time, within seconds")
+    func serveExitsCleanlyWhenTheClientLeaves() async throws {
+        try await LoopbackTarget.with(extraArguments: ["--system"]) { target in
+            let run = try await ProcessRunner.run("/usr/bin/env", ["python3", Self.rawClient, "close-mid-call", productBinary(), target.envFile,
+                                                                   target.stateDirectory + "/serve.stderr", "100", "loopback"])
+            try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+            let report = try Self.json(run.stdout)
+            let statuses = (report["statuses"] as? [Any] ?? []).map { $0 as? Int }
+            #expect(statuses.count == 100)
+            #expect(statuses.allSatisfy { $0 == 0 }, "exit statuses (nil = hung, negative = signal): \(statuses)")
+            #expect((report["maxExitSeconds"] as? Double ?? 99) < 10, "\(report)")
+        }
+    }
+
+    @Test("200 concurrent calls to one host, 20 runs in a row: every call answered within its deadline")
+    func floodOneHost() async throws {
+        try await LoopbackTarget.with(extraArguments: ["--system"]) { target in
+            let report = try await Self.burst(target, hosts: ["loopback"], calls: 200, runs: 20)
+            Self.expectAllAnswered(report, hosts: ["loopback"])
+        }
+    }
+
+    @Test("500 concurrent calls over 50 hosts (one sshd in a network namespace of the test): every call answered in time")
+    func floodFiftyHosts() async throws {
+        try await TestNetworkNamespace.with { namespace in
+            try await LoopbackTarget.with(extraArguments: ["--system", "--listen-any", "--hosts", "50"], namespace: namespace) { target in
+                let report = try await Self.burst(target, hosts: (1...50).map { "h\($0)" }, calls: 500, runs: 2, namespace: namespace)
+                Self.expectAllAnswered(report, hosts: (1...50).map { "h\($0)" })
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    static let burstDeadlineSeconds = 20
+
+    static func burst(_ target: LoopbackTarget, hosts: [String], calls: Int, runs: Int,
+                      namespace: TestNetworkNamespace? = nil) async throws -> [String: Any] {
+        let scenario: [String: Any] = ["hosts": hosts, "calls": calls, "runs": runs, "deadlineSeconds": burstDeadlineSeconds,
+                                       "env": ["LINUX_MCP_COMMAND_TIMEOUT_MS": String(burstDeadlineSeconds * 1000)]]
+        let arguments = [Self.rawClient, "burst", productBinary(), target.envFile, target.stateDirectory + "/serve.stderr",
+                         String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)]
+        let run = if let namespace { try await namespace.run("/usr/bin/python3", arguments) }
+            else { try await ProcessRunner.run("/usr/bin/python3", arguments) }
+        try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+        return try json(run.stdout)
+    }
+
+    static func expectAllAnswered(_ report: [String: Any], hosts: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        let runs = report["runs"] as? [[String: Any]] ?? []
+        #expect(!runs.isEmpty, sourceLocation: sourceLocation)
+        #expect(report["unanswered"] as? Int == 0, "calls without an answer: \(runs)", sourceLocation: sourceLocation)
+        // The server's own deadline is the command timeout; an answer may take a little longer to travel back.
+        #expect(report["late"] as? Int == 0, "answers later than \(burstDeadlineSeconds) s: \(runs)", sourceLocation: sourceLocation)
+        // Errors are allowed only as clear refusals naming the host, never as silence; on an idle machine all succeed.
+        for run in runs {
+            for sample in run["errorSamples"] as? [String] ?? [] {
+                #expect(hosts.contains { sample.contains("\"host\":\"\($0)\"") }, "an error that names no host: \(sample)",
+                        sourceLocation: sourceLocation)
+            }
+        }
+        #expect(report["exit"] as? Int == 0, "serve exit: \(report["exit"] ?? "hung")", sourceLocation: sourceLocation)
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON report: \(text.prefix(500))")
+    }
+}

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""A raw JSON-RPC client for `mcp-linux-infra serve`, and the fault-injection scenarios built on it.
+
+No SDK: it writes one JSON message per line to the server's stdin and reads its stdout with os.read on the
+raw descriptor, splitting lines itself (select() on a buffered file misses lines already buffered). Every
+wait has a deadline. Each scenario prints one JSON report on stdout; FaultInjectionTests.swift asserts on it.
+
+    raw_client.py close-mid-call BINARY ENV_FILE STDERR RUNS HOST
+    raw_client.py burst BINARY ENV_FILE STDERR SCENARIO_JSON
+    raw_client.py faults BINARY ENV_FILE STDERR SCENARIO_JSON
+    raw_client.py sigterm-execute BINARY ENV_FILE STDERR SCENARIO_JSON
+"""
+import json
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import time
+
+
+class Server:
+    """One `serve` process and its raw stdio."""
+
+    def __init__(self, binary, env_file, stderr_path, extra_env=None):
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        self.stderr = open(stderr_path, "ab")
+        self.proc = subprocess.Popen([binary, "serve", "--env-file", env_file], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0)
+        self.out = self.proc.stdout.fileno()
+        self.inp = self.proc.stdin.fileno()
+        self.buffer = b""
+        self.next_id = 0
+        self.answers = {}        # id -> (message, monotonic time received)
+        self.other = []          # notifications and unmatched messages
+
+    def send(self, message):
+        os.write(self.inp, json.dumps(message).encode() + b"\n")
+
+    def request(self, method, params=None):
+        self.next_id += 1
+        message = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        self.send(message)
+        return self.next_id
+
+    def call(self, tool, arguments):
+        return self.request("tools/call", {"name": tool, "arguments": arguments})
+
+    def pump(self, timeout):
+        """Reads what is there (waiting at most `timeout` s) and files every complete line."""
+        ready, _, _ = select.select([self.out], [], [], max(0.0, timeout))
+        if not ready:
+            return True
+        chunk = os.read(self.out, 1 << 20)
+        if not chunk:
+            return False
+        self.buffer += chunk
+        now = time.monotonic()
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            if not line.strip():
+                continue
+            message = json.loads(line)
+            if "id" in message and ("result" in message or "error" in message):
+                self.answers[message["id"]] = (message, now)
+            else:
+                self.other.append(message)
+        return True
+
+    def wait_for(self, ids, deadline):
+        """Waits until every id in `ids` has an answer or `deadline` (monotonic) passes."""
+        pending = set(ids) - set(self.answers)
+        while pending and time.monotonic() < deadline:
+            if not self.pump(min(0.5, deadline - time.monotonic())):
+                break
+            pending -= set(self.answers)
+        return pending
+
+    def answer(self, request_id, timeout=30.0):
+        self.wait_for([request_id], time.monotonic() + timeout)
+        return self.answers.get(request_id, (None, None))[0]
+
+    def initialize(self):
+        rid = self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                          "clientInfo": {"name": "raw-fault-client", "version": "1"}})
+        answer = self.answer(rid, 30.0)
+        if answer is None or "result" not in answer:
+            raise RuntimeError(f"initialize failed: {answer}")
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+    def close(self):
+        try:
+            self.proc.stdin.close()   # through the file object: a bare os.close would let it close a reused fd later
+        except OSError:
+            pass
+
+    def wait_exit(self, timeout):
+        """The exit status (negative: killed by that signal), or None if it did not exit in time (then it is killed)."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        finally:
+            self.stderr.close()
+            self.proc.stdout.close()
+
+
+def is_error(message):
+    if message is None:
+        return True
+    if "error" in message:
+        return True
+    return bool(message.get("result", {}).get("isError"))
+
+
+def text_of(message):
+    if message is None:
+        return "no answer"
+    if "error" in message:
+        return message["error"].get("message", "")
+    return " ".join(part.get("text", "") for part in message.get("result", {}).get("content", []))
+
+
+def close_mid_call(binary, env_file, stderr_path, runs, host):
+    """Calls, then closes stdin while the call runs: the server must exit 0, never by a signal, never hang."""
+    statuses, durations = [], []
+    for run in range(int(runs)):
+        server = Server(binary, env_file, stderr_path)
+        server.initialize()
+        for _ in range(1 + run % 3):
+            server.call("get_memory_info", {"host": host})
+        time.sleep(random.random() * 0.03)
+        started = time.monotonic()
+        server.close()
+        statuses.append(server.wait_exit(20.0))
+        durations.append(round(time.monotonic() - started, 3))
+    return {"statuses": statuses, "maxExitSeconds": max(durations), "runs": len(statuses)}
+
+
+def burst(binary, env_file, stderr_path, scenario):
+    """`runs` bursts of `calls` concurrent tool calls spread over `hosts`; every call must be answered in time."""
+    server = Server(binary, env_file, stderr_path, scenario.get("env"))
+    server.initialize()
+    hosts, deadline_s = scenario["hosts"], scenario["deadlineSeconds"]
+    report = {"runs": [], "unanswered": 0, "late": 0}
+    for _ in range(scenario["runs"]):
+        sent = {}
+        for index in range(scenario["calls"]):
+            rid = server.call("get_memory_info", {"host": hosts[index % len(hosts)]})
+            sent[rid] = time.monotonic()
+        pending = server.wait_for(list(sent), time.monotonic() + deadline_s + 5)
+        latencies = [server.answers[rid][1] - sent[rid] for rid in sent if rid in server.answers]
+        errors = [text_of(server.answers[rid][0]) for rid in sent if rid in server.answers and is_error(server.answers[rid][0])]
+        late = sum(1 for value in latencies if value > deadline_s)
+        report["runs"].append({"ok": len(latencies) - len(errors), "errors": len(errors), "unanswered": len(pending),
+                               "maxSeconds": round(max(latencies, default=0), 3), "errorSamples": errors[:3]})
+        report["unanswered"] += len(pending)
+        report["late"] += late
+    server.close()
+    report["exit"] = server.wait_exit(30.0)
+    return report
+
+
+def run_command(argv):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+
+
+def faults(binary, env_file, stderr_path, scenario):
+    """Read-only calls in a loop while the target's sshd restarts, its link goes down and up, and it freezes
+    mid-handshake. Each fault: `inject` runs, calls continue for `during` calls, `recover` runs, then calls
+    must succeed again. Keeps `window` calls in flight."""
+    server = Server(binary, env_file, stderr_path, scenario.get("env"))
+    server.initialize()
+    host, total, window = scenario["host"], scenario["calls"], scenario.get("window", 4)
+    plan = {fault["at"]: fault for fault in scenario["faults"]}
+    recover_at = {}
+    phase = "normal"
+    results = []          # (index, phase, ok, text, seconds)
+    in_flight = {}        # rid -> (index, phase, sent)
+    rss_after_100 = None
+    index = 0
+    deadline = time.monotonic() + scenario.get("timeLimitSeconds", 600)
+    fault_log = []
+    while (index < total or in_flight) and time.monotonic() < deadline:
+        while index < total and len(in_flight) < window:
+            if index in plan:
+                # Let the calls of the previous phase finish first, so each answer belongs to one phase.
+                if in_flight:
+                    break
+                fault = plan[index]
+                outcome = run_command(fault["inject"])
+                fault_log.append({"name": fault["name"], "inject": outcome.returncode, "stderr": outcome.stderr[-300:]})
+                phase = fault["name"]
+                recover_at[index + fault["during"]] = fault
+            if index in recover_at:
+                if in_flight:
+                    break
+                fault = recover_at.pop(index)
+                outcome = run_command(fault["recover"])
+                fault_log.append({"name": fault["name"] + ":recover", "recover": outcome.returncode, "stderr": outcome.stderr[-300:]})
+                time.sleep(fault.get("settleSeconds", 0))
+                phase = "after-" + fault["name"]
+            rid = server.call("get_memory_info", {"host": host})
+            in_flight[rid] = (index, phase, time.monotonic())
+            index += 1
+        if not server.pump(0.5):
+            break
+        for rid in [rid for rid in in_flight if rid in server.answers]:
+            number, at_phase, sent = in_flight.pop(rid)
+            message, received = server.answers.pop(rid)
+            results.append((number, at_phase, not is_error(message), text_of(message)[:300], round(received - sent, 3)))
+        if rss_after_100 is None and len(results) >= 100:
+            rss_after_100 = server.rss_kb()
+    rss_end = server.rss_kb()
+    alive = server.proc.poll() is None
+    server.close()
+    status = server.wait_exit(30.0)
+    phases = {}
+    for number, at_phase, ok, text, seconds in results:
+        entry = phases.setdefault(at_phase, {"ok": 0, "errors": 0, "errorSamples": [], "maxSeconds": 0})
+        entry["ok" if ok else "errors"] += 1
+        entry["maxSeconds"] = max(entry["maxSeconds"], seconds)
+        if not ok and len(entry["errorSamples"]) < 3:
+            entry["errorSamples"].append(text)
+    # The calls right after recovery may still see the fault's tail; the last 20 of each after-phase must pass.
+    tails = {}
+    for number, at_phase, ok, text, seconds in results:
+        tails.setdefault(at_phase, []).append(ok)
+    return {"answered": len(results), "sent": index, "unanswered": len(in_flight), "phases": phases,
+            "lastTwentyOk": {name: all(values[-20:]) for name, values in tails.items()},
+            "rssAfter100": rss_after_100, "rssEnd": rss_end, "aliveAtEnd": alive, "exit": status, "faults": fault_log}
+
+
+def sigterm_execute(binary, env_file, stderr_path, scenario):
+    """Proposes a slow action, has a human approve it (a command run as another OS account), executes it,
+    sends SIGTERM while it runs, and reports how the server ended and what the action's state became."""
+    env = scenario.get("env", {})
+    server = Server(binary, env_file, stderr_path, env)
+    server.initialize()
+    proposed = server.answer(server.call("propose_pra_action", {
+        "host": scenario["host"], "action": scenario["action"], "parameters": scenario.get("parameters", {}),
+        "rationale": "fault-injection test: an action that takes a few seconds"}))
+    action = proposed["result"]["structuredContent"]["action"]
+    approve = run_command(scenario["approve"] + [action["id"], "--digest", action["digest"]])
+    execute_id = server.call("execute_pra_action", {"id": action["id"]})
+    time.sleep(scenario["termAfterSeconds"])
+    server.proc.send_signal(signal.SIGTERM)
+    late_call = server.call("list_pra_catalog", {})
+    answer = server.answer(execute_id, scenario["graceSeconds"] + 20)
+    late = server.answer(late_call, 5)
+    started = time.monotonic()
+    status = server.wait_exit(scenario["graceSeconds"] + 20)
+    return {"id": action["id"], "approve": [approve.returncode, approve.stdout + approve.stderr],
+            "executeAnswer": None if answer is None else {"isError": is_error(answer), "text": text_of(answer)[:500]},
+            "lateCall": None if late is None else {"isError": is_error(late), "text": text_of(late)[:300]},
+            "exit": status, "exitSeconds": round(time.monotonic() - started, 3)}
+
+
+def main():
+    kind, binary, env_file, stderr_path = sys.argv[1:5]
+    if kind == "close-mid-call":
+        report = close_mid_call(binary, env_file, stderr_path, sys.argv[5], sys.argv[6])
+    else:
+        scenario = json.loads(sys.argv[5])
+        report = {"burst": burst, "faults": faults, "sigterm-execute": sigterm_execute}[kind](binary, env_file, stderr_path, scenario)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
