@@ -40,7 +40,7 @@ struct AuditCommand: ParsableCommand {
         @Option(help: "Inventory host.") var host: String?
         @Option(help: "Catalogue action.") var action: String?
         @Option(help: "Actor: os:USER (a human at the CLI), mcp:USER (the MCP server), system.") var actor: String?
-        @Option(help: "Kind: tool, ssh, state, approval, server.") var kind: String?
+        @Option(help: "Kind: tool, ssh, state, approval, execution, server.") var kind: String?
         @Option(help: "Outcome: ok, error, exit, unreachable, refused, approved, or a state such as COMPLETED.") var outcome: String?
         @Option(help: "Action id.") var id: String?
         @Option(help: "From this time (ISO 8601 UTC, e.g. 2026-11-21T09:00:00Z or 2026-11-21).") var since: String?

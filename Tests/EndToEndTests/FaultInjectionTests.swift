@@ -83,7 +83,122 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A test-only catalogue action that sleeps as root (never shipped): long enough to be running at SIGTERM.
+    static let sleepAction = "test_sleep\tLOW\tseconds:string:^[0-9]{1,2}$\t/bin/sleep {seconds}\t-\tno\tTest only: sleep as root.\n"
+
+    @Test("SIGTERM while an approved action runs: it finishes within the grace period and ends COMPLETED; serve exits 0")
+    func sigtermLetsTheActionFinish() async throws {
+        try await Self.withActionTarget { target, approver in
+            let (report, show) = try await Self.sigtermDuringExecute(target, approver: approver, sleep: 4, grace: 20)
+            #expect(report["exit"] as? Int == 0, "\(report)")
+            let execute = report["executeAnswer"] as? [String: Any]
+            #expect(execute?["isError"] as? Bool == false, "\(report)")
+            #expect(show.contains("state:         COMPLETED"), "\(show)")
+            // A call sent after the signal is refused, not left unanswered.
+            let late = report["lateCall"] as? [String: Any]
+            #expect(late?["isError"] as? Bool == true && (late?["text"] as? String)?.contains("shutting down") == true, "\(report)")
+            let stops = try await Self.cli(target, ["audit", "search", "--kind", "server"])
+            #expect(stops.stdout.split(separator: "\n").contains { $0.contains(" stopped ") && $0.contains("\"reason\":\"SIGTERM\"") },
+                    "\(stops.stdout)")
+            let verify = try await Self.cli(target, ["audit", "verify"])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        }
+    }
+
+    @Test("SIGTERM with a grace period shorter than the action: serve exits 0, the action stays EXECUTING, the next start marks it INTERRUPTED")
+    func sigtermAfterGraceLeavesInterrupted() async throws {
+        try await Self.withActionTarget { target, approver in
+            let (report, show) = try await Self.sigtermDuringExecute(target, approver: approver, sleep: 8, grace: 1)
+            let id = try #require(report["id"] as? String)
+            #expect(report["exit"] as? Int == 0, "\(report)")
+            #expect((report["exitSeconds"] as? Double ?? 99) < 8, "serve waited for the action instead of its grace period: \(report)")
+            let execute = report["executeAnswer"] as? [String: Any]
+            #expect((execute?["text"] as? String)?.contains("stays EXECUTING") == true, "\(report)")
+            #expect(show.contains("state:         EXECUTING"), "\(show)")
+            // The next start (stdin closed at once) finds the owner gone and marks it INTERRUPTED.
+            let restart = try await ProcessRunner.run(productBinary(), ["serve", "--env-file", target.envFile], environment: Self.actionEnvironment(target))
+            #expect(restart.status == 0, "\(restart.stderr.suffix(1000))")
+            let after = try await Self.cli(target, ["actions", "show", id])
+            #expect(after.stdout.contains("state:         INTERRUPTED"), "\(after.stdout)")
+            let verify = try await Self.cli(target, ["audit", "verify"])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            // The host ran it to the end all the same, as after a crash; wait for it so nothing is left running.
+            #expect(await Self.waitForAuditLine(target, containing: "id=\(id)", and: "pra-run: done", seconds: 20), "the action never finished on the host")
+        }
+    }
+
     // MARK: - Helpers
+
+    /// A --system loopback target whose catalogue has test_sleep, and an approver OS account of the test's own.
+    static func withActionTarget(_ body: (LoopbackTarget, String) async throws -> Void) async throws {
+        let extra = FileManager.default.temporaryDirectory.appendingPathComponent("sleep-action-\(UUID().uuidString).tsv").path
+        try sleepAction.write(toFile: extra, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: extra) }
+        try await LoopbackTarget.with(extraArguments: ["--system", "--extra-catalogue", extra]) { target in
+            let approver = "mt" + target.readerUser.dropFirst(2).dropLast() + "a"
+            #expect(try await ProcessRunner.run("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", approver]).status == 0)
+            do {
+                // The approver needs the CLI, the settings and the database: a copy of the binary, and a state folder they share.
+                let state = target.stateDirectory + "/state"
+                for command in [["install", "-m", "0755", productBinary(), target.stateDirectory + "/mcp-linux-infra"],
+                                ["install", "-d", "-m", "0777", state]] {
+                    #expect(try await ProcessRunner.run("/usr/bin/env", command).status == 0, "\(command)")
+                }
+                #expect(try await cli(target, ["actions", "list"]).status == 0)
+                #expect(try await ProcessRunner.run("/usr/bin/env", ["chmod", "0666", state + "/state.sqlite3"]).status == 0)
+                try await body(target, approver)
+            } catch {
+                _ = try? await ProcessRunner.run("/usr/sbin/userdel", [approver])
+                throw error
+            }
+            #expect(try await ProcessRunner.run("/usr/sbin/userdel", [approver]).status == 0)
+        }
+    }
+
+    /// The server's settings for action tests: the target's catalogue (with test_sleep).
+    static func actionEnvironment(_ target: LoopbackTarget, grace: Int = 30) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["LINUX_MCP_CATALOGUE"] = target.stateDirectory + "/prefix/lib/mcp-linux-infra/pra-catalogue.tsv"
+        environment["LINUX_MCP_SHUTDOWN_GRACE_SECONDS"] = String(grace)
+        return environment
+    }
+
+    /// Proposes test_sleep, has `approver` approve it, executes it and sends SIGTERM one second later.
+    /// Returns the client's report and `actions show` of the action once serve has exited.
+    static func sigtermDuringExecute(_ target: LoopbackTarget, approver: String, sleep: Int, grace: Int) async throws -> ([String: Any], String) {
+        let environment = actionEnvironment(target, grace: grace)
+        let scenario: [String: Any] = [
+            "host": "loopback", "action": "test_sleep", "parameters": ["seconds": String(sleep)],
+            "approve": ["runuser", "-u", approver, "--", target.stateDirectory + "/mcp-linux-infra", "actions", "approve", "--env-file", target.envFile],
+            "termAfterSeconds": 1, "graceSeconds": grace,
+            "env": ["LINUX_MCP_CATALOGUE": environment["LINUX_MCP_CATALOGUE"]!, "LINUX_MCP_SHUTDOWN_GRACE_SECONDS": String(grace)],
+        ]
+        let run = try await ProcessRunner.run("/usr/bin/python3", [Self.rawClient, "sigterm-execute", productBinary(), target.envFile,
+                                                                   target.stateDirectory + "/serve.stderr",
+                                                                   String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+        try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+        let report = try json(run.stdout)
+        let approve = report["approve"] as? [Any] ?? []
+        try #require(approve.first as? Int == 0, "approval failed: \(approve)")
+        let id = try #require(report["id"] as? String)
+        return (report, try await cli(target, ["actions", "show", id]).stdout)
+    }
+
+    /// The CLI as root, on the target's settings.
+    static func cli(_ target: LoopbackTarget, _ arguments: [String]) async throws -> ProcessRunner.Outcome {
+        try await ProcessRunner.run(productBinary(), arguments + ["--env-file", target.envFile])
+    }
+
+    /// Waits until the target's audit log (its syslog sink) has a line with both texts.
+    static func waitForAuditLine(_ target: LoopbackTarget, containing first: String, and second: String, seconds: Int) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: target.stateDirectory + "/audit.log", encoding: .utf8)) ?? ""
+            if text.split(separator: "\n").contains(where: { $0.contains(first) && $0.contains(second) }) { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
 
     static let burstDeadlineSeconds = 20
 
