@@ -127,6 +127,66 @@ struct FaultInjectionTests {
         }
     }
 
+    /// Linux refuses to remount a filesystem read-only while a process holds a file on it open for writing
+    /// (EBUSY), and a chmod does not touch an open descriptor: a database cannot turn read-only under a
+    /// running server. So the read-only database is tested where it can happen, at start (refused, exit 2,
+    /// nothing written), and the disk-full database while calls run.
+    @Test("The database read-only at start (refused, nothing written), then the disk full while calls run: each call fails closed (audit log unavailable), no partial row, recovery after")
+    func databaseFaults() async throws {
+        try await LoopbackTarget.with(extraArguments: ["--system"]) { target in
+            // The database on a small tmpfs of the test's own: remounted read-only, then filled up. Unmounted by its path.
+            let disk = target.stateDirectory + "/dbfs"
+            try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+            let mounted = try await ProcessRunner.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", disk])
+            try #require(mounted.status == 0, "\(mounted.stderr)")
+            do {
+                let database = disk + "/state.sqlite3"
+                let environment = ProcessInfo.processInfo.environment.merging(["LINUX_MCP_DB": database]) { $1 }
+                #expect(try await ProcessRunner.run(productBinary(), ["actions", "list", "--env-file", target.envFile], environment: environment).status == 0)
+                let before = try Data(contentsOf: URL(fileURLWithPath: database))
+                #expect(try await ProcessRunner.run("/usr/bin/mount", ["-o", "remount,ro", disk]).status == 0)
+                let refused = try await ProcessRunner.run(productBinary(), ["serve", "--env-file", target.envFile], environment: environment)
+                #expect(refused.status == 2 && refused.stderr.contains(database) && refused.stderr.contains("LINUX_MCP_DB"), "\(refused.stderr)")
+                #expect(try await ProcessRunner.run("/usr/bin/mount", ["-o", "remount,rw", disk]).status == 0)
+                #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before, "a refused start wrote to the database")
+                let scenario: [String: Any] = [
+                    "host": "loopback", "calls": 40, "window": 1, "expectedError": "audit log unavailable",
+                    "env": ["LINUX_MCP_DB": database],
+                    "faults": [
+                        ["name": "disk-full", "at": 10, "during": 10,
+                         "inject": ["/usr/bin/dd", "if=/dev/zero", "of=\(disk)/filler", "bs=64k"], "recover": ["/usr/bin/rm", "-f", "--", "\(disk)/filler"]],
+                    ],
+                ]
+                let run = try await ProcessRunner.run("/usr/bin/python3", [Self.rawClient, "faults", productBinary(), target.envFile,
+                                                                           target.stateDirectory + "/serve.stderr",
+                                                                           String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+                try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+                let report = try Self.json(run.stdout)
+                let phases = report["phases"] as? [String: [String: Any]] ?? [:]
+                func count(_ phase: String, _ key: String) -> Int { phases[phase]?[key] as? Int ?? -1 }
+                #expect(report["unanswered"] as? Int == 0 && report["exit"] as? Int == 0, "\(report)")
+                #expect(count("normal", "ok") == 10, "\(phases)")
+                for fault in ["disk-full"] {
+                    #expect(count(fault, "ok") == 0 && count(fault, "errors") == 10 && count(fault, "expectedErrors") == 10,
+                            "\(fault): \(phases[fault] ?? [:])")
+                    #expect(count("after-" + fault, "errors") == 0 && count("after-" + fault, "ok") > 0, "after \(fault): \(phases)")
+                }
+                // No partial row: exactly one tool row and one ssh row per call that succeeded, and the chain verifies.
+                let succeeded = ["normal", "after-disk-full"].map { count($0, "ok") }.reduce(0, +)
+                let export = try await ProcessRunner.run(productBinary(), ["audit", "export", "--jsonl", "--env-file", target.envFile], environment: environment)
+                let rows = export.stdout.split(separator: "\n")
+                #expect(rows.filter { $0.contains("\"kind\":\"tool\"") }.count == succeeded, "\(rows.count) rows for \(succeeded) calls")
+                #expect(rows.filter { $0.contains("\"kind\":\"ssh\"") }.count == succeeded)
+                let verify = try await ProcessRunner.run(productBinary(), ["audit", "verify", "--env-file", target.envFile], environment: environment)
+                #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            } catch {
+                _ = try? await ProcessRunner.run("/usr/bin/umount", [disk])
+                throw error
+            }
+            #expect(try await ProcessRunner.run("/usr/bin/umount", [disk]).status == 0)
+        }
+    }
+
     // MARK: - Helpers
 
     /// A --system loopback target whose catalogue has test_sleep, and an approver OS account of the test's own.

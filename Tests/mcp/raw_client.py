@@ -185,6 +185,8 @@ def faults(binary, env_file, stderr_path, scenario):
     server = Server(binary, env_file, stderr_path, scenario.get("env"))
     server.initialize()
     host, total, window = scenario["host"], scenario["calls"], scenario.get("window", 4)
+    tool = scenario.get("tool", "get_memory_info")
+    expected = scenario.get("expectedError", "")
     plan = {fault["at"]: fault for fault in scenario["faults"]}
     recover_at = {}
     phase = "normal"
@@ -213,7 +215,7 @@ def faults(binary, env_file, stderr_path, scenario):
                 fault_log.append({"name": fault["name"] + ":recover", "recover": outcome.returncode, "stderr": outcome.stderr[-300:]})
                 time.sleep(fault.get("settleSeconds", 0))
                 phase = "after-" + fault["name"]
-            rid = server.call("get_memory_info", {"host": host})
+            rid = server.call(tool, {"host": host})
             in_flight[rid] = (index, phase, time.monotonic())
             index += 1
         if not server.pump(0.5):
@@ -230,8 +232,10 @@ def faults(binary, env_file, stderr_path, scenario):
     status = server.wait_exit(30.0)
     phases = {}
     for number, at_phase, ok, text, seconds in results:
-        entry = phases.setdefault(at_phase, {"ok": 0, "errors": 0, "errorSamples": [], "maxSeconds": 0})
+        entry = phases.setdefault(at_phase, {"ok": 0, "errors": 0, "expectedErrors": 0, "errorSamples": [], "maxSeconds": 0})
         entry["ok" if ok else "errors"] += 1
+        if not ok and expected and expected in text:
+            entry["expectedErrors"] += 1
         entry["maxSeconds"] = max(entry["maxSeconds"], seconds)
         if not ok and len(entry["errorSamples"]) < 3:
             entry["errorSamples"].append(text)
