@@ -47,10 +47,12 @@ final class ChannelTask {
         if ContinuousClock.now >= job.deadline {
             // Past the deadline: give up. After exec the remote process cannot be killed from here
             // (libssh2 1.10 has no channel signal); the target's own time limit ends it, and the caller
-            // retires the session so the abandoned channel never blocks anyone.
+            // retires the session so the abandoned channel never blocks anyone. A channel open that never
+            // completed retires the session too: the host stopped answering, and libssh2 would hand its
+            // half-done open state to the next command on this session.
             return .finished(.failure(.timeout(host: host, phase: execSent ? "the command" : "opening a channel",
                                                limit: job.limit, commandSent: execSent)),
-                             abandoned: channel != nil, sessionBroken: false)
+                             abandoned: true, sessionBroken: false)
         }
         var progressed = false
         while true {

@@ -187,6 +187,65 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("2,000 read-only calls while the target's sshd restarts, its link goes down and up, and it freezes mid-handshake: the server stays up, errors name the host, calls succeed after, RSS stays flat")
+    func faultsOnARealTarget() async throws {
+        try requirePrerequisites()
+        try await NspawnTarget.with(indexes: [28]) { targets in
+            let target = targets[0]
+            try await DeploymentWorkspace.with(targets: targets) { workspace in
+                let deploy = try await workspace.playbook("deploy-mcp-infra.yml")
+                try #require(deploy.status == 0, "\(deploy)")
+                let scenario: [String: Any] = [
+                    "host": "t1", "calls": 2000, "window": 4, "timeLimitSeconds": 900,
+                    "env": ["LINUX_MCP_COMMAND_TIMEOUT_MS": "4000", "LINUX_MCP_CONNECT_TIMEOUT_MS": "2000"],
+                    "faults": [
+                        // sshd dies with every connection (SIGKILL to its whole unit, as in a crash) and systemd restarts it.
+                        // Run from a transient unit: the root session that asks is itself one of the connections killed.
+                        ["name": "sshd-restart", "at": 300, "during": 40,
+                         "inject": try target.rootCommand(["systemd-run", "--no-block", "--collect", "/bin/sh", "-c",
+                                                           "systemctl kill --signal=KILL ssh.service; sleep 0.3; systemctl start ssh.service"]),
+                         "recover": ["/usr/bin/true"], "settleSeconds": 1],
+                        ["name": "link-down", "at": 800, "during": 12,
+                         "inject": ["/usr/sbin/ip", "link", "set", target.hostLink, "down"],
+                         "recover": ["/usr/sbin/ip", "link", "set", target.hostLink, "up"], "settleSeconds": 1],
+                        ["name": "frozen-mid-handshake", "at": 1300, "during": 12,
+                         "inject": ["@write", target.freezeFile, "1"], "recover": ["@write", target.freezeFile, "0"]],
+                    ],
+                ]
+                let run = try await ProcessRunner.run("/usr/bin/python3", [Self.rawClient, "faults", productBinary(), workspace.envFile,
+                                                                           workspace.directory + "/serve.stderr",
+                                                                           String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+                // Whatever happened, the target must not stay frozen or cut off for the teardown.
+                try? "0".write(toFile: target.freezeFile, atomically: false, encoding: .utf8)
+                _ = try? await ProcessRunner.run("/usr/sbin/ip", ["link", "set", target.hostLink, "up"])
+                try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+                let report = try Self.json(run.stdout)
+                let phases = report["phases"] as? [String: [String: Any]] ?? [:]
+                #expect(report["aliveAtEnd"] as? Bool == true && report["exit"] as? Int == 0, "\(report)")
+                #expect(report["answered"] as? Int == 2000 && report["unanswered"] as? Int == 0, "\(report)")
+                #expect(phases["normal"]?["errors"] as? Int == 0, "\(phases["normal"] ?? [:])")
+                for fault in ["link-down", "frozen-mid-handshake"] {
+                    #expect((phases[fault]?["errors"] as? Int ?? 0) > 0, "\(fault) caused no error: \(phases[fault] ?? [:])")
+                }
+                // A frozen host accepts TCP (its kernel runs) but never sends sshd's banner: new sessions time out mid-handshake.
+                let frozen = phases["frozen-mid-handshake"]?["errorSamples"] as? [String] ?? []
+                #expect(frozen.contains { $0.contains("during SSH handshake") }, "no handshake timeout while frozen: \(frozen)")
+                for (name, phase) in phases {
+                    for sample in phase["errorSamples"] as? [String] ?? [] {
+                        #expect(sample.contains("\"host\":\"t1\""), "\(name): an error that names no host: \(sample)")
+                    }
+                }
+                let tails = report["lastTwentyOk"] as? [String: Bool] ?? [:]
+                for fault in ["sshd-restart", "link-down", "frozen-mid-handshake"] {
+                    #expect(tails["after-" + fault] == true, "calls after \(fault) do not succeed again: \(phases["after-" + fault] ?? [:])")
+                }
+                let early = try #require(report["rssAfter100"] as? Int), late = try #require(report["rssEnd"] as? Int)
+                print("fault phases: \(phases.mapValues { ["ok": $0["ok"] ?? 0, "errors": $0["errors"] ?? 0, "maxSeconds": $0["maxSeconds"] ?? 0] }); RSS \(early) kB -> \(late) kB")
+                #expect(Double(late) <= Double(early) * 1.10, "RSS grew from \(early) kB after 100 calls to \(late) kB after 2,000")
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     /// A --system loopback target whose catalogue has test_sleep, and an approver OS account of the test's own.

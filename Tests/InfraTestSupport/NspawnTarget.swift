@@ -82,14 +82,23 @@ public struct NspawnTarget: Sendable {
     /// Runs `arguments` as root on the target over SSH with the bootstrap key: the operator's view, used to
     /// check what the role did. sshd hands the command to root's shell, so every word is single-quoted.
     public func root(_ arguments: [String]) async throws -> ProcessRunner.Outcome {
+        let command = try rootCommand(arguments)
+        return try await ProcessRunner.run(command[0], Array(command.dropFirst()))
+    }
+
+    /// The argument vector (`/usr/bin/ssh …`) that ``root(_:)`` runs, for a test client that runs it itself.
+    public func rootCommand(_ arguments: [String]) throws -> [String] {
         if let word = arguments.first(where: { $0.contains("'") || $0.contains(where: \.isNewline) }) {
             throw LoopbackTarget.TargetError(message: "root(): word \(word) cannot be single-quoted")
         }
         let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
-        return try await ProcessRunner.run("/usr/bin/ssh", [
+        return ["/usr/bin/ssh",
             "-i", bootstrapKey, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(stateDirectory)/known_hosts",
-            "-o", "ControlMaster=no", "-l", "root", "--", address, quoted,
-        ])
+            "-o", "ControlMaster=no", "-o", "ConnectTimeout=10", "-l", "root", "--", address, quoted,
+        ]
     }
+
+    /// The host side of the target's veth pair: set it down and the target is cut off.
+    public var hostLink: String { "mcpt-\(index)h" }
 }

@@ -175,6 +175,11 @@ def burst(binary, env_file, stderr_path, scenario):
 
 
 def run_command(argv):
+    """Runs a fault's argument vector; ["@write", PATH, TEXT] writes TEXT to PATH instead (a cgroup knob)."""
+    if argv[0] == "@write":
+        with open(argv[1], "w") as knob:
+            knob.write(argv[2])
+        return subprocess.CompletedProcess(argv, 0, "", "")
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
 
 
@@ -237,7 +242,7 @@ def faults(binary, env_file, stderr_path, scenario):
         if not ok and expected and expected in text:
             entry["expectedErrors"] += 1
         entry["maxSeconds"] = max(entry["maxSeconds"], seconds)
-        if not ok and len(entry["errorSamples"]) < 3:
+        if not ok and len(entry["errorSamples"]) < 20:
             entry["errorSamples"].append(text)
     # The calls right after recovery may still see the fault's tail; the last 20 of each after-phase must pass.
     tails = {}
