@@ -32,9 +32,13 @@ public actor SSHPool {
     private let logger: Logger
     private var slots: [Key: [Slot]] = [:]
     private var opening: [Key: Int] = [:]
-    private var waiters: [Key: [Waiter]] = [:]
+    /// What a waiting call waits for: a free channel to a host as an account, or a handshake slot of an endpoint.
+    private enum Queue: Hashable {
+        case channel(Key)
+        case handshake(String)
+    }
+    private var waiters: [Queue: [Waiter]] = [:]
     private var handshakes: [String: Int] = [:]
-    private var handshakeWaiters: [String: [Waiter]] = [:]
     /// Every session this pool started, open or still connecting, until its thread has finished.
     private var everOpened: [SSHConnection] = []
     private var isShutDown = false
@@ -96,18 +100,13 @@ public actor SSHPool {
         let deadline = ContinuousClock.now + bound
         isShutDown = true
         let reason = "the SSH pool is shut down"
-        for (key, list) in waiters {
+        for (queue, list) in waiters {
+            let host = switch queue { case .channel(let key): key.host; case .handshake(let endpoint): endpoint }
             for waiter in list {
-                waiter.continuation.resume(throwing: SSHError.connectionLost(host: key.host, reason: reason, commandSent: false))
+                waiter.continuation.resume(throwing: SSHError.connectionLost(host: host, reason: reason, commandSent: false))
             }
         }
         waiters.removeAll()
-        for (endpoint, list) in handshakeWaiters {
-            for waiter in list {
-                waiter.continuation.resume(throwing: SSHError.connectionLost(host: endpoint, reason: reason, commandSent: false))
-            }
-        }
-        handshakeWaiters.removeAll()
         let all = everOpened
         slots.removeAll()
         for connection in all { connection.close() }
@@ -136,7 +135,7 @@ public actor SSHPool {
     private func acquire(_ key: Key, host: InventoryHost, credentials: AccountCredentials,
                          deadline: ContinuousClock.Instant, limit: Duration) async throws -> SSHConnection {
         while true {
-            if isShutDown { throw CancellationError() }
+            if isShutDown { throw SSHError.connectionLost(host: host.name, reason: "the SSH pool is shut down", commandSent: false) }
             slots[key]?.removeAll { !$0.connection.isAccepting && $0.inFlight == 0 }
             var list = slots[key] ?? []
             if let index = list.indices.filter({ list[$0].connection.isAccepting && list[$0].inFlight < options.maxChannelsPerSession })
@@ -182,33 +181,43 @@ public actor SSHPool {
 
     /// Lets the longest-waiting call for `key` look again: a channel or a session slot came free.
     private func wakeOneWaiter(_ key: Key) {
-        if var list = waiters[key], !list.isEmpty {
-            let waiter = list.removeFirst()
-            waiters[key] = list
-            waiter.continuation.resume()
-        }
+        _ = resumeFirst(.channel(key))
     }
 
     private func waitForSlot(_ key: Key, deadline: ContinuousClock.Instant, host: String, limit: Duration) async throws {
+        try await enqueue(.channel(key), until: deadline, host: host,
+                          timeout: .timeout(host: host, phase: "waiting for a free SSH channel", limit: limit, commandSent: false))
+    }
+
+    /// Waits in `queue` under `key` until resumed, or fails with `timeout` at `deadline`, or at once when shut down.
+    private func enqueue(_ queue: Queue, until deadline: ContinuousClock.Instant, host: String, timeout: SSHError) async throws {
         let id = UUID()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             if isShutDown {
                 continuation.resume(throwing: SSHError.connectionLost(host: host, reason: "the SSH pool is shut down", commandSent: false))
                 return
             }
-            waiters[key, default: []].append(Waiter(id: id, continuation: continuation))
+            waiters[queue, default: []].append(Waiter(id: id, continuation: continuation))
             Task { [weak self] in
                 try? await Task.sleep(until: deadline, clock: .continuous)
-                await self?.expireWaiter(key, id: id, host: host, limit: limit)
+                await self?.expire(queue, id: id, with: timeout)
             }
         }
     }
 
-    private func expireWaiter(_ key: Key, id: UUID, host: String, limit: Duration) {
-        guard let index = waiters[key]?.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters[key]!.remove(at: index)
-        waiter.continuation.resume(throwing: SSHError.timeout(host: host, phase: "waiting for a free SSH channel",
-                                                              limit: limit, commandSent: false))
+    private func expire(_ queue: Queue, id: UUID, with error: SSHError) {
+        guard let index = waiters[queue]?.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = waiters[queue]!.remove(at: index)
+        waiter.continuation.resume(throwing: error)
+    }
+
+    /// Resumes the longest waiter of `queue`; false when nobody waits.
+    private func resumeFirst(_ queue: Queue) -> Bool {
+        guard var list = waiters[queue], !list.isEmpty else { return false }
+        let waiter = list.removeFirst()
+        waiters[queue] = list
+        waiter.continuation.resume()
+        return true
     }
 
     // MARK: - Connecting
@@ -250,31 +259,13 @@ public actor SSHPool {
             handshakes[endpoint, default: 0] += 1
             return
         }
-        let id = UUID()
-        let limit = options.connectTimeout
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            handshakeWaiters[endpoint, default: []].append(Waiter(id: id, continuation: continuation))
-            Task { [weak self] in
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                await self?.expireHandshakeWaiter(endpoint, id: id, host: host, limit: limit)
-            }
-        }
-    }
-
-    private func expireHandshakeWaiter(_ endpoint: String, id: UUID, host: String, limit: Duration) {
-        guard let index = handshakeWaiters[endpoint]?.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = handshakeWaiters[endpoint]!.remove(at: index)
-        waiter.continuation.resume(throwing: SSHError.timeout(host: host, phase: "waiting for a free handshake slot",
-                                                              limit: limit, commandSent: false))
+        try await enqueue(.handshake(endpoint), until: deadline, host: host,
+                          timeout: .timeout(host: host, phase: "waiting for a free handshake slot", limit: options.connectTimeout,
+                                            commandSent: false))
     }
 
     private func releaseHandshake(_ endpoint: String) {
-        if var list = handshakeWaiters[endpoint], !list.isEmpty {
-            let next = list.removeFirst()
-            handshakeWaiters[endpoint] = list
-            next.continuation.resume()   // the slot passes to the waiter
-        } else {
-            handshakes[endpoint, default: 1] -= 1
-        }
+        // The slot passes to the longest waiter, if any.
+        if !resumeFirst(.handshake(endpoint)) { handshakes[endpoint, default: 1] -= 1 }
     }
 }

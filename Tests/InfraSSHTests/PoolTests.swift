@@ -2,10 +2,83 @@ import Foundation
 import InfraDomain
 import InfraSSH
 import InfraTestSupport
+import Logging
 import Testing
 
 @Suite("The session pool (real loopback sshd)", requiresRoot)
 struct PoolTests {
+    @Test("A host that accepts TCP but never answers: with one handshake slot, 12 concurrent calls all fail within their deadline")
+    func everyWaitHasADeadline() async throws {
+        try await LoopbackTarget.with { target in
+            let configuration = try target.configuration()
+            var options = SSHPoolOptions(settings: configuration.settings)
+            options.maxHandshakesPerHost = 1
+            options.maxSessionsPerHost = 1
+            options.connectTimeout = .milliseconds(700)
+            // SIGSTOP the listener: the kernel still completes TCP handshakes, but no banner ever comes.
+            #expect(kill(target.sshdPID, SIGSTOP) == 0)
+            defer { kill(target.sshdPID, SIGCONT) }
+            try await withPool(configuration, options: options) { pool in
+                let host = configuration.loopbackHost
+                let started = ContinuousClock.now
+                let outcomes = await withTaskGroup(of: (Duration, String).self) { group in
+                    for _ in 0..<12 {
+                        group.addTask {
+                            let begin = ContinuousClock.now
+                            do {
+                                _ = try await pool.execute(host: host, credentials: configuration.reader, command: "version",
+                                                           timeout: .seconds(2))
+                                return (begin.duration(to: .now), "answered")
+                            } catch {
+                                return (begin.duration(to: .now), String(describing: error))
+                            }
+                        }
+                    }
+                    var all: [(Duration, String)] = []
+                    for await outcome in group { all.append(outcome) }
+                    return all
+                }
+                #expect(outcomes.count == 12)
+                // Each call's own deadline is 2 s; generous slack for a loaded machine, far below "forever".
+                #expect(outcomes.allSatisfy { $0.0 < .seconds(6) }, "\(outcomes)")
+                #expect(outcomes.allSatisfy { $0.1.contains("timed out") && $0.1.contains("loopback") }, "\(outcomes.map(\.1))")
+                #expect(outcomes.contains { $0.1.contains("handshake") }, "\(outcomes.map(\.1))")
+                #expect(started.duration(to: .now) < .seconds(8))
+            }
+        }
+    }
+
+    @Test("shutdown while commands run: it returns within its bound, and the commands fail as shut down")
+    func shutdownIsBounded() async throws {
+        try await LoopbackTarget.with { target in
+            let configuration = try target.configuration()
+            let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                               logger: Logger(label: "test"))
+            let host = configuration.loopbackHost
+            let running = (0..<4).map { _ in
+                Task { () -> String in
+                    do {
+                        _ = try await pool.execute(host: host, credentials: configuration.reader, command: "sleep 30")
+                        return "finished"
+                    } catch {
+                        return String(describing: error)
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(800))   // the commands are running on the host
+            let started = ContinuousClock.now
+            await pool.shutdown(within: .seconds(2))
+            #expect(started.duration(to: .now) < .seconds(4))
+            for task in running {
+                let outcome = await task.value
+                #expect(outcome.contains("shut down"), "\(outcome)")
+            }
+            await #expect(throws: SSHError.self) {
+                _ = try await pool.execute(host: host, credentials: configuration.reader, command: "version")
+            }
+        }
+    }
+
     @Test("32 concurrent commands over both accounts complete correctly; the cooperative pool stays responsive")
     func concurrencyKeepsCooperativePoolFree() async throws {
         // Exclusive: measured while no other test's load shares the two cores.
