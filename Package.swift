@@ -90,6 +90,7 @@ let package = Package(
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),
+        .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
         .testTarget(

@@ -29,6 +29,8 @@ public struct Settings: Sendable, Equatable {
     public var approvalPolicy: ApprovalPolicy
     /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
     public var shutdownGrace: Duration
+    /// The largest JSON-RPC message `serve` reads; a larger one is refused as soon as it passes this.
+    public var maxMessageBytes: Int
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -95,6 +97,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Distinct human approvers a HIGH-impact action needs (1-5)"),
         .init(name: "LINUX_MCP_SHUTDOWN_GRACE_SECONDS", defaultValue: "30",
               meaning: "On SIGTERM/SIGINT or a closed client, how long serve lets a running approved action finish (0-3600)"),
+        .init(name: "LINUX_MCP_MAX_MESSAGE_BYTES", defaultValue: "1048576",
+              meaning: "Largest JSON-RPC message serve reads; a larger one is refused as soon as it passes this (4096-67108864)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -211,7 +215,8 @@ public struct Settings: Sendable, Equatable {
                                     .high: try integer("LINUX_MCP_APPROVALS_HIGH", 1...5)],
                 proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
                 approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
-            shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)))
+            shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
+            maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

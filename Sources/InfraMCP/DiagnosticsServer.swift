@@ -75,26 +75,28 @@ public final class DiagnosticsServer: Sendable {
         }
         defer { signals.cancel() }
         let session = self.session
-        try await server.start(transport: StdioTransport(logger: logger)) { client, _ in
+        // The SDK's StdioTransport(logger:) would do here once it reads in linear time with a size bound.
+        let transport = BoundedStdioTransport(maxMessageBytes: configuration.settings.maxMessageBytes, logger: logger)
+        try await server.start(transport: transport) { client, _ in
             await session.setClient(client.name)
         }
         Task {
             await server.waitUntilCompleted()
             stopRequest.fire("the client closed the connection")
         }
-        await stop(server: server, reason: await stopRequest.wait())
+        await stop(server: server, transport: transport, reason: await stopRequest.wait())
     }
 
     /// The stop, in order: take no new call; let running executions finish and record their result within
     /// the grace period (or abandon them, leaving them EXECUTING); close the SSH pool (bounded); let the
-    /// remaining calls return; audit the stop; close the transport. `SSHRuntime.finish` in the command's
+    /// remaining calls return and their answers go out; audit the stop; close the transport. `SSHRuntime.finish` in the command's
     /// main runs after this returns.
-    func stop(server: Server, reason: String) async {
+    func stop(server: Server, transport: BoundedStdioTransport, reason: String) async {
         let grace = configuration.settings.shutdownGrace
+        calls.stopAccepting()
         let executing = calls.runningExecutions
         logger.notice("stopping", metadata: ["reason": "\(reason)", "running calls": "\(calls.runningCount)",
                                              "executing": "\(executing)", "grace": "\(grace)"])
-        calls.stopAccepting()
         let finished = await calls.waitForExecutions(until: .now + grace)
         let abandoned = finished ? [] : calls.runningExecutions
         if !finished {
@@ -104,6 +106,8 @@ public final class DiagnosticsServer: Sendable {
         }
         await pool.shutdown(within: .seconds(2))
         let drained = await calls.waitForAll(until: .now + .seconds(2))
+        // A call's answer is written after its handler returned: let the answers already due go out.
+        _ = await transport.waitUntilAnswered(until: .now + .seconds(2))
         do {
             try audit.append(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
                                    detail: ["pid": String(getpid()), "reason": reason, "leftExecuting": abandoned.joined(separator: ","),
@@ -164,6 +168,7 @@ public final class DiagnosticsServer: Sendable {
     func dispatch(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
         let started = ContinuousClock.now
         do {
+            try ArgumentEnvelope.check(parameters.arguments ?? [:])
             if ActionTools.names.contains(parameters.name) {
                 return try result(try await callAction(parameters.name, parameters.arguments ?? [:]), isError: false)
             }
@@ -202,7 +207,10 @@ public final class DiagnosticsServer: Sendable {
             logger.notice("action refused", metadata: ["tool": .string(parameters.name), "reason": .string(error.description)])
             return .init(content: [.text(text: error.description, annotations: nil, _meta: nil)], isError: true)
         } catch {
-            return .init(content: [.text(text: "internal error: \(error)", annotations: nil, _meta: nil)], isError: true)
+            // The detail goes to the log only: an answer never carries file paths or type names.
+            logger.error("tool call failed", metadata: ["tool": .string(parameters.name), "error": .string(String(describing: error))])
+            return .init(content: [.text(text: "internal error in \(parameters.name); the server log has the detail", annotations: nil, _meta: nil)],
+                         isError: true)
         }
     }
 

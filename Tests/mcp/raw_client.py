@@ -9,6 +9,8 @@ wait has a deadline. Each scenario prints one JSON report on stdout; FaultInject
     raw_client.py burst BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py faults BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py sigterm-execute BINARY ENV_FILE STDERR SCENARIO_JSON
+    raw_client.py big-message BINARY ENV_FILE STDERR SCENARIO_JSON
+    raw_client.py error-codes BINARY ENV_FILE STDERR SCENARIO_JSON
 """
 import json
 import os
@@ -266,7 +268,16 @@ def sigterm_execute(binary, env_file, stderr_path, scenario):
     approve = run_command(scenario["approve"] + [action["id"], "--digest", action["digest"]])
     execute_id = server.call("execute_pra_action", {"id": action["id"]})
     time.sleep(scenario["termAfterSeconds"])
+    before = os.path.getsize(stderr_path)
     server.proc.send_signal(signal.SIGTERM)
+    # The signal is handled asynchronously: send the late call once the server logged that it is stopping.
+    waited = time.monotonic() + 10
+    while time.monotonic() < waited:
+        with open(stderr_path, "rb") as log:
+            log.seek(before)
+            if b"stopping" in log.read():
+                break
+        time.sleep(0.02)
     late_call = server.call("list_pra_catalog", {})
     answer = server.answer(execute_id, scenario["graceSeconds"] + 20)
     late = server.answer(late_call, 5)
@@ -278,13 +289,85 @@ def sigterm_execute(binary, env_file, stderr_path, scenario):
             "exit": status, "exitSeconds": round(time.monotonic() - started, 3)}
 
 
+def big_message(binary, env_file, stderr_path, scenario):
+    """Sends tools/call lines of each size in `sizes` (bytes) with a ping right behind each, from a writer
+    thread, while this thread reads. Reports when the refusal and the ping's answer arrived, and RSS."""
+    import threading
+    server = Server(binary, env_file, stderr_path, scenario.get("env"))
+    server.initialize()
+    time.sleep(0.2)
+    idle_rss = server.rss_kb()
+    report = {"idleRSS": idle_rss, "messages": []}
+    for size in scenario["sizes"]:
+        big_id, ping_id = server.next_id + 1, server.next_id + 2
+        server.next_id += 2
+        head = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_memory_info","arguments":{"host":"' % big_id
+        tail = b'"}}}\n'
+        filler = size - len(head) - len(tail) + 1
+        ping = json.dumps({"jsonrpc": "2.0", "id": ping_id, "method": "ping"}).encode() + b"\n"
+        times = {}
+
+        def write():
+            times["start"] = time.monotonic()
+            os.write(server.inp, head)
+            block = b"x" * (1 << 20)
+            left = filler
+            while left > 0:
+                chunk = block[:min(left, len(block))]
+                written = os.write(server.inp, chunk)
+                left -= written
+            os.write(server.inp, tail)
+            times["written"] = time.monotonic()
+            os.write(server.inp, ping)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        peak = idle_rss
+        deadline = time.monotonic() + 60
+        while (big_id not in server.answers or ping_id not in server.answers) and time.monotonic() < deadline:
+            server.pump(0.05)
+            peak = max(peak, server.rss_kb())
+        writer.join()
+        big, ping_answer = server.answers.get(big_id), server.answers.get(ping_id)
+        report["messages"].append({
+            "size": size,
+            "refusal": None if big is None else big[0],
+            "refusalSeconds": None if big is None else round(big[1] - times["start"], 3),
+            "pingAfterWrittenSeconds": None if ping_answer is None else round(ping_answer[1] - times["written"], 3),
+            "writeSeconds": round(times["written"] - times["start"], 3),
+            "peakRSS": peak,
+        })
+    server.close()
+    report["exit"] = server.wait_exit(30.0)
+    return report
+
+
+def error_codes(binary, env_file, stderr_path, scenario):
+    """Sends each raw line of `lines` in turn and reports the answer to it (matched by `expectId`)."""
+    server = Server(binary, env_file, stderr_path, scenario.get("env"))
+    server.initialize()
+    answers = []
+    for case in scenario["cases"]:
+        os.write(server.inp, case["line"].encode() + b"\n")
+        key = case["expectId"]
+        deadline = time.monotonic() + 10
+        while key not in server.answers and time.monotonic() < deadline:
+            server.pump(0.1)
+        answer = server.answers.pop(key, (None, None))[0]
+        answers.append({"name": case["name"], "answer": answer})
+    server.close()
+    return {"answers": answers, "exit": server.wait_exit(30.0)}
+
+
 def main():
     kind, binary, env_file, stderr_path = sys.argv[1:5]
     if kind == "close-mid-call":
         report = close_mid_call(binary, env_file, stderr_path, sys.argv[5], sys.argv[6])
     else:
         scenario = json.loads(sys.argv[5])
-        report = {"burst": burst, "faults": faults, "sigterm-execute": sigterm_execute}[kind](binary, env_file, stderr_path, scenario)
+        kinds = {"burst": burst, "faults": faults, "sigterm-execute": sigterm_execute, "big-message": big_message,
+                 "error-codes": error_codes}
+        report = kinds[kind](binary, env_file, stderr_path, scenario)
     print(json.dumps(report))
 
 
