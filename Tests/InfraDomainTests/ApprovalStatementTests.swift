@@ -1,0 +1,119 @@
+import Foundation
+@testable import InfraDomain
+import Testing
+
+@Suite("Approval statements and SSH signatures (pure; ssh-keygen for interoperability)")
+struct ApprovalStatementTests {
+    static func statement(parameters: [String: String] = ["unit": "nginx.service"]) -> ApprovalStatement {
+        ApprovalStatement(proposalID: "3f2a9c1e-0000-4000-8000-000000000001", host: "web1",
+                          hostKeyFingerprint: "SHA256:" + String(repeating: "A", count: 43), action: "restart_service",
+                          parameters: parameters, catalogueVersion: "sha256:" + String(repeating: "c", count: 64),
+                          digest: "sha256:" + String(repeating: "d", count: 64), principal: "alice@example.org",
+                          notBefore: Date(timeIntervalSince1970: 1_795_000_000.7), notAfter: Date(timeIntervalSince1970: 1_795_000_900),
+                          auditHead: .init(sequence: 42, hash: String(repeating: "e", count: 64)))
+    }
+
+    @Test("The canonical text: fixed field order, sorted params, whole seconds in UTC, and it parses back to itself")
+    func canonicalText() throws {
+        let text = try Self.statement(parameters: ["b": "2", "a": "1"]).text()
+        #expect(text == """
+        mcp-linux-infra approval statement v1
+        id: 3f2a9c1e-0000-4000-8000-000000000001
+        host: web1
+        host-key: SHA256:\(String(repeating: "A", count: 43))
+        action: restart_service
+        param: a=1
+        param: b=2
+        catalogue: sha256:\(String(repeating: "c", count: 64))
+        digest: sha256:\(String(repeating: "d", count: 64))
+        principal: alice@example.org
+        not-before: 2026-11-18T11:06:40Z
+        not-after: 2026-11-18T11:21:40Z
+        audit-head: 42 \(String(repeating: "e", count: 64))
+
+        """)
+        #expect(try ApprovalStatement.parse(text) == Self.statement(parameters: ["b": "2", "a": "1"]))
+    }
+
+    @Test("A value that could imitate a field, and text that is not canonical, are refused")
+    func refusesForgeries() throws {
+        #expect(throws: ApprovalStatement.Problem.self) { try Self.statement(parameters: ["unit": "x\nhost: db1"]).text() }
+        #expect(throws: ApprovalStatement.Problem.self) { try Self.statement(parameters: ["unit": "a b"]).text() }
+        var other = Self.statement()
+        other.principal = "alice example"
+        #expect(throws: ApprovalStatement.Problem.self) { try other.text() }
+        let text = try Self.statement().text()
+        for forged in [text.replacingOccurrences(of: "host: web1\n", with: "host: web1\nhost: db1\n"),
+                       text.replacingOccurrences(of: "\n", with: "\r\n"), String(text.dropLast()),
+                       text.replacingOccurrences(of: "param: unit", with: "param:  unit"), text + "extra: 1\n"] {
+            #expect(throws: ApprovalStatement.Problem.self) { try ApprovalStatement.parse(forged) }
+        }
+    }
+
+    /// Runs a program with an argument vector and returns its exit status.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : pipe
+        try process.run()
+        if let input {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    static let keygen = "/usr/bin/ssh-keygen"
+
+    @Test("A signature made by ssh-keygen -Y sign verifies here, for ed25519 and ECDSA P-256/384/521; a changed message or another namespace does not",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: keygen), "needs ssh-keygen (openssh-client)"),
+          arguments: [["-t", "ed25519"], ["-t", "ecdsa", "-b", "256"], ["-t", "ecdsa", "-b", "384"], ["-t", "ecdsa", "-b", "521"]])
+    func interoperatesWithSSHKeygen(_ keyArguments: [String]) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sshsig-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/key", message = directory + "/statement.txt"
+        let text = try Self.statement().text()
+        try text.write(toFile: message, atomically: true, encoding: .utf8)
+        #expect(try Self.run(Self.keygen, ["-q"] + keyArguments + ["-N", "", "-C", "alice", "-f", key]) == 0)
+        #expect(try Self.run(Self.keygen, ["-Y", "sign", "-f", key, "-n", ApprovalStatement.namespace, message]) == 0)
+        let signature = try SSHSignature.parse(armored: String(contentsOfFile: message + ".sig", encoding: .utf8))
+        let publicKey = try SSHPublicKey.parseLine(String(contentsOfFile: key + ".pub", encoding: .utf8))
+        #expect(signature.publicKey.blob == publicKey.blob)
+        try signature.verify(message: Array(text.utf8), namespace: ApprovalStatement.namespace)
+        #expect(throws: SSHSignature.Problem.badSignature) {
+            try signature.verify(message: Array(text.replacingOccurrences(of: "web1", with: "web2").utf8), namespace: ApprovalStatement.namespace)
+        }
+        #expect(throws: SSHSignature.Problem.self) { try signature.verify(message: Array(text.utf8), namespace: "file") }
+        // Another namespace at signing time.
+        try FileManager.default.removeItem(atPath: message + ".sig")
+        #expect(try Self.run(Self.keygen, ["-Y", "sign", "-f", key, "-n", "git", message]) == 0)
+        let other = try SSHSignature.parse(armored: String(contentsOfFile: message + ".sig", encoding: .utf8))
+        #expect(throws: SSHSignature.Problem.wrongNamespace(expected: ApprovalStatement.namespace, found: "git")) {
+            try other.verify(message: Array(text.utf8), namespace: ApprovalStatement.namespace)
+        }
+    }
+
+    @Test("An RSA signature and malformed text are refused with a reason",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: keygen), "needs ssh-keygen (openssh-client)"))
+    func refusesRSAAndGarbage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sshsig-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/rsa", message = directory + "/m"
+        try "hello\n".write(toFile: message, atomically: true, encoding: .utf8)
+        #expect(try Self.run(Self.keygen, ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", key]) == 0)
+        #expect(try Self.run(Self.keygen, ["-Y", "sign", "-f", key, "-n", ApprovalStatement.namespace, message]) == 0)
+        #expect(throws: SSHSignature.Problem.unsupportedKey("ssh-rsa")) {
+            try SSHSignature.parse(armored: String(contentsOfFile: message + ".sig", encoding: .utf8))
+        }
+        #expect(throws: SSHSignature.Problem.self) { try SSHSignature.parse(armored: "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n") }
+        #expect(throws: SSHSignature.Problem.self) { try SSHSignature.parse(armored: "hello") }
+    }
+}
