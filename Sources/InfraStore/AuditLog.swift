@@ -109,7 +109,7 @@ public struct AuditLog: Sendable {
     }
 
     /// Recomputes the whole chain; nil when every row verifies, else the first bad row.
-    public func verify() throws -> (rows: Int, firstBreak: AuditChain.Break?) {
+    public func verify(anchors: [AuditChain.Anchor] = []) throws -> (rows: Int, head: AuditChain.Anchor?, firstBreak: AuditChain.Break?) {
         try database.read { db in
             var rows = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
@@ -118,7 +118,12 @@ public struct AuditLog: Sendable {
                 all.append(Self.record(row))
                 rows += 1
             }
-            return (rows, AuditChain.verify(all))
+            let head = all.last.map { AuditChain.Anchor(seq: $0.seq, hash: $0.hash) }
+            if let broken = AuditChain.verify(all) { return (rows, head, broken) }
+            for anchor in anchors {
+                if let broken = AuditChain.check(anchor, in: all) { return (rows, head, broken) }
+            }
+            return (rows, head, nil)
         }
     }
 

@@ -73,16 +73,28 @@ struct AuditCommand: ParsableCommand {
 
     /// `audit verify`
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recompute the chain; exit 1 and name the first bad row on any tampering.")
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the chain; exit 1 and name the first bad row on any tampering.",
+            discussion: "It prints the head as SEQ:HASH: save it somewhere the server cannot write, and give it later with --anchor.")
         @OptionGroup var options: ConfigurationOptions
+        @Option(name: .long, help: "A head saved earlier (SEQ:HASH); the chain must still hold that row with that hash. Repeatable.")
+        var anchor: [String] = []
+
+        func validate() throws {
+            for text in anchor where AuditChain.Anchor(text) == nil {
+                throw ValidationError("--anchor '\(text)' is not SEQ:HASH (a row number and 64 hex digits, as audit verify prints the head)")
+            }
+        }
 
         func run() throws {
-            let (rows, problem) = try AuditCommand.log(options).verify()
+            let anchors = anchor.compactMap(AuditChain.Anchor.init)
+            let (rows, head, problem) = try AuditCommand.log(options).verify(anchors: anchors)
             if let problem {
                 print("audit verify: FAILED at row \(problem.seq) of \(rows): \(problem.problem)")
                 throw ExitCode(1)
             }
-            print("audit verify: ok, \(rows) rows, chain intact")
+            let anchored = anchors.isEmpty ? "" : ", \(anchors.count) anchor(s) held"
+            print("audit verify: ok, \(rows) rows, chain intact\(anchored); head \(head.map(\.description) ?? "none (empty log)")")
         }
     }
 

@@ -238,4 +238,46 @@ struct ProposalStoreTests {
         try queue.write { try $0.execute(sql: "DELETE FROM audit WHERE seq = 2") }
         #expect((try log.verify()).firstBreak?.seq == 3)
     }
+
+    @Test("An anchor saved elsewhere catches what the chain alone cannot: rows cut off the end, and history rewritten and re-sealed")
+    func anchors() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let log = AuditLog(database: try StateDatabase(path: fixture.path))
+        for index in 0..<10 { try log.append(.init(actor: "mcp:svc", kind: "tool", host: "t1", outcome: "ok", detail: ["n": String(index)])) }
+        let (_, head, intact) = try log.verify()
+        let saved = try #require(head)
+        #expect(intact == nil && saved.seq == 10)
+        #expect(try log.verify(anchors: [saved]).firstBreak == nil)
+        #expect(AuditChain.Anchor(saved.description) == saved && AuditChain.Anchor("10:sha256:" + saved.hash) == saved)
+        #expect(AuditChain.Anchor("10:xyz") == nil && AuditChain.Anchor("0:" + saved.hash) == nil)
+        let queue = try DatabaseQueue(path: fixture.path)
+        defer { try? queue.close() }
+        // The probe of the issue: drop the delete trigger, cut the last 5 rows, put the trigger back.
+        let trigger = try queue.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'audit_append_only_delete'") } ?? ""
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_append_only_delete")
+            try db.execute(sql: "DELETE FROM audit WHERE seq > 5")
+            try db.execute(sql: trigger)
+        }
+        #expect(try log.verify().firstBreak == nil)   // the chain alone cannot tell
+        let cut = try log.verify(anchors: [saved]).firstBreak
+        #expect(cut?.seq == 10 && cut?.problem.contains("anchored row 10 is missing: the log ends at row 5") == true, "\(String(describing: cut))")
+        // Rewritten history: row 3 changed and every later row re-sealed, so the chain is intact again.
+        let older = try #require(try log.records().first { $0.seq == 5 })
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_append_only_update")
+            var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 2") ?? ""
+            for var record in try log.records() where record.seq >= 3 {
+                if record.seq == 3 { record.detail = "{\"n\":\"rewritten\"}" }
+                let sealed = AuditChain.seal(record, previousHash: previous)
+                try db.execute(sql: "UPDATE audit SET detail = ?, previous_hash = ?, hash = ? WHERE seq = ?",
+                               arguments: [sealed.detail, sealed.previousHash, sealed.hash, sealed.seq])
+                previous = sealed.hash
+            }
+        }
+        #expect(try log.verify().firstBreak == nil)
+        let rewritten = try log.verify(anchors: [AuditChain.Anchor(seq: 5, hash: older.hash)]).firstBreak
+        #expect(rewritten?.seq == 5 && rewritten?.problem.contains("history before it was rewritten") == true, "\(String(describing: rewritten))")
+    }
 }

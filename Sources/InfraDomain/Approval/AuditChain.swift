@@ -83,4 +83,42 @@ public enum AuditChain {
         }
         return nil
     }
+
+    /// A row someone saved elsewhere (`SEQ:HASH`, as `audit verify` prints the head): the chain must still
+    /// hold that row with that hash. Cutting rows off the end, or rewriting the chain from before that row
+    /// and re-sealing it, keeps the chain itself intact but not the anchor.
+    public struct Anchor: Sendable, Equatable, CustomStringConvertible {
+        public var seq: Int64
+        public var hash: String
+
+        /// Creates an anchor.
+        public init(seq: Int64, hash: String) {
+            self.seq = seq
+            self.hash = hash
+        }
+
+        /// Reads `SEQ:HASH` (HASH: 64 lowercase hex digits, optionally prefixed `sha256:`).
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let seq = Int64(parts[0]), seq >= 1 else { return nil }
+            let hash = parts[1].hasPrefix("sha256:") ? String(parts[1].dropFirst(7)) : parts[1]
+            guard hash.wholeMatch(of: /[0-9a-f]{64}/) != nil else { return nil }
+            self.init(seq: seq, hash: hash)
+        }
+
+        public var description: String { "\(seq):\(hash)" }
+    }
+
+    /// Why `anchor` does not hold in `records` (ordered by seq), or nil when it does.
+    public static func check<S: Sequence>(_ anchor: Anchor, in records: S) -> Break? where S.Element == Record {
+        var last: Int64 = 0
+        for record in records {
+            last = record.seq
+            if record.seq == anchor.seq {
+                return record.hash == anchor.hash ? nil
+                    : Break(seq: anchor.seq, problem: "row \(anchor.seq) has hash \(record.hash.prefix(16))…, not the anchored \(anchor.hash.prefix(16))… (history before it was rewritten)")
+            }
+        }
+        return Break(seq: anchor.seq, problem: "anchored row \(anchor.seq) is missing: the log ends at row \(last) (rows were cut off the end)")
+    }
 }
