@@ -17,11 +17,15 @@ public struct Doctor: Sendable {
         public var detail: String
         /// `agent` or `key-file` when authenticated.
         public var authentication: String?
+        /// Components whose hash on the host differs from this release (reader check only).
+        public var drift: [ComponentDrift.Difference] = []
 
         /// One line for a terminal: status, host, account, user, latency, authentication, detail.
         public var line: String {
             let ms = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
-            let status = passed ? "ok  " : "FAIL"
+            let status = !drift.isEmpty ? "DRIFT" : passed ? "ok  " : "FAIL"
+            let detail = drift.isEmpty ? detail
+                : "differs from this release: " + drift.map(\.description).joined(separator: "; ") + "; redeploy the role"
             return "\(status)  \(host)  \(account.rawValue)(\(user))  \(String(format: "%.1f", ms)) ms  "
                 + "\(authentication ?? "-")  \(detail)"
         }
@@ -49,7 +53,8 @@ public struct Doctor: Sendable {
                 for (offset, account) in Account.allCases.enumerated() {
                     group.addTask {
                         (index * 2 + offset, await Self.check(host: host, credentials: configuration.credentials(for: account),
-                                                              timeout: configuration.settings.connectTimeout * 2, pool: pool))
+                                                              timeout: configuration.settings.connectTimeout * 2, pool: pool,
+                                                              release: configuration.releaseComponents))
                     }
                 }
             }
@@ -61,7 +66,8 @@ public struct Doctor: Sendable {
         return checks.map(\.1)
     }
 
-    private static func check(host: InventoryHost, credentials: AccountCredentials, timeout: Duration, pool: SSHPool) async -> Check {
+    private static func check(host: InventoryHost, credentials: AccountCredentials, timeout: Duration, pool: SSHPool,
+                              release: [String: String]) async -> Check {
         let started = ContinuousClock.now
         do {
             let result = try await pool.execute(host: host, credentials: credentials, command: probeRequest, timeout: timeout)
@@ -70,9 +76,12 @@ public struct Doctor: Sendable {
             let detail = passed ? firstLine
                 : "forced command answered exit \(result.exitCode.map(String.init) ?? "signal \(result.exitSignal ?? "?")"): "
                     + (result.stderrText.split(separator: "\n").first.map(String.init) ?? "")
-            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: passed,
+            // The reader's answer lists the host's component hashes; a difference from this release fails the check.
+            let drift = passed && credentials.account == .reader
+                ? ComponentDrift.differences(reported: ComponentDrift.reported(in: result.stdoutText), expected: release) : []
+            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: passed && drift.isEmpty,
                          latency: started.duration(to: .now), detail: detail,
-                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user))
+                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user), drift: drift)
         } catch {
             return Check(host: host.name, account: credentials.account, user: credentials.user, passed: false,
                          latency: started.duration(to: .now), detail: "\(error)", authentication: nil)

@@ -10,6 +10,8 @@ public struct LoadedConfiguration: Sendable {
     public var runner: AccountCredentials
     /// The approved-action catalogue (LINUX_MCP_CATALOGUE).
     public var catalogue: ActionCatalogue
+    /// SHA-256 (hex) of each target-side component of this release, by file name (see ``ComponentDrift``).
+    public var releaseComponents: [String: String] = [:]
 
     /// The credentials of one account.
     public func credentials(for account: Account) -> AccountCredentials {
@@ -54,7 +56,21 @@ public enum ConfigurationLoader {
             hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath),
             reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
             runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
-            catalogue: catalogue)
+            catalogue: catalogue,
+            releaseComponents: releaseComponents(beside: settings.cataloguePath, catalogue: catalogue))
+    }
+
+    /// The SHA-256 of each target-side component of this release: the files beside the catalogue (the
+    /// release's `system/` folder), and the catalogue itself. A file not there is left out (not compared).
+    static func releaseComponents(beside cataloguePath: String, catalogue: ActionCatalogue) -> [String: String] {
+        let folder = (cataloguePath as NSString).deletingLastPathComponent
+        var hashes = ["pra-catalogue.tsv": String(catalogue.version.dropFirst("sha256:".count))]
+        for name in ComponentDrift.components where name != "pra-catalogue.tsv" {
+            let path = (folder.isEmpty ? "." : folder) + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            hashes[name] = ComponentDrift.sha256Hex([UInt8](data))
+        }
+        return hashes
     }
 
     /// Only the settings (for the human-side CLI: `actions` and `audit` need neither keys nor inventory).

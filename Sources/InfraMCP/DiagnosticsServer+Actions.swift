@@ -33,6 +33,7 @@ extension DiagnosticsServer {
             } catch {
                 throw ToolCallError.invalid(error.description)
             }
+            try await requireSameCatalogue(on: host)
             let record = try proposals.propose(request, rationale: rationale, proposer: user, client: await session.client,
                                                catalogueVersion: configuration.catalogue.version)
             return .object(["action": view(record)])
@@ -88,7 +89,7 @@ extension DiagnosticsServer {
             if calls.isAbandoning {
                 // The server is stopping and the grace period is over: no result is known, so none is recorded.
                 // The action stays EXECUTING; the next start marks it INTERRUPTED, as after a crash.
-                try? audit.append(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
+                try? await audit.record(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
                                         outcome: "left-executing", detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
                 throw StoreError.refused("the server stopped before \(record.id) finished; it stays EXECUTING and is marked INTERRUPTED "
                                          + "at the next start. Check the host with the read-only tools.")
@@ -116,6 +117,19 @@ extension DiagnosticsServer {
         }
         outcome.succeeded = outcome.exitCode == 0 && outcome.verified != "no"
         return try proposals.finishExecution(record.id, outcome: outcome, executor: executor)
+    }
+
+    /// Refuses a proposal for a host whose installed catalogue is not the server's: the action approved
+    /// here would not be the action that runs there.
+    func requireSameCatalogue(on host: InventoryHost) async throws {
+        let answer = try await execute("version", on: host)
+        let reported = ComponentDrift.reported(in: answer.stdoutText)
+        guard let expected = configuration.releaseComponents["pra-catalogue.tsv"], let theirs = reported["pra-catalogue.tsv"] else { return }
+        guard theirs == expected else {
+            throw ToolCallError.invalid("cannot propose on \(host.name): its action catalogue (sha256 \(theirs.prefix(12))…) differs from the "
+                                       + "server's (\(expected.prefix(12))…, LINUX_MCP_CATALOGUE); the operator must redeploy the role "
+                                       + "or run the server with the same release. mcp-linux-infra doctor shows the DRIFT.")
+        }
     }
 
     /// A proposal as the AI sees it, with the next step spelled out.

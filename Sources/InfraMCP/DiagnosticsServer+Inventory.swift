@@ -7,7 +7,8 @@ extension DiagnosticsServer {
     static let listHostsTool = Tool(
         name: "list_hosts", title: "Inventory hosts",
         description: "The hosts and groups of the operator's inventory: the only names the other tools accept. Each host has its "
-            + "reachability as last seen by the server; probe: true checks every host now (mcp-wrapper's version request, as doctor does).",
+            + "reachability as last seen by the server; probe: true checks every host now (mcp-wrapper's version request, as doctor does) "
+            + "and lists in drift the target-side components that differ from the server's release.",
         inputSchema: .object([
             "type": "object",
             "properties": .object(["probe": .object(["type": "boolean", "description": "Contact every host now (default false)."])]),
@@ -20,8 +21,8 @@ extension DiagnosticsServer {
                 "hosts": DiagnosticTools.array(DiagnosticTools.object([
                     "name": DiagnosticTools.string, "address": DiagnosticTools.string, "port": DiagnosticTools.integer,
                     "groups": DiagnosticTools.strings, "allowedServices": DiagnosticTools.strings,
-                    "reachability": ReachabilityLog.schema,
-                ])),
+                    "reachability": ReachabilityLog.schema, "drift": DiagnosticTools.strings,
+                ], optional: ["drift"])),
                 "groups": .object(["type": "object", "additionalProperties": DiagnosticTools.strings]),
             ]),
             "required": ["hosts", "groups"],
@@ -36,16 +37,21 @@ extension DiagnosticsServer {
             probe = flag
         }
         let inventory = configuration.inventory
+        var drift: [String: Value] = [:]
         if probe {
-            _ = await fanOut(inventory.hosts) { host in
-                _ = try await self.execute("version", on: host)
-                return .null
+            let release = configuration.releaseComponents
+            let probed = await fanOut(inventory.hosts) { host in
+                let answer = try await self.execute("version", on: host)
+                let differences = ComponentDrift.differences(reported: ComponentDrift.reported(in: answer.stdoutText), expected: release)
+                return .array(differences.map { .string($0.description) })
             } progress: { _, _ in }
+            for result in probed { if let data = result.data { drift[result.host] = data } }
         }
         var hosts: [Value] = []
         for host in inventory.hosts {
             var fields = Self.fields(of: host)
             fields["reachability"] = await reachability.value(for: host.name)
+            if let differences = drift[host.name] { fields["drift"] = differences }
             hosts.append(.object(fields))
         }
         return .object(["hosts": .array(hosts), "groups": groupsValue])

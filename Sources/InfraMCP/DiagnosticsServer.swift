@@ -109,7 +109,7 @@ public final class DiagnosticsServer: Sendable {
         // A call's answer is written after its handler returned: let the answers already due go out.
         _ = await transport.waitUntilAnswered(until: .now + .seconds(2))
         do {
-            try audit.append(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
+            try await audit.record(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
                                    detail: ["pid": String(getpid()), "reason": reason, "leftExecuting": abandoned.joined(separator: ","),
                                             "callsStillRunning": drained ? "0" : String(calls.runningCount)]))
         } catch {
@@ -151,7 +151,7 @@ public final class DiagnosticsServer: Sendable {
         // Every call is audited: tool, arguments (validated or not, never secrets: the tools take none), outcome, duration.
         let arguments = parameters.arguments.map { Self.json(.object($0)) } ?? "{}"
         do {
-            try audit.append(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
+            try await audit.record(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
                                    action: parameters.arguments?["action"]?.stringValue ?? "",
                                    proposalID: parameters.arguments?["id"]?.stringValue ?? "",
                                    outcome: answer.isError == true ? "error" : "ok",
@@ -286,13 +286,13 @@ public final class DiagnosticsServer: Sendable {
             detail["durationMs"] = String(started.duration(to: .now).milliseconds)
             detail["stdoutBytes"] = String(answer.stdout.count)
             detail["stderrBytes"] = String(answer.stderr.count)
-            try audit.append(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID,
+            try await audit.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID,
                                    outcome: answer.exitCode == 0 ? "ok" : "exit", detail: detail))
             return answer
         } catch let error as SSHError {
             detail["error"] = String(describing: error)
             detail["durationMs"] = String(started.duration(to: .now).milliseconds)
-            try audit.append(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID, outcome: "unreachable", detail: detail))
+            try await audit.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID, outcome: "unreachable", detail: detail))
             throw error
         }
     }

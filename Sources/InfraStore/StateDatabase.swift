@@ -144,6 +144,19 @@ public final class StateDatabase: Sendable {
         }
     }
 
+    /// The same transaction, awaited: it runs on the database's own writer queue, so a caller on Swift's
+    /// cooperative pool waits for its turn without blocking one of the pool's few threads.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     /// Runs `body` on a read-only snapshot.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)

@@ -117,3 +117,28 @@ struct ApprovalStatementTests {
         #expect(throws: SSHSignature.Problem.self) { try SSHSignature.parse(armored: "hello") }
     }
 }
+
+@Suite("Component drift (pure)")
+struct ComponentDriftTests {
+    static let output = """
+    mcp-wrapper 1.0.0 role=reader user=mcp-reader
+    sha256 \(String(repeating: "a", count: 64)) /usr/local/lib/mcp-linux-infra/mcp-wrapper
+    sha256 unreadable /usr/local/lib/mcp-linux-infra/pra-run
+    sha256 \(String(repeating: "c", count: 64)) /usr/local/lib/mcp-linux-infra/pra-catalogue.tsv
+    sha256 \(String(repeating: "d", count: 64)) /etc/sudoers.d/mcp-linux-infra
+    """
+
+    @Test("Reported hashes are read by file name; differences name the component; nothing reported means nothing to compare")
+    func differences() {
+        let reported = ComponentDrift.reported(in: Self.output)
+        #expect(reported == ["mcp-wrapper": String(repeating: "a", count: 64), "pra-run": "unreadable",
+                             "pra-catalogue.tsv": String(repeating: "c", count: 64)])
+        let expected = ["mcp-wrapper": String(repeating: "a", count: 64), "pra-run": String(repeating: "b", count: 64),
+                        "pra-exec": String(repeating: "e", count: 64), "pra-catalogue.tsv": String(repeating: "f", count: 64)]
+        let found = ComponentDrift.differences(reported: reported, expected: expected)
+        #expect(found.map(\.component) == ["pra-exec", "pra-run", "pra-catalogue.tsv"])
+        #expect(found.first?.host == "missing" && found[1].host == "unreadable")
+        #expect(ComponentDrift.differences(reported: [:], expected: expected).isEmpty)
+        #expect(ComponentDrift.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
