@@ -89,7 +89,7 @@ let package = Package(
             dependencies: ["InfraDomain", "InfraConfig", .product(name: "Logging", package: "swift-log")],
             path: "Tests/InfraTestSupport"
         ),
-        .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain"]),
+        .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),

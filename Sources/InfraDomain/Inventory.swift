@@ -58,13 +58,17 @@ public struct InventoryHost: Sendable, Equatable {
     public var groups: [String]
     /// `mcp_allowed_services`: units the `restart_service` action may name on this host.
     public var allowedServices: [String]
+    /// `mcp_approvers`: who may approve actions on this host (principal and SSH key).
+    public var approvers: [Approver]
 
     /// Creates a host.
-    public init(name: String, address: String, port: Int = 22, groups: [String] = ["all"], allowedServices: [String] = []) {
+    public init(name: String, address: String, port: Int = 22, groups: [String] = ["all"], allowedServices: [String] = [],
+                approvers: [Approver] = []) {
         self.name = name
         self.address = address
         self.port = port
         self.groups = groups
         self.allowedServices = allowedServices
+        self.approvers = approvers
     }
 }

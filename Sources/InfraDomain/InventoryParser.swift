@@ -10,7 +10,7 @@ import Yams
 /// (ansible/roles/mcp_infra) and are left to it.
 public enum InventoryParser {
     /// The `mcp_` variables this version understands.
-    public static let knownVariables: Set<String> = ["mcp_allowed_services"]
+    public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers"]
     /// The prefix of the deployment role's variables, which the server does not read.
     public static let roleVariablePrefix = "mcp_infra_"
 
@@ -224,7 +224,45 @@ public enum InventoryParser {
                 }
                 services = list
             }
-            return InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services)
+            var approvers: [Approver] = []
+            if let (node, varLine) = vars["mcp_approvers"] {
+                approvers = try makeApprovers(node, host: name, line: varLine)
+            }
+            return InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services, approvers: approvers)
+        }
+
+        /// `mcp_approvers: [{principal: alice@example.org, key: "ssh-ed25519 AAAA…"}]`: ed25519 or ECDSA keys, each
+        /// principal once.
+        func makeApprovers(_ node: Node, host: String, line: Int?) throws(ConfigurationError) -> [Approver] {
+            let field = "\(host): mcp_approvers"
+            let form = "write e.g. [{principal: alice@example.org, key: \"ssh-ed25519 AAAA… alice\"}]"
+            guard let list = node.sequence else { throw error(line: line, field: field, "must be a list of {principal, key}", fix: form) }
+            var approvers: [Approver] = []
+            for entry in list {
+                let entryLine = entry.mark?.line ?? line
+                guard let map = entry.mapping, let principal = map["principal"]?.string, let keyText = map["key"]?.string,
+                      map.count == 2 else {
+                    throw error(line: entryLine, field: field, "each approver needs exactly 'principal' and 'key'", fix: form)
+                }
+                guard Approver.isValidPrincipal(principal) else {
+                    throw error(line: entryLine, field: field, "principal '\(principal)' has characters outside letters, digits and _.@+-",
+                                fix: "use a name such as alice@example.org")
+                }
+                let key: SSHPublicKey
+                do {
+                    key = try SSHPublicKey.parseLine(keyText)
+                } catch .rsa {
+                    throw error(line: entryLine, field: field, "\(principal): RSA keys are refused", fix: "give the approver's ed25519 or ECDSA key")
+                } catch let problem {
+                    throw error(line: entryLine, field: field, "\(principal): the key is not an ed25519 or ECDSA public key (\(problem))",
+                                fix: "paste the whole line of the approver's .pub file: 'ssh-ed25519 AAAA… comment'")
+                }
+                guard !approvers.contains(where: { $0.principal == principal }) else {
+                    throw error(line: entryLine, field: field, "principal \(principal) is listed twice", fix: "list each approver once")
+                }
+                approvers.append(Approver(principal: principal, key: key))
+            }
+            return approvers
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import InfraDomain
+import InfraTestSupport
 import Testing
 
 @Suite("Approval statements and SSH signatures (pure; ssh-keygen for interoperability)")
@@ -60,7 +61,7 @@ struct ApprovalStatementTests {
         process.standardError = FileHandle.nullDevice
         let pipe = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : pipe
-        try process.run()
+        try ProcessRunner.launch(process)
         if let input {
             pipe.fileHandleForWriting.write(Data(input.utf8))
             try pipe.fileHandleForWriting.close()

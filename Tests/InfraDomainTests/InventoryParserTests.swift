@@ -104,4 +104,48 @@ struct InventoryParserTests {
             #expect(error.line != nil)
         }
     }
+
+    static let aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIForGNVjNbc/l0pVosLVM2b2Ue38mz6CYYnMSL7kPUwx alice"
+    static let bobKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRIeG2yJ2a3Ptl8JEfsTGmZ4DCNmCBLR1JrlGGYO4jv bob"
+
+    @Test("mcp_approvers: a group's list, replaced by a host's own; rendered as allowed_signers limited to approvals")
+    func approvers() throws {
+        let inventory = try InventoryParser.parse("""
+            all:
+              vars:
+                mcp_approvers: [{principal: alice@example.org, key: "\(Self.aliceKey)"}]
+              hosts:
+                web1:
+                db1:
+                  mcp_approvers:
+                    - principal: bob@example.org
+                      key: "\(Self.bobKey)"
+                    - {principal: alice@example.org, key: "\(Self.aliceKey)"}
+            """, source: "inv.yml")
+        #expect(inventory.host(named: "web1")?.approvers.map(\.principal) == ["alice@example.org"])
+        #expect(inventory.host(named: "db1")?.approvers.map(\.principal) == ["bob@example.org", "alice@example.org"])
+        let lines = Approver.allowedSigners(inventory.host(named: "db1")?.approvers ?? [])
+        #expect(lines == """
+            bob@example.org namespaces="approval@mcp-linux-infra" \(Self.bobKey.split(separator: " ")[0...1].joined(separator: " "))
+            alice@example.org namespaces="approval@mcp-linux-infra" \(Self.aliceKey.split(separator: " ")[0...1].joined(separator: " "))
+
+            """)
+    }
+
+    @Test("mcp_approvers refuses RSA, a missing key, a principal with spaces, and a principal listed twice, naming host and line")
+    func approversRefused() {
+        let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 alice"
+        for (body, words) in [("[{principal: alice@example.org, key: \"\(rsa)\"}]", "RSA keys are refused"),
+                              ("[{principal: alice@example.org}]", "exactly 'principal' and 'key'"),
+                              ("[{principal: \"alice smith\", key: \"\(Self.aliceKey)\"}]", "characters outside"),
+                              ("[{principal: a@x, key: \"\(Self.aliceKey)\"}, {principal: a@x, key: \"\(Self.bobKey)\"}]", "listed twice"),
+                              ("alice", "list of {principal, key}")] {
+            #expect {
+                try InventoryParser.parse("all:\n  hosts:\n    web1:\n      mcp_approvers: \(body)\n", source: "inv.yml")
+            } throws: { error in
+                let text = String(describing: error)
+                return text.contains("web1: mcp_approvers") && text.contains(words) && text.contains("inv.yml")
+            }
+        }
+    }
 }

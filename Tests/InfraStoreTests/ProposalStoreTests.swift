@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import InfraDomain
 @testable import InfraStore
+import InfraTestSupport
 import Testing
 
 /// A state database in a fresh folder, a catalogue, a host, and a clock the test moves.
@@ -169,7 +170,7 @@ struct ProposalStoreTests {
         for proposal in [dead, alive] { _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil) }
         let gone = Process()
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
-        try gone.run()
+        try ProcessRunner.launch(gone)
         gone.waitUntilExit()
         let ghost = ExecutionOwner(host: ProcessInfo.processInfo.hostName, pid: Int(gone.processIdentifier), start: "1")
         _ = try store.claimExecution(dead.id, executor: "mcp:svc", currentDigest: dead.digest, owner: ghost)

@@ -3,6 +3,15 @@ import Foundation
 /// Runs a program with an argument vector (never a shell string) and collects its output via files,
 /// so large outputs cannot deadlock on pipes.
 public enum ProcessRunner {
+    private static let launchLock = NSLock()
+
+    /// Starts `process`, one launch at a time in this test process. Foundation's `Process.run()` on Linux
+    /// crashed once (a bad pointer in memcpy inside `run()`) while other tests launched processes at the same
+    /// moment; launches are serialized, the waiting is not.
+    public static func launch(_ process: Process) throws {
+        try launchLock.withLock { try process.run() }
+    }
+
     /// What a finished program left behind.
     public struct Outcome: Sendable {
         public var status: Int32
@@ -31,7 +40,7 @@ public enum ProcessRunner {
         // Wait without blocking a thread of Swift's cooperative pool.
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             process.terminationHandler = { _ in done.resume() }
-            do { try process.run() } catch {
+            do { try launch(process) } catch {
                 process.terminationHandler = nil
                 done.resume(throwing: error)
             }

@@ -73,7 +73,7 @@ struct WrapperVerbTests {
             server.arguments = ["-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", t.state + "/logs"]
             server.standardOutput = FileHandle.nullDevice
             server.standardError = FileHandle.nullDevice
-            try server.run()
+            try ProcessRunner.launch(server)
             defer { kill(server.processIdentifier, SIGKILL) }
             var status = ""
             for _ in 0..<50 {

@@ -1,0 +1,30 @@
+/// A person who may approve actions: a principal (their name, e.g. an e-mail address) and their SSH public
+/// key. Approvers come from the inventory variable `mcp_approvers`, at any level (group and host
+/// precedence as for every variable), so each host has its own list. The role renders that list into the
+/// host's `allowed_signers`; the server reads the same inventory.
+public struct Approver: Sendable, Equatable {
+    public var principal: String
+    public var key: SSHPublicKey
+
+    /// Creates an approver.
+    public init(principal: String, key: SSHPublicKey) {
+        self.principal = principal
+        self.key = key
+    }
+
+    /// The allowed form of a principal: no spaces, commas, quotes or wildcards (allowed_signers syntax).
+    public static func isValidPrincipal(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 128 && text.first != "-"
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@+-".contains($0)) }
+    }
+
+    /// This approver as one line of OpenSSH's allowed_signers, limited to approval signatures.
+    public var allowedSignersLine: String {
+        "\(principal) namespaces=\"\(ApprovalStatement.namespace)\" \(key.openSSHText)"
+    }
+
+    /// A host's whole allowed_signers file: one line per approver, in the inventory's order.
+    public static func allowedSigners(_ approvers: [Approver]) -> String {
+        approvers.map(\.allowedSignersLine).joined(separator: "\n") + (approvers.isEmpty ? "" : "\n")
+    }
+}
