@@ -89,7 +89,7 @@ extension DiagnosticsServer {
             if calls.isAbandoning {
                 // The server is stopping and the grace period is over: no result is known, so none is recorded.
                 // The action stays EXECUTING; the next start marks it INTERRUPTED, as after a crash.
-                try? await audit.record(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
+                try? await auditWriter.record(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
                                         outcome: "left-executing", detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
                 throw StoreError.refused("the server stopped before \(record.id) finished; it stays EXECUTING and is marked INTERRUPTED "
                                          + "at the next start. Check the host with the read-only tools.")

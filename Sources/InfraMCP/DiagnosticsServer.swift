@@ -23,6 +23,8 @@ public final class DiagnosticsServer: Sendable {
     let proposals: ProposalStore
     /// The chained audit log.
     let audit: AuditLog
+    /// Appends of concurrent calls, committed together.
+    let auditWriter: AuditWriter
     /// The OS user this server runs as: the proposer of every action the AI proposes here.
     let user: String
     /// The MCP client's name, from initialize.
@@ -47,6 +49,7 @@ public final class DiagnosticsServer: Sendable {
         self.configuration = configuration
         self.proposals = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
         self.audit = AuditLog(database: database)
+        self.auditWriter = AuditWriter(database: database)
         self.user = OperatingSystemUser.current
         self.logger = logger
         self.pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
@@ -109,7 +112,7 @@ public final class DiagnosticsServer: Sendable {
         // A call's answer is written after its handler returned: let the answers already due go out.
         _ = await transport.waitUntilAnswered(until: .now + .seconds(2))
         do {
-            try await audit.record(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
+            try await auditWriter.record(.init(actor: "mcp:\(user)", kind: "server", outcome: "stopped",
                                    detail: ["pid": String(getpid()), "reason": reason, "leftExecuting": abandoned.joined(separator: ","),
                                             "callsStillRunning": drained ? "0" : String(calls.runningCount)]))
         } catch {
@@ -151,7 +154,7 @@ public final class DiagnosticsServer: Sendable {
         // Every call is audited: tool, arguments (validated or not, never secrets: the tools take none), outcome, duration.
         let arguments = parameters.arguments.map { Self.json(.object($0)) } ?? "{}"
         do {
-            try await audit.record(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
+            try await auditWriter.record(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
                                    action: parameters.arguments?["action"]?.stringValue ?? "",
                                    proposalID: parameters.arguments?["id"]?.stringValue ?? "",
                                    outcome: answer.isError == true ? "error" : "ok",
@@ -286,13 +289,13 @@ public final class DiagnosticsServer: Sendable {
             detail["durationMs"] = String(started.duration(to: .now).milliseconds)
             detail["stdoutBytes"] = String(answer.stdout.count)
             detail["stderrBytes"] = String(answer.stderr.count)
-            try await audit.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID,
+            try await auditWriter.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID,
                                    outcome: answer.exitCode == 0 ? "ok" : "exit", detail: detail))
             return answer
         } catch let error as SSHError {
             detail["error"] = String(describing: error)
             detail["durationMs"] = String(started.duration(to: .now).milliseconds)
-            try await audit.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID, outcome: "unreachable", detail: detail))
+            try await auditWriter.record(.init(actor: "mcp:\(user)", kind: "ssh", host: host.name, proposalID: proposalID, outcome: "unreachable", detail: detail))
             throw error
         }
     }

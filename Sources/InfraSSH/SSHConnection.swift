@@ -398,9 +398,15 @@ final class SSHConnection: @unchecked Sendable {
             for task in tasks { timeout = min(timeout, Deadline.milliseconds(until: task.job.deadline)) }
             if tasks.isEmpty {
                 timeout = min(timeout, Deadline.milliseconds(until: lastActivity + target.options.idleTimeout))
+            } else {
+                // While commands run, look again at least every 100 ms: a wake-up libssh2 did not ask for (a
+                // window adjust that came while it reported itself blocked on sending) then costs 100 ms, not
+                // the keepalive interval. Seen under load: stdin writes stalled until their deadline.
+                timeout = min(timeout, 100)
             }
+            // Inbound data is always worth a look while commands run; libssh2 reads it on the next step.
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: inboundPending ? -1 : socket, events: tasks.isEmpty ? Int16(POLLIN) : directions(), revents: 0)]
+                       pollfd(fd: inboundPending ? -1 : socket, events: tasks.isEmpty ? Int16(POLLIN) : directions() | Int16(POLLIN), revents: 0)]
             _ = cssh_set_tcp_quickack(socket)
             _ = poll(&fds, 2, timeout)
             if fds[0].revents != 0 {

@@ -41,12 +41,6 @@ public struct AuditLog: Sendable {
         try database.write { db in try Self.append(entry, in: db) }
     }
 
-    /// Appends one entry in its own transaction, awaited off the caller's thread (for the server's
-    /// concurrent calls: hundreds of appends must not hold Swift's cooperative threads while they queue).
-    public func record(_ entry: Entry) async throws {
-        try await database.write { db in try Self.append(entry, in: db) }
-    }
-
     /// Appends inside a write transaction that is already open (so a state change and its audit row commit together).
     static func append(_ entry: Entry, in db: Database, at date: Date = Date()) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")

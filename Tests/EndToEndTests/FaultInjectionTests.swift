@@ -4,8 +4,9 @@ import Testing
 
 /// Fault injection on the real binary (issue 11): no crash on any exit path, no call without an answer,
 /// no wait without a deadline. Real sshd, real accounts, the real mcp-wrapper; a raw JSON-RPC client
-/// (Tests/mcp/raw_client.py, its own fd buffering, no SDK) drives `serve`.
-@Suite("Fault injection: exits, floods, faults (real binary, real sshd)", endToEnd)
+/// (Tests/mcp/raw_client.py, its own fd buffering, no SDK) drives `serve`. Serialized: each case loads the
+/// machine on purpose, and they measure deadlines; one at a time, beside the rest of the suite.
+@Suite("Fault injection: exits, floods, faults (real binary, real sshd)", endToEnd, .serialized)
 struct FaultInjectionTests {
     static var rawClient: String { LoopbackTarget.repositoryRoot + "/Tests/mcp/raw_client.py" }
 
