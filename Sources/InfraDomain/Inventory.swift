@@ -60,6 +60,9 @@ public struct InventoryHost: Sendable, Equatable {
     public var allowedServices: [String]
     /// `mcp_approvers`: who may approve actions on this host (principal and SSH key).
     public var approvers: [Approver]
+    /// `mcp_approvals_low`/`_medium`/`_high`: distinct approvers an action of that impact needs on this
+    /// host; an impact not given here takes the server's `LINUX_MCP_APPROVALS_*`.
+    public var requiredApprovals: [ActionCatalogue.Impact: Int] = [:]
 
     /// Creates a host.
     public init(name: String, address: String, port: Int = 22, groups: [String] = ["all"], allowedServices: [String] = [],

@@ -10,7 +10,8 @@ import Yams
 /// (ansible/roles/mcp_infra) and are left to it.
 public enum InventoryParser {
     /// The `mcp_` variables this version understands.
-    public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers"]
+    public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers", "mcp_approvals_low",
+                                                     "mcp_approvals_medium", "mcp_approvals_high"]
     /// The prefix of the deployment role's variables, which the server does not read.
     public static let roleVariablePrefix = "mcp_infra_"
 
@@ -228,7 +229,17 @@ public enum InventoryParser {
             if let (node, varLine) = vars["mcp_approvers"] {
                 approvers = try makeApprovers(node, host: name, line: varLine)
             }
-            return InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services, approvers: approvers)
+            var host = InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services, approvers: approvers)
+            for impact in ActionCatalogue.Impact.allCases {
+                let variable = "mcp_approvals_" + impact.rawValue.lowercased()
+                guard let (node, varLine) = vars[variable] else { continue }
+                guard let count = node.int, (1...5).contains(count) else {
+                    throw error(line: varLine, field: "\(name): \(variable)", "'\(node.string ?? "?")' is not a number from 1 to 5",
+                                fix: "set \(variable) to how many distinct approvers a \(impact.rawValue) action needs here (1-5)")
+                }
+                host.requiredApprovals[impact] = count
+            }
+            return host
         }
 
         /// `mcp_approvers: [{principal: alice@example.org, key: "ssh-ed25519 AAAA…"}]`: ed25519 or ECDSA keys, each

@@ -34,7 +34,7 @@ public struct ProposalStore: Sendable {
                 """, arguments: [id, request.action.name, request.host.name, parameters, rationale, request.action.impact.rawValue,
                                  catalogueVersion, request.digest(catalogueVersion: catalogueVersion), try Self.json(request.command),
                                  try Self.json(request.verification), proposer, client, ActionLifecycle.State.proposed.rawValue,
-                                 policy.approvalsNeeded(for: request.action.impact), Self.ms(date),
+                                 policy.approvalsNeeded(for: request.action.impact, on: request.host), Self.ms(date),
                                  Self.ms(date + Self.seconds(policy.proposalLifetime)), Self.ms(date)])
             try record(db, id: id, from: nil, to: .proposed, actor: "mcp:\(proposer)", reason: rationale, date: date,
                        host: request.host.name, action: request.action.name)

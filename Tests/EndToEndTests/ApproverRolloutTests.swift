@@ -24,7 +24,7 @@ struct ApproverRolloutTests {
         let approvers = "[{principal: alice@example.org, key: \"\(try pub("alice"))\"}, {principal: bob@example.org, key: \"\(try pub("bob"))\"}]"
         try await NspawnTarget.with(indexes: [29]) { targets in
             let target = targets[0]
-            try await DeploymentWorkspace.with(targets: targets, hostVariables: ["t1": ["mcp_approvers": approvers]]) { workspace in
+            try await DeploymentWorkspace.with(targets: targets, hostVariables: ["t1": ["mcp_approvers": approvers, "mcp_approvals_high": "3"]]) { workspace in
                 // An RSA approver key stops the role before anything changes.
                 let rsa = try await workspace.playbook("deploy-mcp-infra.yml",
                                                        ["-e", #"{"mcp_approvers": [{"principal": "eve@example.org", "key": "ssh-rsa AAAAB3NzaC1yc2E eve"}]}"#])
@@ -38,10 +38,14 @@ struct ApproverRolloutTests {
                 func keyFields(_ name: String) throws -> String { try pub(name).split(separator: " ")[0...1].joined(separator: " ") }
                 #expect(lines == ["alice@example.org namespaces=\"approval@mcp-linux-infra\" \(try keyFields("alice"))",
                                   "bob@example.org namespaces=\"approval@mcp-linux-infra\" \(try keyFields("bob"))"], "\(file)")
+                // The thresholds per impact and the host's inventory name, for the root side to check.
+                #expect(try await target.root(["cat", "/usr/local/etc/mcp-linux-infra/approvals"]).stdout == "LOW 1\nMEDIUM 1\nHIGH 3\n")
+                #expect(try await target.root(["cat", "/usr/local/etc/mcp-linux-infra/inventory-name"]).stdout == "t1\n")
                 // The server reads the same list from the same inventory, and renders the same lines.
                 let configuration = try ConfigurationLoader.load(environment: [:], envFile: workspace.envFile)
                 let host = try #require(configuration.inventory.host(named: "t1"))
                 #expect(Approver.allowedSigners(host.approvers).split(separator: "\n").map(String.init) == lines)
+                #expect(configuration.settings.approvalPolicy.approvalsNeeded(for: .high, on: host) == 3)
 
                 // OpenSSH accepts it: alice's signature verifies as alice, and only for the approval namespace.
                 let signers = "\(scratch)/allowed_signers", statement = "\(scratch)/statement.txt"

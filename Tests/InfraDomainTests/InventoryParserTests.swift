@@ -148,4 +148,28 @@ struct InventoryParserTests {
             }
         }
     }
+
+    @Test("mcp_approvals_low/_medium/_high: per host with group precedence, 1 to 5, and the policy takes the host's number")
+    func approvalsPerImpact() throws {
+        let inventory = try InventoryParser.parse("""
+            all:
+              vars:
+                mcp_approvals_high: 3
+              hosts:
+                web1:
+                db1:
+                  mcp_approvals_medium: 2
+                  mcp_approvals_high: 4
+            """, source: "inv.yml")
+        let web1 = try #require(inventory.host(named: "web1")), db1 = try #require(inventory.host(named: "db1"))
+        #expect(web1.requiredApprovals == [.high: 3] && db1.requiredApprovals == [.medium: 2, .high: 4])
+        let policy = ApprovalPolicy(requiredApprovals: [.low: 1, .medium: 1, .high: 2], proposalLifetime: .seconds(60), approvalLifetime: .seconds(60))
+        #expect(policy.approvalsNeeded(for: .high, on: web1) == 3 && policy.approvalsNeeded(for: .medium, on: web1) == 1)
+        #expect(policy.approvalsNeeded(for: .medium, on: db1) == 2 && policy.approvalsNeeded(for: .high, on: db1) == 4)
+        for bad in ["0", "6", "two"] {
+            #expect {
+                try InventoryParser.parse("all:\n  hosts:\n    web1:\n      mcp_approvals_low: \(bad)\n", source: "inv.yml")
+            } throws: { error in String(describing: error).contains("web1: mcp_approvals_low") && String(describing: error).contains("1 to 5") }
+        }
+    }
 }

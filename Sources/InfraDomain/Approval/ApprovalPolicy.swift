@@ -18,6 +18,12 @@ public struct ApprovalPolicy: Sendable, Equatable {
     /// Approvals needed for an impact (at least one).
     public func approvalsNeeded(for impact: ActionCatalogue.Impact) -> Int { max(1, requiredApprovals[impact] ?? 1) }
 
+    /// Approvals an action of `impact` needs on `host`: the inventory's number for that host (the same one
+    /// the role renders for the host to enforce), else the server's setting.
+    public func approvalsNeeded(for impact: ActionCatalogue.Impact, on host: InventoryHost) -> Int {
+        max(1, host.requiredApprovals[impact] ?? approvalsNeeded(for: impact))
+    }
+
     /// One human decision already recorded on a proposal.
     public struct Decision: Sendable, Equatable {
         public var approver: String
