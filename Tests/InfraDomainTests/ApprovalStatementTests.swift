@@ -143,3 +143,105 @@ struct ComponentDriftTests {
         #expect(ComponentDrift.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+@Suite("Signed approvals: the rules by which one counts (ssh-keygen signs, our verifier decides)",
+       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen"), "needs ssh-keygen (openssh-client)"))
+struct ApprovalVerificationTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("approval-\(UUID().uuidString)").path
+
+    func key(_ name: String) throws -> SSHPublicKey {
+        let path = directory + "/" + name
+        if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            #expect(try ApprovalStatementTests.run(ApprovalStatementTests.keygen, ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]) == 0)
+        }
+        return try SSHPublicKey.parseLine(String(contentsOfFile: path + ".pub", encoding: .utf8))
+    }
+
+    /// ssh-keygen -Y sign over `text` with `name`'s key, for `namespace`.
+    func sign(_ text: String, by name: String, namespace: String = ApprovalStatement.namespace) throws -> String {
+        _ = try key(name)
+        let file = directory + "/statement-\(UUID().uuidString)"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try ApprovalStatementTests.run(ApprovalStatementTests.keygen, ["-Y", "sign", "-f", directory + "/" + name, "-n", namespace, file]) == 0)
+        return try String(contentsOfFile: file + ".sig", encoding: .utf8)
+    }
+
+    func expected() throws -> ApprovalVerification.Expected {
+        let host = InventoryHost(name: "web1", address: "192.0.2.1", approvers: [Approver(principal: "alice@example.org", key: try key("alice")),
+                                                                               Approver(principal: "bob@example.org", key: try key("bob"))])
+        let statement = ApprovalStatementTests.statement()
+        return .init(proposalID: statement.proposalID, host: host, hostKeyFingerprint: statement.hostKeyFingerprint, action: statement.action,
+                     parameters: statement.parameters, catalogueVersion: statement.catalogueVersion, digest: statement.digest)
+    }
+
+    let now = Date(timeIntervalSince1970: 1_795_000_300)
+    func chain(_ sequence: Int64) -> String? { sequence == 42 ? String(repeating: "e", count: 64) : nil }
+
+    func check(_ statement: ApprovalStatement, by signer: String = "alice", namespace: String = ApprovalStatement.namespace,
+               expected: ApprovalVerification.Expected? = nil, at time: Date? = nil) throws -> Result<String, ApprovalVerification.Refusal> {
+        let text = try statement.text()
+        let signature = try sign(text, by: signer, namespace: namespace)
+        let expectation = try expected ?? self.expected()
+        do throws(ApprovalVerification.Refusal) {
+            return .success(try ApprovalVerification.verify(statement: text, signature: signature, expected: expectation,
+                                                             now: time ?? now, maxLifetime: 900, auditHashAt: chain).principal)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func refused(_ result: Result<String, ApprovalVerification.Refusal>, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        switch result {
+        case .success(let principal): Issue.record("counted as \(principal), expected a refusal with '\(words)'", sourceLocation: sourceLocation)
+        case .failure(let refusal): #expect(refusal.description.contains(words), "\(refusal)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("A statement signed by a listed approver counts as that principal; every other case is refused with its reason")
+    func rules() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try check(ApprovalStatementTests.statement()) == .success("alice@example.org"))
+        var other = ApprovalStatementTests.statement()
+        other.host = "db1"
+        refused(try check(other), "for host db1")
+        other = ApprovalStatementTests.statement()
+        other.hostKeyFingerprint = "SHA256:" + String(repeating: "B", count: 43)
+        refused(try check(other), "pinned key")
+        other = ApprovalStatementTests.statement(parameters: ["unit": "ssh.service"])
+        refused(try check(other), "other parameters")
+        other = ApprovalStatementTests.statement()
+        other.action = "reboot_system"
+        refused(try check(other), "another action")
+        other = ApprovalStatementTests.statement()
+        other.catalogueVersion = "sha256:" + String(repeating: "0", count: 64)
+        refused(try check(other), "catalogue")
+        other = ApprovalStatementTests.statement()
+        other.proposalID = "3f2a9c1e-0000-4000-8000-000000000002"
+        refused(try check(other), "for proposal")
+        refused(try check(ApprovalStatementTests.statement(), at: Date(timeIntervalSince1970: 1_795_001_000)), "expired")
+        refused(try check(ApprovalStatementTests.statement(), at: Date(timeIntervalSince1970: 1_794_999_000)), "not valid before")
+        other = ApprovalStatementTests.statement()
+        other.principal = "mallory@example.org"
+        refused(try check(other), "not an approver of web1")
+        // bob signs a statement that names alice: the key is not alice's.
+        refused(try check(ApprovalStatementTests.statement(), by: "bob"), "not by alice@example.org's key")
+        // A key in nobody's list.
+        _ = try key("mallory")
+        refused(try check(ApprovalStatementTests.statement(), by: "mallory"), "not by alice@example.org's key")
+        refused(try check(ApprovalStatementTests.statement(), namespace: "git"), "namespace")
+        other = ApprovalStatementTests.statement()
+        other.auditHead = .init(sequence: 43, hash: String(repeating: "e", count: 64))
+        refused(try check(other), "not in the audit log")
+        other.auditHead = .init(sequence: 42, hash: String(repeating: "f", count: 64))
+        refused(try check(other), "rewritten")
+        // A changed byte after signing.
+        let text = try ApprovalStatementTests.statement().text()
+        let signature = try sign(text, by: "alice")
+        let expectation = try expected()
+        #expect(throws: ApprovalVerification.Refusal.self) {
+            try ApprovalVerification.verify(statement: text.replacingOccurrences(of: "nginx", with: "nginy"), signature: signature,
+                                            expected: expectation, now: now, maxLifetime: 900, auditHashAt: chain)
+        }
+    }
+}

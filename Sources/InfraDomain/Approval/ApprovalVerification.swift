@@ -1,0 +1,93 @@
+import Foundation
+
+/// The rules by which a signed approval counts, checked by the server before it counts one (the target's
+/// root side checks the same facts with OpenSSH before it runs anything). Pure: every fact comes in.
+///
+/// A signed approval counts when all of these hold:
+/// 1. the statement is canonical text and the signature is a well-formed SSHSIG for our namespace;
+/// 2. the statement names exactly this proposal: id, host, action, parameters, catalogue and digest;
+/// 3. its host key is the one pinned for the host;
+/// 4. its principal is an approver of that host, and the signature is by that approver's key;
+/// 5. the window holds now (with `skew` for clocks), and is no longer than the approval lifetime;
+/// 6. its audit head is in the chain with that hash (the caller looks it up).
+public enum ApprovalVerification {
+    /// What the statement must match.
+    public struct Expected: Sendable {
+        public var proposalID: String
+        public var host: InventoryHost
+        public var hostKeyFingerprint: String
+        public var action: String
+        public var parameters: [String: String]
+        public var catalogueVersion: String
+        public var digest: String
+
+        /// Creates the expectation from the proposal's facts and the pinned host key.
+        public init(proposalID: String, host: InventoryHost, hostKeyFingerprint: String, action: String, parameters: [String: String],
+                    catalogueVersion: String, digest: String) {
+            self.proposalID = proposalID
+            self.host = host
+            self.hostKeyFingerprint = hostKeyFingerprint
+            self.action = action
+            self.parameters = parameters
+            self.catalogueVersion = catalogueVersion
+            self.digest = digest
+        }
+    }
+
+    /// Why a signed approval does not count; each names what to do.
+    public struct Refusal: Error, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The approver whose signature counts, or the first rule that fails.
+    ///
+    /// `auditHashAt` answers the hash of the audit row with a sequence number (nil when there is none).
+    public static func verify(statement text: String, signature armored: String, expected: Expected, now: Date,
+                              skew: TimeInterval = 120, maxLifetime: TimeInterval,
+                              auditHashAt: (Int64) -> String?) throws(Refusal) -> Approver {
+        let statement: ApprovalStatement
+        do {
+            statement = try ApprovalStatement.parse(text)
+        } catch {
+            throw Refusal(description: "the statement is not canonical: \(error)")
+        }
+        let signature: SSHSignature
+        do {
+            signature = try SSHSignature.parse(armored: armored)
+        } catch {
+            throw Refusal(description: "the signature: \(error)")
+        }
+        func require(_ condition: Bool, _ what: String) throws(Refusal) {
+            guard condition else { throw Refusal(description: what) }
+        }
+        try require(statement.proposalID == expected.proposalID, "the statement is for proposal \(statement.proposalID), not \(expected.proposalID)")
+        try require(statement.host == expected.host.name, "the statement is for host \(statement.host), not \(expected.host.name)")
+        try require(statement.hostKeyFingerprint == expected.hostKeyFingerprint,
+                    "the statement names host key \(statement.hostKeyFingerprint), but \(expected.host.name)'s pinned key is \(expected.hostKeyFingerprint)")
+        try require(statement.action == expected.action && statement.parameters == expected.parameters,
+                    "the statement is for another action or other parameters")
+        try require(statement.catalogueVersion == expected.catalogueVersion,
+                    "the statement is for catalogue \(statement.catalogueVersion), not the one that will run it (\(expected.catalogueVersion))")
+        try require(statement.digest == expected.digest, "the statement's digest is not the proposal's (\(expected.digest))")
+        guard let approver = expected.host.approvers.first(where: { $0.principal == statement.principal }) else {
+            throw Refusal(description: "\(statement.principal) is not an approver of \(expected.host.name) (mcp_approvers)")
+        }
+        try require(signature.publicKey.blob == approver.key.blob,
+                    "the signature is not by \(approver.principal)'s key (\(approver.key.fingerprint)) but by \(signature.publicKey.fingerprint)")
+        do {
+            try signature.verify(message: Array(text.utf8), namespace: ApprovalStatement.namespace)
+        } catch {
+            throw Refusal(description: "the signature does not verify: \(error)")
+        }
+        try require(statement.notBefore.timeIntervalSince(now) <= skew, "the statement is not valid before \(ApprovalStatement.utc(statement.notBefore))")
+        try require(now < statement.notAfter, "the statement expired at \(ApprovalStatement.utc(statement.notAfter))")
+        try require(statement.notAfter.timeIntervalSince(statement.notBefore) <= maxLifetime + skew,
+                    "the statement's window is longer than the approval lifetime")
+        guard let hash = auditHashAt(statement.auditHead.sequence) else {
+            throw Refusal(description: "the statement's audit head (row \(statement.auditHead.sequence)) is not in the audit log")
+        }
+        let anchored = statement.auditHead.hash.hasPrefix("sha256:") ? String(statement.auditHead.hash.dropFirst(7)) : statement.auditHead.hash
+        try require(hash == anchored, "the audit row \(statement.auditHead.sequence) does not have the hash the approver saw: the log was rewritten")
+        return approver
+    }
+}
