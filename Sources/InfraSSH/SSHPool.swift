@@ -50,6 +50,20 @@ public actor SSHPool {
         self.logger = logger
     }
 
+    /// Runs `body` with a new pool and shuts the pool down (bounded) before returning or throwing.
+    public static func with<T>(options: SSHPoolOptions, verifier: HostKeyVerifier, logger: Logger,
+                               _ body: (SSHPool) async throws -> T) async throws -> T {
+        let pool = SSHPool(options: options, verifier: verifier, logger: logger)
+        do {
+            let value = try await body(pool)
+            await pool.shutdown()
+            return value
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
     /// Runs `command` on `host` as the account of `credentials` and returns what it produced.
     ///
     /// `timeout` (default: the pool's command timeout) bounds everything: waiting for a channel,

@@ -30,14 +30,9 @@ struct DeployedFleet {
     /// Loads the workspace's .env, runs `body`, and always shuts the pool down.
     static func with(_ workspace: DeploymentWorkspace, _ body: (DeployedFleet) async throws -> Void) async throws {
         let configuration = try ConfigurationLoader.load(environment: [:], envFile: workspace.envFile)
-        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
-                           logger: Logger(label: "e2e"))
-        do {
+        try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                               logger: Logger(label: "e2e")) { pool in
             try await body(DeployedFleet(workspace: workspace, configuration: configuration, pool: pool))
-            await pool.shutdown()
-        } catch {
-            await pool.shutdown()
-            throw error
         }
     }
 

@@ -12,16 +12,8 @@ let requiresRoot = ConditionTrait.enabled(if: LoopbackTarget.isRoot, Comment(raw
 /// Runs `body` with a pool over `configuration` and always shuts the pool down.
 func withPool<T>(_ configuration: LoadedConfiguration, options: SSHPoolOptions? = nil, logger: Logger = Logger(label: "test"),
                  _ body: (SSHPool) async throws -> T) async throws -> T {
-    let pool = SSHPool(options: options ?? SSHPoolOptions(settings: configuration.settings),
-                       verifier: configuration.hostKeys, logger: logger)
-    do {
-        let value = try await body(pool)
-        await pool.shutdown()
-        return value
-    } catch {
-        await pool.shutdown()
-        throw error
-    }
+    try await SSHPool.with(options: options ?? SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                           logger: logger, body)
 }
 
 extension LoadedConfiguration {

@@ -86,18 +86,11 @@ struct SSHBench: AsyncParsableCommand {
         print("(medians of \(iterations) runs each, request '\(request)', target \(host.address):\(host.port))")
     }
 
-    /// Runs `body` on a new pool and shuts the pool down before returning or throwing.
+    /// Runs `body` on a new pool of `configuration`'s settings, shut down before it returns or throws.
     static func withPool<T>(_ configuration: LoadedConfiguration, logger: Logger,
                             _ body: (SSHPool) async throws -> T) async throws -> T {
-        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
-        do {
-            let value = try await body(pool)
-            await pool.shutdown()
-            return value
-        } catch {
-            await pool.shutdown()
-            throw error
-        }
+        try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                               logger: logger, body)
     }
 
     /// Runs the benchmark, then ends the process only after the last SSH session thread (docs/ARCHITECTURE.md).
