@@ -104,8 +104,9 @@ struct SSHBench: AsyncParsableCommand {
         }
         await SSHRuntime.finish(within: .seconds(2))
         guard let failure else { SSHRuntime.endProcess(status: 0) }
-        FileHandle.standardError.write(Data((fullMessage(for: failure) + "\n").utf8))
-        SSHRuntime.endProcess(status: exitCode(for: failure).rawValue)
+        let status = exitCode(for: failure).rawValue
+        (status == 0 ? FileHandle.standardOutput : FileHandle.standardError).write(Data((fullMessage(for: failure) + "\n").utf8))
+        SSHRuntime.endProcess(status: status)
     }
 
     private func progress(_ text: String) {
