@@ -58,7 +58,7 @@ public final class DiagnosticsServer: Sendable {
     }
 
     /// Serves MCP on stdin/stdout until the client closes the connection or SIGTERM/SIGINT arrives, then
-    /// stops in order (``stop(server:reason:)``). Logs go to stderr only.
+    /// stops in order (``stop(server:transport:reason:)``). Logs go to stderr only.
     public func serveStdio(version: String) async throws {
         let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
                             instructions: Self.instructions,
@@ -92,8 +92,8 @@ public final class DiagnosticsServer: Sendable {
 
     /// The stop, in order: take no new call; let running executions finish and record their result within
     /// the grace period (or abandon them, leaving them EXECUTING); close the SSH pool (bounded); let the
-    /// remaining calls return and their answers go out; audit the stop; close the transport. `SSHRuntime.finish` in the command's
-    /// main runs after this returns.
+    /// remaining calls return and their answers go out; audit the stop; close the transport.
+    /// `SSHRuntime.finish` in the command's main runs after this returns.
     func stop(server: Server, transport: BoundedStdioTransport, reason: String) async {
         let grace = configuration.settings.shutdownGrace
         calls.stopAccepting()
@@ -162,7 +162,9 @@ public final class DiagnosticsServer: Sendable {
                                             "durationMs": String(started.duration(to: .now).milliseconds)]))
         } catch {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
-            return .init(content: [.text(text: "audit log unavailable (\(error)); the call's result is withheld", annotations: nil, _meta: nil)], isError: true)
+            // The database's own message (SQL text, sometimes a path) stays in the log.
+            return .init(content: [.text(text: "audit log unavailable; the call's result is withheld (the server log has the detail)",
+                                         annotations: nil, _meta: nil)], isError: true)
         }
         return answer
     }

@@ -171,6 +171,9 @@ struct FaultInjectionTests {
                     #expect(count(fault, "ok") == 0 && count(fault, "errors") == 10 && count(fault, "expectedErrors") == 10,
                             "\(fault): \(phases[fault] ?? [:])")
                     #expect(count("after-" + fault, "errors") == 0 && count("after-" + fault, "ok") > 0, "after \(fault): \(phases)")
+                    let samples = phases[fault]?["errorSamples"] as? [String] ?? []
+                    #expect(!samples.isEmpty && samples.allSatisfy { !$0.contains("INSERT") && !$0.contains(disk) },
+                            "the answer carries the database's own message: \(samples.first ?? "")")
                 }
                 // No partial row: exactly one tool row and one ssh row per call that succeeded, and the chain verifies.
                 let succeeded = ["normal", "after-disk-full"].map { count($0, "ok") }.reduce(0, +)
