@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "InfraApp",
             dependencies: [
-                "InfraDomain", "InfraConfig", "InfraSSH",
+                "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

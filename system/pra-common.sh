@@ -7,6 +7,9 @@ readonly PRA_VERSION=1.0.0
 # Exit codes, the same on every script.
 readonly EXIT_REFUSED=64 EXIT_UNKNOWN_ACTION=65 EXIT_BAD_PARAMETER=66 EXIT_PRECONDITION=67
 readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NOT_PERMITTED=77 EXIT_AUDIT=75
+# Refusals of signed approvals (pra-run, as root), one code per reason.
+readonly EXIT_UNSIGNED=80 EXIT_APPROVAL_MALFORMED=81 EXIT_SIGNATURE_INVALID=82 EXIT_OTHER_REQUEST=83 EXIT_OTHER_HOST=84
+readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=87 EXIT_REPLAYED=88
 
 lib_dir=${0%/*}
 case "$lib_dir" in
@@ -16,6 +19,13 @@ esac
 readonly lib_dir
 readonly config_dir="${lib_dir%/lib/mcp-linux-infra}/etc/mcp-linux-infra"
 readonly catalogue="$lib_dir/pra-catalogue.tsv"
+# The single-use ledger of executed approvals: written by root only (pra-run), readable by the reader verb
+# `ledger`. FHS state for the usual prefixes, PREFIX/var/lib otherwise (test targets).
+case "${lib_dir%/lib/mcp-linux-infra}" in
+  /usr|/usr/local) ledger_dir=/var/lib/mcp-linux-infra/ledger ;;
+  *) ledger_dir="${lib_dir%/lib/mcp-linux-infra}/var/lib/mcp-linux-infra/ledger" ;;
+esac
+readonly ledger_dir
 export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 # One printable line, at most 400 characters: control characters become \n-style escapes, so a caller

@@ -19,6 +19,30 @@ public struct LoadedConfiguration: Sendable {
     }
 }
 
+/// The configuration without the accounts' keys: what the human side (review, approve, audit) reads.
+public struct ReviewConfiguration: Sendable {
+    public var settings: Settings
+    public var inventory: Inventory
+    public var hostKeys: HostKeyVerifier
+    public var catalogue: ActionCatalogue
+
+    /// What decides whether a signed approval counts: each host's approvers (inventory), its pinned keys
+    /// (known_hosts) and the approval lifetime (settings).
+    public var approvalContext: ApprovalContext {
+        ApprovalContext(hosts: inventory.hosts,
+                        pinnedHostKeys: Dictionary(inventory.hosts.map { ($0.name, hostKeys.pinnedFingerprints(address: $0.address, port: $0.port)) },
+                                                   uniquingKeysWith: { first, _ in first }),
+                        maxLifetime: Double(settings.approvalPolicy.approvalLifetime.components.seconds))
+    }
+}
+
+extension LoadedConfiguration {
+    /// The same configuration without the keys.
+    public var review: ReviewConfiguration {
+        ReviewConfiguration(settings: settings, inventory: inventory, hostKeys: hostKeys, catalogue: catalogue)
+    }
+}
+
 /// Reads and validates the configuration at startup: `.env`, `LINUX_MCP_*` variables, the inventory,
 /// the pinned host keys and both accounts' key files. The first problem found is thrown as a
 /// ``ConfigurationError`` naming the file, the field and the fix; nothing is half-loaded.
@@ -30,6 +54,22 @@ public enum ConfigurationLoader {
     ///     exist too, or `.env` in the current directory, which may be absent.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
                             envFile: String? = nil) throws(ConfigurationError) -> LoadedConfiguration {
+        let review = try self.review(environment: environment, envFile: envFile)
+        let settings = review.settings
+        return LoadedConfiguration(
+            settings: settings,
+            inventory: review.inventory,
+            hostKeys: review.hostKeys,
+            reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
+            runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
+            catalogue: review.catalogue,
+            releaseComponents: releaseComponents(beside: settings.cataloguePath, catalogue: review.catalogue))
+    }
+
+    /// What a reviewer's CLI needs (`actions`, `audit`): settings, inventory, pinned host keys and the
+    /// catalogue, and never the accounts' keys, which an approver's machine does not hold.
+    public static func review(environment: [String: String] = ProcessInfo.processInfo.environment,
+                              envFile: String? = nil) throws(ConfigurationError) -> ReviewConfiguration {
         let settings = try self.settings(environment: environment, envFile: envFile)
 
         guard let inventoryText = try readIfPresent(settings.inventoryPath) else {
@@ -49,15 +89,9 @@ public enum ConfigurationLoader {
                           fix: "point LINUX_MCP_CATALOGUE at system/pra-catalogue.tsv of this release (the file the role installs on the targets)")
         }
         let catalogue = try ActionCatalogue.parse(catalogueText, source: settings.cataloguePath)
-
-        return LoadedConfiguration(
-            settings: settings,
-            inventory: inventory,
-            hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath),
-            reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
-            runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
-            catalogue: catalogue,
-            releaseComponents: releaseComponents(beside: settings.cataloguePath, catalogue: catalogue))
+        return ReviewConfiguration(settings: settings, inventory: inventory,
+                                   hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath),
+                                   catalogue: catalogue)
     }
 
     /// The SHA-256 of each target-side component of this release: the files beside the catalogue (the

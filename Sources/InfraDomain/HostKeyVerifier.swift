@@ -27,6 +27,17 @@ public struct HostKeyVerifier: Sendable {
         return types
     }
 
+    /// The SHA-256 fingerprints of the keys pinned for a host (not revoked), in file order: what an
+    /// approval statement binds to ("SHA256:…").
+    public func pinnedFingerprints(address: String, port: Int) -> [String] {
+        let name = KnownHosts.hostKeyName(address: address, port: port)
+        var fingerprints: [String] = []
+        for entry in knownHosts.entries(for: name) where !entry.isRevoked && !fingerprints.contains(entry.key.fingerprint) {
+            fingerprints.append(entry.key.fingerprint)
+        }
+        return fingerprints
+    }
+
     /// Checks a presented key; throws a ``HostKeyError`` unless it is pinned and not revoked.
     public func verify(host: String, address: String, port: Int, presented: SSHPublicKey) throws(HostKeyError) {
         let name = KnownHosts.hostKeyName(address: address, port: port)

@@ -75,13 +75,21 @@ extension DiagnosticsServer {
             digest = made.digest(catalogueVersion: configuration.catalogue.version)
         }
         let executor = "mcp:\(user)"
-        _ = try proposals.claimExecution(record.id, executor: executor, currentDigest: digest, owner: .current)
+        // The approvals count only by their signatures, checked against the inventory and known_hosts (never
+        // the database's word), and the number needed comes from the catalogue and the inventory too.
+        let impact = configuration.catalogue.action(named: record.action)?.impact ?? .high
+        let required = configuration.inventory.host(named: record.host).map { configuration.settings.approvalPolicy.approvalsNeeded(for: impact, on: $0) }
+            ?? configuration.settings.approvalPolicy.approvalsNeeded(for: impact)
+        let claimed = try proposals.claimExecution(record.id, executor: executor, currentDigest: digest, owner: .current,
+                                                   context: approvalContext, required: required)
         guard let request else { throw StoreError.refused("internal: claimed without a request") }
+        // The host's root side verifies the same signatures again before anything runs (pra-run).
+        let approvalLines = Array(claimed.approvals.map(\.stdinLine).joined().utf8)
 
         var outcome = ExecutionOutcome(exitCode: nil, stdout: "", stderr: "", verification: "", verified: "not-checked", succeeded: false)
         do {
             let answer = try await exec(request.execRequest(correlation: record.id), on: request.host, account: .runner,
-                                        timeout: .seconds(330), proposalID: record.id)
+                                        timeout: .seconds(330), proposalID: record.id, stdin: approvalLines)
             outcome.exitCode = answer.exitCode.map(Int.init)
             outcome.stdout = answer.stdoutText
             outcome.stderr = answer.stderrText

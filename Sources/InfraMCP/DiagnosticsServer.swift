@@ -31,6 +31,8 @@ public final class DiagnosticsServer: Sendable {
     let session = SessionInfo()
     /// The tool calls running now; a stop lets them finish in order.
     let calls = ToolCallTracker()
+    /// What makes a signed approval count: approvers and pinned keys from the operator's files.
+    let approvalContext: ApprovalContext
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -55,6 +57,7 @@ public final class DiagnosticsServer: Sendable {
         self.pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
         self.tools = Dictionary(uniqueKeysWithValues: DiagnosticTools.all.map { ($0.name, $0) })
         self.fanOutWidth = fanOutWidth
+        self.approvalContext = configuration.review.approvalContext
     }
 
     /// Serves MCP on stdin/stdout until the client closes the connection or SIGTERM/SIGINT arrives, then
@@ -281,12 +284,13 @@ public final class DiagnosticsServer: Sendable {
 
     /// One SSH exec with either account, audited (host, account, verb, exit, duration, bytes).
     func exec(_ request: String, on host: InventoryHost, account: Account, timeout: Duration? = nil,
-              proposalID: String = "") async throws -> ExecResult {
+              proposalID: String = "", stdin: [UInt8] = []) async throws -> ExecResult {
         let started = ContinuousClock.now
         let credentials = configuration.credentials(for: account)
         var detail = ["account": credentials.user, "verb": String(request.split(separator: " ").first ?? ""), "request": request]
         do {
-            let answer = try await pool.execute(host: host, credentials: credentials, command: request, timeout: timeout)
+            if !stdin.isEmpty { detail["stdinBytes"] = String(stdin.count) }
+            let answer = try await pool.execute(host: host, credentials: credentials, command: request, stdin: stdin, timeout: timeout)
             detail["exit"] = answer.exitCode.map(String.init) ?? "signal \(answer.exitSignal ?? "?")"
             detail["durationMs"] = String(started.duration(to: .now).milliseconds)
             detail["stdoutBytes"] = String(answer.stdout.count)

@@ -31,12 +31,17 @@ public struct ProposalRecord: Sendable, Equatable, Codable {
 
     /// A human's approval or rejection.
     public struct Decision: Sendable, Equatable, Codable {
+        /// Who decided: the verified principal of a signed approval, or the OS account of a rejection.
         public var approver: String
         public var approves: Bool
         public var reason: String
         /// The digest the approver saw and approved.
         public var digest: String
         public var at: Date
+        /// The OS account that ran the CLI (recorded; never what makes an approval count).
+        public var osAccount: String = ""
+        /// The signed statement, for an approval.
+        public var signed: SignedApproval?
     }
 
     /// One recorded state change.

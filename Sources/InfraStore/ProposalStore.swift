@@ -44,37 +44,100 @@ public struct ProposalStore: Sendable {
 
     // MARK: Human decisions (the CLI)
 
-    /// Records an approval by the OS user `approver`; the proposal becomes APPROVED once enough distinct
-    /// approvers agreed. `expectedDigest`, when given, must equal the proposal's digest.
-    public func approve(_ idOrPrefix: String, approver: String, reason: String?, expectedDigest: String?) throws -> ProposalRecord {
+    /// The statement `principal` would sign to approve a PROPOSED action now: bound to the host's pinned key,
+    /// the proposal's catalogue and digest, a window of the approval lifetime, and the audit head.
+    public func statement(for idOrPrefix: String, principal: String, hostKeyFingerprint: String) throws -> ApprovalStatement {
+        let id = try resolve(idOrPrefix)
+        return try database.read { db in
+            let row = try Self.row(db, id)
+            let state = try Self.state(row)
+            guard state == .proposed else { throw StoreError.refused("cannot approve: the action is \(state.rawValue)") }
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            let date = now()
+            return ApprovalStatement(proposalID: id, host: row["host"], hostKeyFingerprint: hostKeyFingerprint, action: row["action"],
+                                     parameters: try Self.decode(row["parameters"]), catalogueVersion: row["catalogue_version"],
+                                     digest: row["digest"], principal: principal, notBefore: date,
+                                     notAfter: date + Self.seconds(policy.approvalLifetime),
+                                     auditHead: .init(sequence: head?["seq"] ?? 0, hash: head?["hash"] ?? AuditChain.genesis))
+        }
+    }
+
+    /// Records a signed approval. It counts only when ``ApprovalVerification`` accepts it against the
+    /// operator's files (`context`: the host's approvers and pinned keys), never on the database's word; the
+    /// principal comes from the verified signature, and `osAccount` (who ran the CLI) is recorded beside it.
+    /// The proposal becomes APPROVED once enough distinct principals signed; the approval then lasts until
+    /// the earliest counted statement's not-after.
+    public func approve(_ idOrPrefix: String, signed: SignedApproval, osAccount: String, reason: String?,
+                        context: ApprovalContext) throws -> ProposalRecord {
         let id = try resolve(idOrPrefix)
         try decide(id, "approve") { db, row, earlier, date in
             let digest: String = row["digest"]
-            if let expectedDigest, expectedDigest != digest {
-                throw StoreError.refused("cannot approve: the digest you gave (\(expectedDigest)) is not the action's digest (\(digest)); run `actions show` again")
+            let approver: Approver
+            do {
+                approver = try Self.verify(signed, row: row, db: db, context: context, now: date)
+            } catch {
+                throw StoreError.refused("cannot approve: \(error)")
             }
             let impact = ActionCatalogue.Impact(rawValue: row["impact"]) ?? .high
             let count: Int
             do {
-                count = try policy.checkApproval(proposer: row["proposer"], impact: impact, approver: approver, reason: reason, earlier: earlier)
+                guard osAccount != row["proposer"] as String else { throw ApprovalRefusal.selfApproval(osAccount) }
+                count = try policy.checkApproval(proposer: row["proposer"], impact: impact, approver: approver.principal, reason: reason,
+                                                 earlier: earlier)
             } catch {
                 throw StoreError.refused("cannot approve: \(String(describing: error))")
             }
-            try db.execute(sql: "INSERT INTO decision (proposal_id, approver, approves, reason, digest, at) VALUES (?, ?, 1, ?, ?, ?)",
-                           arguments: [id, approver, reason ?? "", digest, Self.ms(date)])
+            let statement = try ApprovalStatement.parse(signed.statement)
+            try db.execute(sql: """
+                INSERT INTO decision (proposal_id, approver, approves, reason, digest, at, os_account, statement, signature)
+                VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, approver.principal, reason ?? "", digest, Self.ms(date), osAccount, signed.statement, signed.signature])
             let needed: Int = row["required_approvals"]
-            try AuditLog.append(.init(actor: "os:\(approver)", kind: "approval", host: row["host"], action: row["action"], proposalID: id,
-                                      outcome: "approved", detail: ["digest": digest, "reason": reason ?? "", "approvals": "\(count) of \(needed)"]),
+            try AuditLog.append(.init(actor: "key:\(approver.principal)", kind: "approval", host: row["host"], action: row["action"], proposalID: id,
+                                      outcome: "approved",
+                                      detail: ["digest": digest, "reason": reason ?? "", "approvals": "\(count) of \(needed)",
+                                               "principal": approver.principal, "key": approver.key.fingerprint, "osAccount": osAccount,
+                                               "notAfter": ApprovalStatement.utc(statement.notAfter),
+                                               "auditHead": "\(statement.auditHead.sequence):\(statement.auditHead.hash)"]),
                                 in: db, at: date)
             if count >= needed {
-                let expires = date + Self.seconds(policy.approvalLifetime)
+                let deadlines = try Self.signedDecisions(db, id).compactMap { try? ApprovalStatement.parse($0.statement).notAfter }
+                let expires = min(deadlines.min() ?? statement.notAfter, date + Self.seconds(policy.approvalLifetime))
                 try db.execute(sql: "UPDATE proposal SET approved_at = ?, approval_expires_at = ? WHERE id = ?",
                                arguments: [Self.ms(date), Self.ms(expires), id])
-                try transition(db, row: row, event: .approve, actor: "os:\(approver)",
-                               reason: "\(count) of \(needed) approvals", date: date)
+                try transition(db, row: row, event: .approve, actor: "key:\(approver.principal)",
+                               reason: "\(count) of \(needed) signed approvals", date: date)
             }
         }
         return try proposal(id)
+    }
+
+    /// The approver whose signed approval of `row` counts now, or why it does not.
+    static func verify(_ signed: SignedApproval, row: Row, db: Database, context: ApprovalContext,
+                       now: Date) throws(ApprovalVerification.Refusal) -> Approver {
+        let parameters: [String: String]
+        do {
+            parameters = try decode(row["parameters"])
+        } catch {
+            throw ApprovalVerification.Refusal(description: "the stored parameters are unreadable")
+        }
+        let expected = try context.expected(proposalID: row["id"], host: row["host"], action: row["action"], parameters: parameters,
+                                            catalogueVersion: row["catalogue_version"], digest: row["digest"])
+        let approver = try ApprovalVerification.verify(statement: signed.statement, signature: signed.signature, expected: expected, now: now,
+                                                       skew: context.skew, maxLifetime: context.maxLifetime) { sequence in
+            try? String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [sequence])
+        }
+        guard approver.principal != row["proposer"] as String else {
+            throw ApprovalVerification.Refusal(description: "\(approver.principal) proposed this action and cannot approve it")
+        }
+        return approver
+    }
+
+    static func signedDecisions(_ db: Database, _ id: String) throws -> [SignedApproval] {
+        try Row.fetchAll(db, sql: """
+            SELECT statement, signature FROM decision WHERE proposal_id = ? AND approves = 1 AND statement IS NOT NULL AND signature IS NOT NULL
+            ORDER BY at, approver
+            """, arguments: [id]).map { SignedApproval(statement: $0["statement"], signature: $0["signature"]) }
     }
 
     /// Records a rejection (reason required); the proposal becomes REJECTED.
@@ -86,8 +149,8 @@ public struct ProposalStore: Sendable {
             } catch {
                 throw StoreError.refused("cannot reject: \(String(describing: error))")
             }
-            try db.execute(sql: "INSERT INTO decision (proposal_id, approver, approves, reason, digest, at) VALUES (?, ?, 0, ?, ?, ?)",
-                           arguments: [id, approver, reason ?? "", row["digest"] as String, Self.ms(date)])
+            try db.execute(sql: "INSERT INTO decision (proposal_id, approver, approves, reason, digest, at, os_account) VALUES (?, ?, 0, ?, ?, ?, ?)",
+                           arguments: [id, approver, reason ?? "", row["digest"] as String, Self.ms(date), approver])
             try transition(db, row: row, event: .reject, actor: "os:\(approver)", reason: reason ?? "", date: date)
         }
         return try proposal(id)
@@ -131,8 +194,15 @@ public struct ProposalStore: Sendable {
     /// callers (in any number of processes) exactly one wins. Refuses when the action is not approved, its
     /// approval expired, or `currentDigest` (recomputed from the request and today's catalogue) differs from
     /// the digest the approvers approved.
-    public func claimExecution(_ idOrPrefix: String, executor: String, currentDigest: String, owner: ExecutionOwner) throws -> ProposalRecord {
+    ///
+    /// Every stored approval is verified again (`context`, `required`: from the operator's files, not the
+    /// database): a row written into the database without an approver's signature counts for nothing, and
+    /// fewer than `required` distinct verified principals refuse. Returns the record and the signed
+    /// approvals to send to the host, whose root side verifies them once more.
+    public func claimExecution(_ idOrPrefix: String, executor: String, currentDigest: String, owner: ExecutionOwner,
+                               context: ApprovalContext, required: Int) throws -> (record: ProposalRecord, approvals: [SignedApproval]) {
         let id = try resolve(idOrPrefix)
+        var approvals: [SignedApproval] = []
         // A refusal is recorded in the audit log too, so the transaction commits and the refusal is thrown after.
         let refusal: String? = try database.write { db in
             let date = now()
@@ -154,6 +224,26 @@ public struct ProposalStore: Sendable {
             guard currentDigest == digest, approvedDigests == [digest] else {
                 return try refuse("the action's digest changed since it was approved (approved \(digest), now \(currentDigest)); propose it again")
             }
+            let approves = try Self.decisions(db, id).filter(\.approves)
+            var principals: Set<String> = []
+            for decision in approves {
+                guard let signed = decision.signed else {
+                    return try refuse("the approval recorded for \(decision.approver) carries no signature: the database was written "
+                                      + "by something other than `actions approve`; nothing runs")
+                }
+                do {
+                    let approver = try Self.verify(signed, row: row, db: db, context: context, now: date)
+                    guard approver.principal == decision.approver else {
+                        return try refuse("the approval recorded for \(decision.approver) is signed by \(approver.principal)")
+                    }
+                    if principals.insert(approver.principal).inserted { approvals.append(signed) }
+                } catch {
+                    return try refuse("the approval recorded for \(decision.approver) does not count: \(error)")
+                }
+            }
+            guard principals.count >= required else {
+                return try refuse("\(principals.count) verified signed approvals; \(required) distinct approvers are needed")
+            }
             try db.execute(sql: """
                 INSERT INTO execution (proposal_id, executor, owner_host, owner_pid, owner_start, started_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [id, executor, owner.host, owner.pid, owner.start, Self.ms(date)])
@@ -161,7 +251,7 @@ public struct ProposalStore: Sendable {
             return nil
         }
         if let refusal { throw StoreError.refused(refusal) }
-        return try proposal(id)
+        return (try proposal(id), approvals)
     }
 
     /// Stores the outcome: EXECUTING → COMPLETED or FAILED.
@@ -298,7 +388,10 @@ public struct ProposalStore: Sendable {
 
     static func decisions(_ db: Database, _ id: String) throws -> [ProposalRecord.Decision] {
         try Row.fetchAll(db, sql: "SELECT * FROM decision WHERE proposal_id = ? ORDER BY at, approver", arguments: [id]).map {
-            .init(approver: $0["approver"], approves: $0["approves"], reason: $0["reason"], digest: $0["digest"], at: date($0["at"]))
+            let statement: String? = $0["statement"], signature: String? = $0["signature"]
+            return ProposalRecord.Decision(approver: $0["approver"], approves: $0["approves"], reason: $0["reason"], digest: $0["digest"],
+                                           at: date($0["at"]), osAccount: $0["os_account"],
+                                           signed: statement.flatMap { text in signature.map { SignedApproval(statement: text, signature: $0) } })
         }
     }
 

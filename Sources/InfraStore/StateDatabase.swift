@@ -93,6 +93,15 @@ public final class StateDatabase: Sendable {
               BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
             """)
         }
+        migrator.registerMigration("v2-signed-approvals") { db in
+            // An approval is now a statement signed by the approver's SSH key; `approver` holds the verified
+            // principal, `os_account` the account that ran the CLI.
+            try db.execute(sql: """
+            ALTER TABLE decision ADD COLUMN os_account TEXT NOT NULL DEFAULT '';
+            ALTER TABLE decision ADD COLUMN statement TEXT;
+            ALTER TABLE decision ADD COLUMN signature TEXT;
+            """)
+        }
         return migrator
     }
 

@@ -1,15 +1,19 @@
 import ArgumentParser
 import Foundation
+import InfraApp
+import InfraConfig
 import InfraDomain
 import InfraStore
 
-/// `actions`: the human side of approved actions. The approver is the operating-system user running this
-/// command (never a name typed in); the MCP server has no way to reach these commands.
+/// `actions`: the human side of approved actions. An approval is a statement signed with the approver's
+/// own SSH key (ssh-agent, a key file, or a signature made elsewhere); the principal comes from the
+/// verified signature, and the OS account running this command is recorded beside it. The MCP server
+/// has no way to reach these commands and holds no approver key.
 struct ActionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions",
-        abstract: "Review, approve or reject the actions an AI proposed (you are identified by your OS account).",
-        subcommands: [List.self, Show.self, Approve.self, Reject.self])
+        abstract: "Review, approve (with your SSH key) or reject the actions an AI proposed.",
+        subcommands: [List.self, Show.self, Statement.self, Approve.self, Reject.self])
 
     /// `actions list`
     struct List: ParsableCommand {
@@ -35,27 +39,85 @@ struct ActionsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Everything about one action: rationale, digest, the exact command and host.")
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: "The action id, or a unique prefix of at least 4 characters.") var id: String
+        @Option(help: "Also print the exact statement this approver would sign now.") var principal: String?
 
         func run() throws {
-            let store = try ActionsCommand.store(options)
-            try ActionsCommand.refusing { print(ActionsCommand.describe(try store.proposal(id))) }
+            let review = try ActionsCommand.review(options)
+            try ActionsCommand.refusing {
+                print(ActionsCommand.describe(try review.store.proposal(id)))
+                if let principal {
+                    print("statement to sign (for \(principal)):")
+                    print(try review.statement(id, principal: principal), terminator: "")
+                }
+            }
+        }
+    }
+
+    /// `actions statement ID --principal P`
+    struct Statement: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the approval statement to sign elsewhere: ssh-keygen -Y sign -n \(ApprovalStatement.namespace) -f KEY FILE.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The action id, or a unique prefix of at least 4 characters.") var id: String
+        @Option(help: "Your approver principal, as in the inventory's mcp_approvers.") var principal: String
+
+        func run() throws {
+            let review = try ActionsCommand.review(options)
+            try ActionsCommand.refusing { print(try review.statement(id, principal: principal), terminator: "") }
         }
     }
 
     /// `actions approve ID`
     struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve an action as yourself (HIGH impact needs --reason and more than one approver).")
+        static let configuration = CommandConfiguration(
+            abstract: "Approve an action by signing its statement with your SSH key (HIGH impact needs --reason and more than one approver).",
+            discussion: """
+            The key: one of your ssh-agent's keys listed in mcp_approvers for the host (default), --key FILE (a private key, \
+            or a public key whose private half is in the agent), or --signature FILE.sig made elsewhere with \
+            `actions statement ID --principal P > FILE` and `ssh-keygen -Y sign -n \(ApprovalStatement.namespace) -f KEY FILE`.
+            """)
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: "The action id, or a unique prefix of at least 4 characters.") var id: String
         @Option(help: "Why you approve (required for HIGH impact).") var reason: String?
         @Option(help: "The digest `actions show` printed; approval is refused if the action's digest differs.") var digest: String?
+        @Option(help: "Sign with this key file instead of the agent's keys.") var key: String?
+        @Option(help: "Your principal, when your keys belong to several approvers.") var principal: String?
+        @Option(help: "A signature made elsewhere (ssh-keygen -Y sign); the statement is FILE without .sig unless --statement is given.")
+        var signature: String?
+        @Option(help: "The statement file that --signature signs.") var statement: String?
+
+        func validate() throws {
+            if signature != nil && key != nil { throw ValidationError("--signature and --key exclude each other: a signature is already made") }
+            if statement != nil && signature == nil { throw ValidationError("--statement goes with --signature FILE.sig") }
+        }
 
         func run() throws {
-            let store = try ActionsCommand.store(options)
-            let approver = OperatingSystemUser.current
+            let review = try ActionsCommand.review(options)
+            let osAccount = OperatingSystemUser.current
             try ActionsCommand.refusing {
-                let record = try store.approve(id, approver: approver, reason: reason, expectedDigest: digest)
-                print("approved by \(approver): \(record.approvals) of \(record.requiredApprovals) approvals; the action is now \(record.state.rawValue)")
+                let current = try review.store.proposal(id)
+                if let digest, digest != current.digest {
+                    throw StoreError.refused("cannot approve: the digest you gave (\(digest)) is not the action's digest (\(current.digest)); run `actions show` again")
+                }
+                let source: ActionReview.SignatureSource
+                if let signature {
+                    let statementPath = statement ?? (signature.hasSuffix(".sig") ? String(signature.dropLast(4)) : signature + ".txt")
+                    guard let signatureText = try? String(contentsOfFile: signature, encoding: .utf8) else {
+                        throw StoreError.refused("--signature \(signature): cannot read it")
+                    }
+                    guard let statementText = try? String(contentsOfFile: statementPath, encoding: .utf8) else {
+                        throw StoreError.refused("the statement \(statementPath) (what \(signature) signs): cannot read it; name it with --statement")
+                    }
+                    source = .signed(SignedApproval(statement: statementText, signature: signatureText))
+                } else if let key {
+                    source = .keyFile(key)
+                } else {
+                    source = .agent
+                }
+                let record = try review.approve(id, source: source, principal: principal, reason: reason, osAccount: osAccount)
+                let mine = record.decisions.last { $0.approves && $0.osAccount == osAccount }
+                print("approved by \(mine?.approver ?? "?") (signed; OS account \(osAccount)): \(record.approvals) of \(record.requiredApprovals) "
+                      + "approvals; the action is now \(record.state.rawValue)")
                 if record.state == .approved, let expires = record.approvalExpiresAt {
                     print("it may be executed once until \(utc(expires)) UTC")
                 }
@@ -71,10 +133,10 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "Why you reject it (required; the AI reads it).") var reason: String?
 
         func run() throws {
-            let store = try ActionsCommand.store(options)
+            let review = try ActionsCommand.review(options)
             let approver = OperatingSystemUser.current
             try ActionsCommand.refusing {
-                let record = try store.reject(id, approver: approver, reason: reason)
+                let record = try review.reject(id, osAccount: approver, reason: reason)
                 print("rejected by \(approver); the action is now \(record.state.rawValue)")
             }
         }
@@ -83,6 +145,12 @@ struct ActionsCommand: ParsableCommand {
     static func store(_ options: ConfigurationOptions) throws -> ProposalStore {
         let settings = try options.loadSettings()
         return ProposalStore(database: try openDatabase(settings), policy: settings.approvalPolicy)
+    }
+
+    /// The review use cases over the configuration without account keys.
+    static func review(_ options: ConfigurationOptions) throws -> ActionReview {
+        let configuration = try options.loadReview()
+        return ActionReview(configuration: configuration, database: try openDatabase(configuration.settings))
     }
 
     /// Runs `body`; a refusal is printed on stderr and exits with status 1.
@@ -114,10 +182,16 @@ struct ActionsCommand: ParsableCommand {
             "approvals:     \(record.approvals) of \(record.requiredApprovals) (pending expiry \(utc(record.expiresAt)) UTC)",
         ]
         for decision in record.decisions {
-            lines.append("  \(decision.approves ? "approved" : "rejected") by \(decision.approver) at \(utc(decision.at)) UTC"
+            let how = decision.signed != nil ? " (signed; OS account \(decision.osAccount))" : decision.approves ? " (UNSIGNED: does not count)" : ""
+            lines.append("  \(decision.approves ? "approved" : "rejected") by \(decision.approver)\(how) at \(utc(decision.at)) UTC"
                          + (decision.reason.isEmpty ? "" : ": " + decision.reason.replacingOccurrences(of: "\n", with: " | ")))
         }
         if let expires = record.approvalExpiresAt { lines.append("approval valid until \(utc(expires)) UTC") }
+        for (index, decision) in record.decisions.enumerated() {
+            guard let signed = decision.signed else { continue }
+            lines.append("signed statement \(index + 1) (\(decision.approver)):")
+            lines += signed.statement.split(separator: "\n").map { "  " + $0 }
+        }
         if let run = record.execution {
             lines.append("execution:     exit \(run.exitCode.map(String.init) ?? "-"), verified \(run.verified ?? "-")")
             if let check = run.verification, !check.isEmpty { lines.append("               \(check)") }

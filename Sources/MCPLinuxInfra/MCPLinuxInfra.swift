@@ -63,6 +63,18 @@ struct ConfigurationOptions: ParsableArguments {
     }
 
     /// Loads only the settings (the human-side commands need no keys and no inventory), or exits with status 2.
+    /// Loads what a reviewer needs (no account keys), or prints the error and exits with status 2.
+    func loadReview() throws -> ReviewConfiguration {
+        do {
+            let configuration = try ConfigurationLoader.review(envFile: envFile)
+            LogSetup.bootstrap(level: configuration.settings.logLevel)
+            return configuration
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
     func loadSettings() throws -> Settings {
         do {
             return try ConfigurationLoader.settings(envFile: envFile)

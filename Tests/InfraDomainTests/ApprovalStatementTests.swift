@@ -171,7 +171,7 @@ struct ApprovalVerificationTests {
         let host = InventoryHost(name: "web1", address: "192.0.2.1", approvers: [Approver(principal: "alice@example.org", key: try key("alice")),
                                                                                Approver(principal: "bob@example.org", key: try key("bob"))])
         let statement = ApprovalStatementTests.statement()
-        return .init(proposalID: statement.proposalID, host: host, hostKeyFingerprint: statement.hostKeyFingerprint, action: statement.action,
+        return .init(proposalID: statement.proposalID, host: host, hostKeyFingerprints: [statement.hostKeyFingerprint], action: statement.action,
                      parameters: statement.parameters, catalogueVersion: statement.catalogueVersion, digest: statement.digest)
     }
 

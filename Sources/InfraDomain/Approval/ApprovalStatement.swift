@@ -152,7 +152,8 @@ public struct ApprovalStatement: Sendable, Equatable {
         return statement
     }
 
-    static func utc(_ date: Date) -> String {
+    /// A time as statements write it: `YYYY-MM-DDTHH:MM:SSZ`.
+    public static func utc(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")

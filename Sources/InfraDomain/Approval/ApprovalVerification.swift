@@ -15,18 +15,19 @@ public enum ApprovalVerification {
     public struct Expected: Sendable {
         public var proposalID: String
         public var host: InventoryHost
-        public var hostKeyFingerprint: String
+        /// The fingerprints pinned for the host (known_hosts): the statement must name one of them.
+        public var hostKeyFingerprints: [String]
         public var action: String
         public var parameters: [String: String]
         public var catalogueVersion: String
         public var digest: String
 
         /// Creates the expectation from the proposal's facts and the pinned host key.
-        public init(proposalID: String, host: InventoryHost, hostKeyFingerprint: String, action: String, parameters: [String: String],
+        public init(proposalID: String, host: InventoryHost, hostKeyFingerprints: [String], action: String, parameters: [String: String],
                     catalogueVersion: String, digest: String) {
             self.proposalID = proposalID
             self.host = host
-            self.hostKeyFingerprint = hostKeyFingerprint
+            self.hostKeyFingerprints = hostKeyFingerprints
             self.action = action
             self.parameters = parameters
             self.catalogueVersion = catalogueVersion
@@ -37,6 +38,8 @@ public enum ApprovalVerification {
     /// Why a signed approval does not count; each names what to do.
     public struct Refusal: Error, Equatable, CustomStringConvertible {
         public var description: String
+        /// Creates a refusal that says what failed and what to do.
+        public init(description: String) { self.description = description }
     }
 
     /// The approver whose signature counts, or the first rule that fails.
@@ -62,8 +65,9 @@ public enum ApprovalVerification {
         }
         try require(statement.proposalID == expected.proposalID, "the statement is for proposal \(statement.proposalID), not \(expected.proposalID)")
         try require(statement.host == expected.host.name, "the statement is for host \(statement.host), not \(expected.host.name)")
-        try require(statement.hostKeyFingerprint == expected.hostKeyFingerprint,
-                    "the statement names host key \(statement.hostKeyFingerprint), but \(expected.host.name)'s pinned key is \(expected.hostKeyFingerprint)")
+        try require(expected.hostKeyFingerprints.contains(statement.hostKeyFingerprint),
+                    "the statement names host key \(statement.hostKeyFingerprint), but \(expected.host.name)'s pinned keys are "
+                        + "\(expected.hostKeyFingerprints.isEmpty ? "none" : expected.hostKeyFingerprints.joined(separator: ", "))")
         try require(statement.action == expected.action && statement.parameters == expected.parameters,
                     "the statement is for another action or other parameters")
         try require(statement.catalogueVersion == expected.catalogueVersion,
