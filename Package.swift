@@ -46,10 +46,12 @@ let package = Package(
             ]
         ),
         // Operations built from the parts above (doctor, later the MCP server).
+        // posix_spawn with every inherited descriptor closed (Foundation's Process crashes now and then on Linux).
+        .target(name: "CSpawn"),
         .target(
             name: "InfraApp",
             dependencies: [
-                "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
+                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "MCPLinuxInfra",
             dependencies: [
-                "InfraApp", "InfraConfig", "InfraDomain", "InfraMCP", "InfraStore",
+                "InfraApp", "InfraConfig", "InfraDomain", "InfraMCP", "InfraSSH", "InfraStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,7 +88,8 @@ let package = Package(
         ),
         .target(
             name: "InfraTestSupport",
-            dependencies: ["InfraDomain", "InfraConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["InfraApp", "InfraDomain", "InfraConfig", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),

@@ -86,20 +86,7 @@ public struct ApprovalSigner: Sendable {
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // ssh-keygen -Y sign and ssh-add -L print a few lines at most: far below a pipe's buffer, so reading
-        // one pipe to its end before the other cannot stall the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let outcome = try ChildProcess.runBlocking(executable, arguments, environment: environment)
+        return (outcome.status, outcome.stdout, outcome.stderr)
     }
 }

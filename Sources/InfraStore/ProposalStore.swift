@@ -319,6 +319,22 @@ public struct ProposalStore: Sendable {
         }
     }
 
+    /// Every stored signed approval, oldest first, with its proposal and host: `audit verify` checks each
+    /// signature and the audit head it anchors.
+    public func signedApprovals() throws -> [(proposalID: String, host: String, principal: String, signed: SignedApproval)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.proposal_id, p.host, d.approver, d.statement, d.signature FROM decision d JOIN proposal p ON p.id = d.proposal_id
+                WHERE d.approves = 1 AND d.statement IS NOT NULL AND d.signature IS NOT NULL ORDER BY d.at, d.proposal_id, d.approver
+                """).map { ($0["proposal_id"], $0["host"], $0["approver"], SignedApproval(statement: $0["statement"], signature: $0["signature"])) }
+        }
+    }
+
+    /// Whether a proposal with this exact id is stored.
+    public func exists(_ id: String) throws -> Bool {
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM proposal WHERE id = ?", arguments: [id]) ?? false }
+    }
+
     // MARK: Internals
 
     func resolve(_ idOrPrefix: String) throws -> String {

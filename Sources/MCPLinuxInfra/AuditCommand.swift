@@ -1,10 +1,14 @@
 import ArgumentParser
 import Foundation
+import InfraApp
+import InfraConfig
 import InfraDomain
+import InfraSSH
 import InfraStore
+import Logging
 
 /// `audit`: read, search, export and verify the chained audit log.
-struct AuditCommand: ParsableCommand {
+struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Read and verify the audit log (every tool call, SSH exec and state change, chained by SHA-256).",
@@ -72,13 +76,18 @@ struct AuditCommand: ParsableCommand {
     }
 
     /// `audit verify`
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the chain; exit 1 and name the first bad row on any tampering.",
-            discussion: "It prints the head as SEQ:HASH: save it somewhere the server cannot write, and give it later with --anchor.")
+            abstract: "Recompute the chain and check every signed approval's anchor; exit 1 and name what fails on any tampering.",
+            discussion: """
+            It prints the head as SEQ:HASH: save it somewhere the server cannot write, and give it later with --anchor. Every stored \
+            signed approval is checked against the approvers' keys in the inventory, and the audit head it names must still be in \
+            the chain. --hosts also reads each host's ledger of executed approvals (reader account) and checks every entry.
+            """)
         @OptionGroup var options: ConfigurationOptions
         @Option(name: .long, help: "A head saved earlier (SEQ:HASH); the chain must still hold that row with that hash. Repeatable.")
         var anchor: [String] = []
+        @Flag(help: "Also check every host's ledger (needs the reader key, as the server has).") var hosts = false
 
         func validate() throws {
             for text in anchor where AuditChain.Anchor(text) == nil {
@@ -86,15 +95,30 @@ struct AuditCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let anchors = anchor.compactMap(AuditChain.Anchor.init)
-            let (rows, head, problem) = try AuditCommand.log(options).verify(anchors: anchors)
-            if let problem {
-                print("audit verify: FAILED at row \(problem.seq) of \(rows): \(problem.problem)")
+            var report: AuditVerification.Report
+            if hosts {
+                let configuration = try options.load()
+                let verification = AuditVerification(configuration: configuration.review, database: try openDatabase(configuration.settings))
+                report = try verification.verifyLog(anchors: anchors)
+                try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
+                                       logger: Logger(label: "audit")) { pool in
+                    try await verification.verifyHosts(pool: pool, reader: configuration.reader, report: &report)
+                }
+            } else {
+                let configuration = try options.loadReview()
+                report = try AuditVerification(configuration: configuration, database: try openDatabase(configuration.settings)).verifyLog(anchors: anchors)
+            }
+            if !report.problems.isEmpty {
+                print("audit verify: FAILED (\(report.rows) rows, \(report.statementsChecked) signed approvals\(hosts ? ", \(report.ledgerEntriesChecked) ledger entries" : ""))")
+                for problem in report.problems { print("  " + problem) }
                 throw ExitCode(1)
             }
             let anchored = anchors.isEmpty ? "" : ", \(anchors.count) anchor(s) held"
-            print("audit verify: ok, \(rows) rows, chain intact\(anchored); head \(head.map(\.description) ?? "none (empty log)")")
+            let ledger = hosts ? ", \(report.ledgerEntriesChecked) ledger entries on \(try options.loadReview().inventory.hosts.count) host(s) match" : ""
+            print("audit verify: ok, \(report.rows) rows, chain intact\(anchored), \(report.statementsChecked) signed approval(s) verified\(ledger); "
+                  + "head \(report.head.map(\.description) ?? "none (empty log)")")
         }
     }
 

@@ -61,15 +61,8 @@ struct ApproverRolloutTests {
                 }
                 func verify(_ signature: String, as principal: String, namespace: String) async throws -> Int32 {
                     // ssh-keygen reads the message on stdin; a tiny shell-free way: the message file as stdin via env.
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-                    process.arguments = ["-Y", "verify", "-f", signers, "-I", principal, "-n", namespace, "-s", signature]
-                    process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: statement))
-                    process.standardOutput = FileHandle.nullDevice
-                    process.standardError = FileHandle.nullDevice
-                    try ProcessRunner.launch(process)
-                    process.waitUntilExit()
-                    return process.terminationStatus
+                    try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-Y", "verify", "-f", signers, "-I", principal, "-n", namespace, "-s", signature],
+                                                input: try Data(contentsOf: URL(fileURLWithPath: statement))).status
                 }
                 let alice = try await sign("alice", namespace: ApprovalStatement.namespace)
                 #expect(try await verify(alice, as: "alice@example.org", namespace: ApprovalStatement.namespace) == 0)

@@ -54,20 +54,7 @@ struct ApprovalStatementTests {
     /// Runs a program with an argument vector and returns its exit status.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : pipe
-        try ProcessRunner.launch(process)
-        if let input {
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            try pipe.fileHandleForWriting.close()
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ChildProcess.runBlocking(executable, arguments, input: input.map { Data($0.utf8) }).status
     }
 
     static let keygen = "/usr/bin/ssh-keygen"

@@ -10,7 +10,9 @@ final class StoreFixture: @unchecked Sendable {
     let directory: String
     let path: String
     let catalogue: ActionCatalogue
-    let host = InventoryHost(name: "t1", address: "127.0.0.1", port: 22, allowedServices: ["nginx.service"])
+    private(set) var host = InventoryHost(name: "t1", address: "127.0.0.1", port: 22, allowedServices: ["nginx.service"])
+    /// The pinned host key the statements name.
+    let hostKey = "SHA256:" + String(repeating: "H", count: 43)
     private let lock = NSLock()
     private var clock = Date(timeIntervalSince1970: 1_800_000_000)
     let policy = ApprovalPolicy(requiredApprovals: [.low: 1, .medium: 1, .high: 2], proposalLifetime: .seconds(3600), approvalLifetime: .seconds(900))
@@ -40,38 +42,78 @@ final class StoreFixture: @unchecked Sendable {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// A fixture whose host has two approvers, alice@example.org and bob@example.org, with real ed25519 keys
+    /// (ssh-keygen); mallory has a key but is no approver.
+    static func make() async throws -> StoreFixture {
+        let fixture = try StoreFixture()
+        try FileManager.default.createDirectory(atPath: fixture.directory + "/keys", withIntermediateDirectories: true)
+        var approvers: [Approver] = []
+        for name in ["alice", "bob", "mallory"] {
+            let key = try await TestApprovals.makeKey(in: fixture.directory + "/keys", name: name)
+            if name != "mallory" {
+                let line = try String(contentsOfFile: key + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                approvers.append(Approver(principal: "\(name)@example.org", key: try SSHPublicKey.parseLine(line)))
+            }
+        }
+        fixture.host.approvers = approvers
+        return fixture
+    }
+
+    /// What the server knows from the operator's files: this host, its approvers and its pinned key.
+    var context: ApprovalContext {
+        ApprovalContext(hosts: [host], pinnedHostKeys: [host.name: [hostKey]], maxLifetime: 900)
+    }
+
+    /// `name` signs the statement for `id` (as `principal`, default theirs) with their key and records it.
+    @discardableResult
+    func approve(_ store: ProposalStore, _ id: String, as name: String, principal: String? = nil, reason: String? = nil,
+                 osAccount: String? = nil) async throws -> ProposalRecord {
+        let statement = try store.statement(for: id, principal: principal ?? "\(name)@example.org", hostKeyFingerprint: hostKey)
+        let signed = try await TestApprovals.sign(statement, keyFile: directory + "/keys/" + name)
+        return try store.approve(id, signed: signed, osAccount: osAccount ?? name, reason: reason, context: context)
+    }
+
+    /// Claims the execution as the server does, with the approvals needed from the operator's policy.
+    @discardableResult
+    func claim(_ store: ProposalStore, _ id: String, _ digest: String, owner: ExecutionOwner = .current, required: Int = 1) throws -> ProposalRecord {
+        try store.claimExecution(id, executor: "mcp:svc", currentDigest: digest, owner: owner, context: context, required: required).record
+    }
 }
 
 @Suite("State database: proposals, approvals, exactly-once execution, audit chain (real SQLite file)")
 struct ProposalStoreTests {
     @Test("Propose, approve by another user, claim once, finish; every step recorded with who, when and why")
-    func happyPath() throws {
-        let fixture = try StoreFixture()
+    func happyPath() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let proposed = try fixture.propose(store)
         #expect(proposed.state == .proposed && proposed.requiredApprovals == 1 && proposed.command == ["systemctl", "restart", "unbound.service"])
         #expect(proposed.digest == (try fixture.request()).digest(catalogueVersion: fixture.catalogue.version))
         #expect(throws: StoreError.refused("cannot execute: the action is not approved yet")) {
-            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+            try fixture.claim(store, proposed.id, proposed.digest, owner: .current)
         }
-        #expect(throws: StoreError.self) { try store.approve(proposed.id, approver: "svc", reason: nil, expectedDigest: nil) }
-        #expect(throws: StoreError.self) { try store.approve(proposed.id, approver: "alice", reason: nil, expectedDigest: "sha256:00") }
-        let approved = try store.approve(String(proposed.id.prefix(8)), approver: "alice", reason: nil, expectedDigest: proposed.digest)
+        // The proposer's OS account cannot approve, even with an approver's key; a key that is no approver's does not count.
+        await #expect(throws: StoreError.self) { try await fixture.approve(store, proposed.id, as: "alice", osAccount: "svc") }
+        await #expect(throws: StoreError.self) { try await fixture.approve(store, proposed.id, as: "mallory", principal: "alice@example.org") }
+        let approved = try await fixture.approve(store, String(proposed.id.prefix(8)), as: "alice")
         #expect(approved.state == .approved && approved.approvalExpiresAt == fixture.now + 900)
-        let claimed = try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+        #expect(approved.decisions.first?.approver == "alice@example.org" && approved.decisions.first?.osAccount == "alice")
+        #expect(approved.decisions.first?.signed?.statement.contains("principal: alice@example.org\n") == true)
+        let claimed = try fixture.claim(store, proposed.id, proposed.digest, owner: .current)
         #expect(claimed.state == .executing)
         #expect(throws: StoreError.refused("cannot execute: the action is already executing")) {
-            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+            try fixture.claim(store, proposed.id, proposed.digest, owner: .current)
         }
         let done = try store.finishExecution(proposed.id, outcome: .init(exitCode: 0, stdout: "ok", stderr: "", verification: "active",
                                                                        verified: "yes", succeeded: true), executor: "mcp:svc")
         #expect(done.state == .completed && done.execution?.exitCode == 0 && done.execution?.verified == "yes")
         #expect(throws: StoreError.refused("cannot execute: the action was already executed (COMPLETED)")) {
-            try store.claimExecution(proposed.id, executor: "mcp:svc", currentDigest: proposed.digest, owner: .current)
+            try fixture.claim(store, proposed.id, proposed.digest, owner: .current)
         }
         #expect(done.transitions.map(\.to) == [.proposed, .approved, .executing, .completed])
-        #expect(done.transitions.map(\.actor) == ["mcp:svc", "os:alice", "mcp:svc", "mcp:svc"])
+        #expect(done.transitions.map(\.actor) == ["mcp:svc", "key:alice@example.org", "mcp:svc", "mcp:svc"])
         let log = AuditLog(database: try StateDatabase(path: fixture.path))
         #expect(try log.verify().firstBreak == nil)
         let outcomes = try log.records().map(\.outcome)
@@ -79,8 +121,8 @@ struct ProposalStoreTests {
     }
 
     @Test("Expiry: pending after its lifetime, approved after its own; both refuse execution")
-    func expiry() throws {
-        let fixture = try StoreFixture()
+    func expiry() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let pending = try fixture.propose(store)
@@ -88,53 +130,54 @@ struct ProposalStoreTests {
         #expect(try store.proposal(pending.id).state == .proposed)
         try store.expireDue()
         #expect(try store.proposal(pending.id).state == .expired)
-        #expect(throws: StoreError.self) { try store.approve(pending.id, approver: "alice", reason: nil, expectedDigest: nil) }
+        await #expect(throws: StoreError.self) { try await fixture.approve(store, pending.id, as: "alice") }
         let approved = try fixture.propose(store)
-        _ = try store.approve(approved.id, approver: "alice", reason: nil, expectedDigest: nil)
+        try await fixture.approve(store, approved.id, as: "alice", reason: nil)
         fixture.advance(901)
         #expect(throws: StoreError.refused("cannot execute: the action is EXPIRED and can no longer run")) {
-            try store.claimExecution(approved.id, executor: "mcp:svc", currentDigest: approved.digest, owner: .current)
+            try fixture.claim(store, approved.id, approved.digest, owner: .current)
         }
         #expect(try store.proposal(approved.id).transitions.last?.reason == "approved but not executed in time")
     }
 
     @Test("Rejection needs a reason and ends the proposal; cancel is the proposer's alone")
-    func rejectAndCancel() throws {
-        let fixture = try StoreFixture()
+    func rejectAndCancel() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let one = try fixture.propose(store)
         #expect(throws: StoreError.self) { try store.reject(one.id, approver: "bob", reason: " ") }
         #expect(try store.reject(one.id, approver: "bob", reason: "not during business hours").state == .rejected)
-        #expect(throws: StoreError.self) { try store.claimExecution(one.id, executor: "mcp:svc", currentDigest: one.digest, owner: .current) }
+        #expect(throws: StoreError.self) { try fixture.claim(store, one.id, one.digest, owner: .current) }
         let two = try fixture.propose(store)
         #expect(throws: StoreError.refused("only the proposer (svc) can cancel this action")) { try store.cancel(two.id, by: "eve", reason: "x") }
         #expect(try store.cancel(two.id, by: "svc", reason: "fixed otherwise").state == .cancelled)
     }
 
     @Test("M-of-N: a HIGH action stays PROPOSED after one approval, the same approver twice does not count, a second person approves it")
-    func twoApprovers() throws {
-        let fixture = try StoreFixture()
+    func twoApprovers() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let reboot = try fixture.propose(store, "reboot_system")
         #expect(reboot.requiredApprovals == 2)
-        #expect(try store.approve(reboot.id, approver: "alice", reason: "kernel update", expectedDigest: nil).state == .proposed)
-        #expect(throws: StoreError.self) { try store.approve(reboot.id, approver: "alice", reason: "again", expectedDigest: nil) }
+        #expect(try await fixture.approve(store, reboot.id, as: "alice", reason: "kernel update").state == .proposed)
+        // The same principal again (another statement, another OS account) does not count twice.
+        await #expect(throws: StoreError.self) { try await fixture.approve(store, reboot.id, as: "alice", reason: "again", osAccount: "root") }
         #expect(try store.proposal(reboot.id).approvals == 1)
-        let approved = try store.approve(reboot.id, approver: "bob", reason: "agreed", expectedDigest: nil)
+        let approved = try await fixture.approve(store, reboot.id, as: "bob", reason: "agreed")
         #expect(approved.state == .approved && approved.approvals == 2)
     }
 
     @Test("A changed digest (catalogue changed since approval) refuses execution and is audited")
-    func changedDigest() throws {
-        let fixture = try StoreFixture()
+    func changedDigest() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let proposal = try fixture.propose(store)
-        _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        try await fixture.approve(store, proposal.id, as: "alice", reason: nil)
         let newer = (try fixture.request()).digest(catalogueVersion: "sha256:another-catalogue")
-        #expect(throws: StoreError.self) { try store.claimExecution(proposal.id, executor: "mcp:svc", currentDigest: newer, owner: .current) }
+        #expect(throws: StoreError.self) { try fixture.claim(store, proposal.id, newer, owner: .current) }
         #expect(try store.proposal(proposal.id).state == .approved)
         let refusals = try AuditLog(database: try StateDatabase(path: fixture.path)).records().filter { $0.outcome == "refused" }
         #expect(refusals.count == 1 && refusals[0].detail.contains("digest changed"))
@@ -142,15 +185,15 @@ struct ProposalStoreTests {
 
     @Test("20 concurrent claims over two independent connections pools: exactly one wins")
     func exactlyOnce() async throws {
-        let fixture = try StoreFixture()
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let stores = [try fixture.store(), try fixture.store(try StateDatabase(path: fixture.path))]
         let proposal = try fixture.propose(stores[0])
-        _ = try stores[0].approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        try await fixture.approve(stores[0], proposal.id, as: "alice", reason: nil)
         let wins = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<20 {
                 group.addTask {
-                    (try? stores[index % 2].claimExecution(proposal.id, executor: "mcp:svc", currentDigest: proposal.digest, owner: .current)) != nil
+                    (try? fixture.claim(stores[index % 2], proposal.id, proposal.digest)) != nil
                 }
             }
             var count = 0
@@ -162,22 +205,20 @@ struct ProposalStoreTests {
     }
 
     @Test("An execution whose owner process is gone becomes INTERRUPTED; one whose owner lives stays EXECUTING")
-    func interrupted() throws {
-        let fixture = try StoreFixture()
+    func interrupted() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let dead = try fixture.propose(store), alive = try fixture.propose(store)
-        for proposal in [dead, alive] { _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil) }
-        let gone = Process()
-        gone.executableURL = URL(fileURLWithPath: "/bin/true")
-        try ProcessRunner.launch(gone)
-        gone.waitUntilExit()
-        let ghost = ExecutionOwner(host: ProcessInfo.processInfo.hostName, pid: Int(gone.processIdentifier), start: "1")
-        _ = try store.claimExecution(dead.id, executor: "mcp:svc", currentDigest: dead.digest, owner: ghost)
-        _ = try store.claimExecution(alive.id, executor: "mcp:svc", currentDigest: alive.digest, owner: .current)
+        for proposal in [dead, alive] { try await fixture.approve(store, proposal.id, as: "alice", reason: nil) }
+        let gone = try ChildProcess.start("/bin/true", [])
+        _ = await gone.wait()
+        let ghost = ExecutionOwner(host: ProcessInfo.processInfo.hostName, pid: Int(gone.pid), start: "1")
+        _ = try fixture.claim(store, dead.id, dead.digest, owner: ghost)
+        _ = try fixture.claim(store, alive.id, alive.digest, owner: .current)
         #expect(try store.recoverInterrupted(actor: "system") == [dead.id])
         #expect(try store.proposal(dead.id).state == .interrupted && store.proposal(alive.id).state == .executing)
-        #expect(throws: StoreError.self) { try store.claimExecution(dead.id, executor: "mcp:svc", currentDigest: dead.digest, owner: .current) }
+        #expect(throws: StoreError.self) { try fixture.claim(store, dead.id, dead.digest, owner: .current) }
     }
 
     @Test("A database from a newer release is refused before anything changes")
@@ -206,12 +247,16 @@ struct ProposalStoreTests {
     }
 
     @Test("The audit log refuses UPDATE and DELETE; changing any byte of any row (triggers dropped) makes verify name that row")
-    func tamper() throws {
-        let fixture = try StoreFixture()
+    func tamper() async throws {
+        let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
         let store = try fixture.store()
         let proposal = try fixture.propose(store)
-        _ = try store.approve(proposal.id, approver: "alice", reason: nil, expectedDigest: nil)
+        try await fixture.approve(store, proposal.id, as: "alice", reason: nil)
+        try tamperChecks(fixture)
+    }
+
+    func tamperChecks(_ fixture: StoreFixture) throws {
         let log = AuditLog(database: try StateDatabase(path: fixture.path))
         try log.append(.init(actor: "mcp:svc", kind: "tool", host: "t1", outcome: "ok", detail: ["tool": "get_system_info"]))
         let rows = try log.records()

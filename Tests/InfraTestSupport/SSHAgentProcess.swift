@@ -1,22 +1,19 @@
 import Foundation
+import InfraApp
 
 /// An ssh-agent for one test, run in the foreground (`-D`) as our own child so it is stopped by its PID.
 ///
 /// A daemonising agent (`ssh-agent -s`) would leave its parent unreaped and outlive the test.
 public final class SSHAgentProcess: @unchecked Sendable {
     public let socketPath: String
-    private let process: Process
+    private let child: ChildProcess
+    private let lock = NSLock()
+    private var stopped = false
 
     /// Starts an agent listening on `socketPath` and waits until the socket exists.
     public init(socketPath: String) async throws {
         self.socketPath = socketPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
-        process.arguments = ["-D", "-a", socketPath]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try ProcessRunner.launch(process)
+        child = try ChildProcess.start("/usr/bin/ssh-agent", ["-D", "-a", socketPath])
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socketPath) {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -26,19 +23,24 @@ public final class SSHAgentProcess: @unchecked Sendable {
         }
     }
 
+    /// The environment that reaches this agent.
+    public var environment: [String: String] { ["SSH_AUTH_SOCK": socketPath] }
+
     /// Adds a private key file to the agent.
     public func add(_ keyPath: String) async throws {
-        let added = try await ProcessRunner.run("/usr/bin/ssh-add", ["-q", keyPath], environment: ["SSH_AUTH_SOCK": socketPath])
+        let added = try await ProcessRunner.run("/usr/bin/ssh-add", ["-q", keyPath], environment: environment)
         guard added.status == 0 else { throw LoopbackTarget.TargetError(message: "ssh-add \(keyPath): \(added.stderr)") }
     }
 
-    /// Stops the agent by its PID. SIGKILL: a child started from a Swift runtime thread inherits a mask
-    /// that blocks SIGTERM, and the agent holds nothing worth a clean exit.
+    /// Stops the agent by its PID and reaps it.
     public func stop() async {
-        let pid = process.processIdentifier
-        guard process.isRunning else { return }
-        kill(pid, SIGKILL)
-        for _ in 0..<50 where process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        kill(child.pid, SIGTERM)
+        _ = await child.wait()
         try? FileManager.default.removeItem(atPath: socketPath)
     }
 }

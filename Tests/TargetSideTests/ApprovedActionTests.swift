@@ -23,15 +23,17 @@ struct ApprovedActionTests {
     @Test("A catalogue action runs through sudo as root, is verified, and is logged with its correlation id")
     func actionRunsThroughSudo() async throws {
         try await withMarkerTarget { t in
-            let result = try await t.act("test_marker label=alpha id=prop-0042")
+            let result = try await t.actApproved("test_marker", ["label": "alpha"], id: "0042-aaaa")
             #expect(result.exitCode == 0, "\(result.stderrText)")
             #expect(result.stdoutText == "pra-run: test_marker done (verified: yes)\n")
             let attributes = try FileManager.default.attributesOfItem(atPath: t.state + "/marker-alpha")
             #expect(attributes[.ownerAccountID] as? Int == 0)
             let lines = await t.auditLines(count: 3)
-            #expect(lines.contains { $0.contains("pra-exec: accepted user=\(t.target.runnerUser)") && $0.contains("action=test_marker id=prop-0042") })
-            #expect(lines.contains { $0.contains("pra-run: start caller=\(t.target.runnerUser) id=prop-0042 action=test_marker impact=LOW") })
-            #expect(lines.contains { $0.contains("pra-run: done caller=\(t.target.runnerUser) id=prop-0042 action=test_marker verified=yes") })
+            #expect(lines.contains { $0.contains("pra-exec: accepted user=\(t.target.runnerUser)") && $0.contains("action=test_marker id=0042-aaaa approvals=1") })
+            #expect(lines.contains {
+                $0.contains("pra-run: start caller=\(t.target.runnerUser) id=0042-aaaa action=test_marker impact=LOW approvers=alice@loopback")
+            })
+            #expect(lines.contains { $0.contains("pra-run: done caller=\(t.target.runnerUser) id=0042-aaaa action=test_marker verified=yes") })
         }
     }
 

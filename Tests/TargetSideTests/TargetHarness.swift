@@ -46,9 +46,38 @@ struct SystemTarget {
         try await pool.execute(host: host, credentials: configuration.reader, command: request, timeout: .seconds(25))
     }
 
-    /// Sends a request to pra-exec as the runner.
-    func act(_ request: String) async throws -> ExecResult {
-        try await pool.execute(host: host, credentials: configuration.runner, command: request, timeout: .seconds(25))
+    /// Sends a request to pra-exec as the runner, with these signed approvals on stdin.
+    func act(_ request: String, approvals: [SignedApproval] = []) async throws -> ExecResult {
+        try await pool.execute(host: host, credentials: configuration.runner, command: request,
+                               stdin: Array(approvals.map(\.stdinLine).joined().utf8), timeout: .seconds(25))
+    }
+
+    /// The key of one of the target's approvers (alice or bob).
+    func approverKey(_ name: String) -> String { state + "/approvers/" + name }
+
+    /// A statement for this target as the server would make it: its inventory name and pinned ed25519 key,
+    /// the catalogue installed on it, a window around now.
+    func statement(id: String, action: String, parameters: [String: String] = [:], principal: String = "alice@loopback",
+                   from: TimeInterval = -5, until: TimeInterval = 600) throws -> ApprovalStatement {
+        ApprovalStatement(proposalID: id, host: "loopback",
+                          hostKeyFingerprint: try TestApprovals.fingerprint(ofPublicKeyFile: state + "/hostkeys/ssh_host_ed25519_key.pub"),
+                          action: action, parameters: parameters,
+                          catalogueVersion: try TestApprovals.sha256(ofFile: lib + "/pra-catalogue.tsv"),
+                          digest: "sha256:" + String(repeating: "d", count: 64), principal: principal,
+                          notBefore: Date().addingTimeInterval(from), notAfter: Date().addingTimeInterval(until),
+                          auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
+    }
+
+    /// Signs `statement` with an approver's key (alice unless named).
+    func sign(_ statement: ApprovalStatement, by approver: String = "alice") async throws -> SignedApproval {
+        try await TestApprovals.sign(statement, keyFile: approverKey(approver))
+    }
+
+    /// Runs `request` (which must carry `id=ID`) approved by alice's signature over its own statement.
+    func actApproved(_ action: String, _ parameters: [String: String] = [:], id: String) async throws -> ExecResult {
+        let words = [action] + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" } + ["id=\(id)"]
+        let signed = try await sign(try statement(id: id, action: action, parameters: parameters))
+        return try await act(words.joined(separator: " "), approvals: [signed])
     }
 
     /// The audit lines the target logged so far.

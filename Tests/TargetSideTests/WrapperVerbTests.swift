@@ -68,13 +68,12 @@ struct WrapperVerbTests {
     func optionalTools() async throws {
         try await SystemTarget.with { t in
             let port = Int.random(in: 30000...60000)
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            server.arguments = ["-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", t.state + "/logs"]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
-            try ProcessRunner.launch(server)
-            defer { kill(server.processIdentifier, SIGKILL) }
+            let server = try ChildProcess.start("/usr/bin/python3", ["-m", "http.server", "--bind", "127.0.0.1", String(port),
+                                                                     "--directory", t.state + "/logs"])
+            defer {
+                kill(server.pid, SIGKILL)
+                _ = server.waitBlocking()
+            }
             var status = ""
             for _ in 0..<50 {
                 let result = try await t.read("http-check url=http://127.0.0.1:\(port)/app.log")

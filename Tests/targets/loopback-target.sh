@@ -18,6 +18,9 @@
 # messages land in STATE_DIR/audit.log. --extra-catalogue appends test-only actions to the catalogue.
 # --listen-any makes sshd listen on every address (0.0.0.0): only for a network namespace the caller created,
 # where it answers on all of 127.0.0.0/8 (the benchmark's 100 hosts) and nowhere else.
+# With --system there are also two approvers, alice@loopback and bob@loopback: their ed25519 keys in
+# STATE_DIR/approvers/{alice,bob} (root's, mode 600), listed in the inventory's mcp_approvers and in the
+# target's allowed_signers, with the role's thresholds (LOW 1, MEDIUM 1, HIGH 2) and inventory-name loopback.
 # --hosts N (2..200) makes the inventory name N hosts h1 .. hN (group fleet) at 127.0.0.1 .. 127.0.0.N, each
 # pinned in known_hosts, and sshd listen on each of those addresses (up to 16; more need --listen-any).
 set -eu
@@ -169,6 +172,18 @@ if [ -n "$system" ]; then
   printf '%s\n' "$state/logs" /var/log > "$etc/log-roots"
   printf '%s\n' "$state" > "$etc/du-roots"
   printf '%s\n' nginx.service unbound.service > "$etc/allowed-services"
+  # Approvals, as the role renders them: who may sign, how many per impact, this host's name and keys.
+  install -d -m 0700 "$state/approvers"
+  : > "$etc/allowed_signers"
+  for approver in alice bob; do
+    ssh-keygen -q -t ed25519 -N '' -C "$approver@loopback" -f "$state/approvers/$approver"
+    printf '%s@loopback namespaces="approval@mcp-linux-infra" %s\n' "$approver" \
+      "$(cut -d' ' -f1,2 "$state/approvers/$approver.pub")" >> "$etc/allowed_signers"
+  done
+  chmod 0644 "$etc/allowed_signers"
+  printf 'LOW 1\nMEDIUM 1\nHIGH 2\n' > "$etc/approvals"
+  printf 'loopback\n' > "$etc/inventory-name"
+  printf '%s\n' "$state/hostkeys/ssh_host_ed25519_key.pub" "$state/hostkeys/ssh_host_ecdsa_key.pub" > "$etc/host-keys"
   printf 'sshd[1]: Accepted publickey for someone\nkernel: disk error on sda\nplain line\n' > "$state/logs/app.log"
   chmod 0644 "$state/logs/app.log"
   reader_command="$lib/mcp-wrapper"
@@ -262,6 +277,14 @@ all:
       ansible_host: 127.0.0.1
       ansible_port: $port
 INV
+if [ -n "$system" ]; then
+  {
+    printf '      mcp_approvers:\n'
+    for approver in alice bob; do
+      printf '        - principal: %s@loopback\n          key: "%s"\n' "$approver" "$(cut -d' ' -f1,2 "$state/approvers/$approver.pub")"
+    done
+  } >> "$state/inventory.yml"
+fi
 if [ "$hosts" -gt 1 ]; then
   printf '  children:\n    fleet:\n      hosts:\n' >> "$state/inventory.yml"
   for i in $(seq "$hosts"); do
