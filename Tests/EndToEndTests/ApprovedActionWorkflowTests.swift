@@ -23,7 +23,9 @@ struct ApprovedActionWorkflowTests {
                     let state = workspace.directory + "/state"
                     for command in [["mkdir", "-p", state], ["chgrp", Self.group, state], ["chmod", "2770", state],
                                     ["chmod", "o+x", workspace.directory, (workspace.directory as NSString).deletingLastPathComponent],
-                                    ["chmod", "0644", workspace.envFile]] {
+                                    ["chmod", "0644", workspace.envFile],
+                                    // The approvers read the inventory and the pinned host keys (never the account keys, mode 600).
+                                    ["chmod", "0711", workspace.keys], ["chmod", "0644", workspace.keys + "/known_hosts"]] {
                         #expect(try await ProcessRunner.run("/usr/bin/env", command).status == 0, "\(command)")
                     }
                     #expect(try await ProcessRunner.run(productBinary(), ["actions", "list", "--env-file", workspace.envFile]).status == 0)
@@ -41,14 +43,42 @@ struct ApprovedActionWorkflowTests {
                     // The approvers run a copy of the binary: the checkout may sit under a home they cannot enter.
                     let cliBinary = workspace.directory + "/mcp-linux-infra"
                     #expect(try await ProcessRunner.run("/usr/bin/install", ["-m", "0755", productBinary(), cliBinary]).status == 0)
-                    let scenario = #"{"host": "t1", "alice": "\#(Self.alice)", "bob": "\#(Self.bob)", "freeze": "\#(target.freezeFile)", "#
-                        + #""cli_binary": "\#(cliBinary)", "#
-                        + #""stderr": "\#(workspace.directory)/server.stderr", "other_catalogue": "\#(other)"}"#
-                    let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/pra_workflow.py",
-                                                                                  productBinary(), workspace.envFile, scenario])
-                    try #require(run.status == 0, "client failed: \(run.stderr.suffix(3000))")
-                    let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-                    try await Self.check(report, target: target)
+                    // Each approver holds their key in an ssh-agent of their own OS account (an agent answers only its owner).
+                    var agents: [SSHAgentProcess] = []
+                    var sockets: [String: String] = [:]
+                    func stopAgents() async {
+                        for agent in agents { await agent.stop() }
+                        agents = []
+                    }
+                    do {
+                        for (user, key) in [(Self.alice, "alice"), (Self.bob, "bob")] {
+                            let home = workspace.directory + "/agent-" + key
+                            for command in [["install", "-d", "-m", "0700", "-o", user, home],
+                                            ["install", "-m", "0600", "-o", user, workspace.approverKey(key), home + "/id_ed25519"]] {
+                                #expect(try await ProcessRunner.run("/usr/bin/env", command).status == 0, "\(command)")
+                            }
+                            let agent = try await SSHAgentProcess(socketPath: home + "/agent.sock", user: user)
+                            agents.append(agent)
+                            try await agent.add(home + "/id_ed25519")
+                            try FileManager.default.removeItem(atPath: home + "/id_ed25519")   // the agent holds it now
+                            sockets[user] = agent.socketPath
+                        }
+                        let scenario: [String: Any] = [
+                            "host": "t1", "alice": Self.alice, "bob": Self.bob, "agents": sockets, "alice_key": workspace.approverKey("alice"),
+                            "db": state + "/state.sqlite3", "freeze": target.freezeFile, "cli_binary": cliBinary,
+                            "stderr": workspace.directory + "/server.stderr", "other_catalogue": other,
+                        ]
+                        let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/pra_workflow.py",
+                                                                                      productBinary(), workspace.envFile,
+                                                                                      String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+                        await stopAgents()
+                        try #require(run.status == 0, "client failed: \(run.stderr.suffix(3000))")
+                        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+                        try await Self.check(report, target: target)
+                    } catch {
+                        await stopAgents()
+                        throw error
+                    }
                 }
             }
         }
@@ -105,6 +135,9 @@ struct ApprovedActionWorkflowTests {
         refused("afterExpiry", "EXPIRED")
         #expect(cli("approveChanged").0 == 0)
         refused("afterDigestChange", "digest changed since it was approved")
+        // Approvals forged in the database by the server's own account count for nothing.
+        refused("forgedUnsigned", "carries no signature")
+        refused("forgedCopied", "the statement is for proposal")
 
         // M-of-N on HIGH impact.
         #expect(cli("highNoReason").0 == 1 && cli("highNoReason").1.contains("reason is required"))
@@ -130,17 +163,24 @@ struct ApprovedActionWorkflowTests {
         #expect(cli("verify").0 == 0 && cli("verify").1.contains("chain intact"), "\(cli("verify").1)")
         let mainRows = cli("search").1.split(separator: "\n")
         #expect(mainRows.contains { $0.contains("\"kind\":\"ssh\"") && $0.contains("restart_unbound") }, "\(mainRows)")
-        #expect(mainRows.contains { $0.contains("\"kind\":\"approval\"") && $0.contains("os:\(alice)") })
+        #expect(mainRows.contains { $0.contains("\"kind\":\"approval\"") && $0.contains("key:alice@example.org") && $0.contains("\"osAccount\":\"\(alice)\"") },
+                "\(mainRows)")
         #expect(cli("list").0 == 0 && cli("list").1.contains("COMPLETED"))
 
         // The target: what ran, by correlation id. The main action and the race ran once each; nothing else started.
         let journal = try await target.root(["journalctl", "--no-pager", "-o", "cat", "-t", "pra-run", "-t", "pra-exec"]).stdout
         func starts(_ id: String) -> Int { journal.split(separator: "\n").filter { $0.hasPrefix("start ") && $0.contains("id=\(id)") }.count }
         #expect(starts(mainID) == 1, "\(journal.suffix(1500))")
+        // The approver's principal reaches the host's journal with the id: pra-run verified the signature itself.
+        #expect(journal.split(separator: "\n").contains { $0.hasPrefix("start ") && $0.contains("id=\(mainID)") && $0.contains("approvers=alice@example.org") },
+                "\(journal.suffix(1500))")
         #expect(journal.contains("accepted") && journal.split(separator: "\n").contains { $0.contains("done") && $0.contains("id=\(mainID)") })
         #expect(starts(raceID) == 1)
         for key in ["rejectedID", "expiredID", "changedID", "rebootID"] {
             #expect(starts(report[key] as? String ?? "?") == 0, "\(key) ran")
+        }
+        for id in report["forgedIDs"] as? [String] ?? ["missing"] {
+            #expect(starts(id) == 0 && !journal.contains("id=\(id)"), "a forged approval reached the host: \(id)")
         }
         #expect(!journal.contains("action=reboot_system"))
     }

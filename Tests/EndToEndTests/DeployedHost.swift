@@ -53,6 +53,27 @@ struct DeployedFleet {
         try await pool.execute(host: try self.host(host), credentials: configuration.runner, command: request, timeout: .seconds(60))
     }
 
+    /// One pra-exec request as the runner, approved by signed statements of `approvers` (alice, bob) made
+    /// the way the server makes them (the host's pinned key, the server's catalogue, a window around now).
+    func actApproved(_ host: String, _ action: String, _ parameters: [String: String] = [:], id: String,
+                     approvers: [String] = ["alice"]) async throws -> ExecResult {
+        let inventoryHost = try self.host(host)
+        let request = try ActionRequest.make(actionName: action, host: inventoryHost, parameters: parameters, catalogue: configuration.catalogue)
+        var signed: [SignedApproval] = []
+        for name in approvers {
+            let statement = ApprovalStatement(
+                proposalID: id, host: host,
+                hostKeyFingerprint: configuration.hostKeys.pinnedFingerprints(address: inventoryHost.address, port: inventoryHost.port).first ?? "",
+                action: action, parameters: parameters, catalogueVersion: configuration.catalogue.version,
+                digest: request.digest(catalogueVersion: configuration.catalogue.version), principal: "\(name)@example.org",
+                notBefore: Date().addingTimeInterval(-5), notAfter: Date().addingTimeInterval(600),
+                auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
+            signed.append(try await TestApprovals.sign(statement, keyFile: workspace.approverKey(name)))
+        }
+        return try await pool.execute(host: inventoryHost, credentials: configuration.runner, command: request.execRequest(correlation: id),
+                                      stdin: Array(signed.map(\.stdinLine).joined().utf8), timeout: .seconds(60))
+    }
+
     /// A property of a unit, read through the reader (unit-show).
     func unitProperty(_ host: String, _ unit: String, _ property: String) async throws -> String? {
         let result = try await read(host, "unit-show unit=\(unit)")

@@ -263,8 +263,10 @@ struct FaultInjectionTests {
             do {
                 // The approver needs the CLI, the settings and the database: a copy of the binary, and a state folder they share.
                 let state = target.stateDirectory + "/state"
+                // The approver signs with alice's key (the target's allowed_signers lists it), a copy only they can read.
                 for command in [["install", "-m", "0755", productBinary(), target.stateDirectory + "/mcp-linux-infra"],
-                                ["install", "-d", "-m", "0777", state]] {
+                                ["install", "-d", "-m", "0777", state],
+                                ["install", "-m", "0600", "-o", approver, target.stateDirectory + "/approvers/alice", target.stateDirectory + "/approver-key"]] {
                     #expect(try await ProcessRunner.run("/usr/bin/env", command).status == 0, "\(command)")
                 }
                 #expect(try await cli(target, ["actions", "list"]).status == 0)
@@ -292,7 +294,8 @@ struct FaultInjectionTests {
         let environment = actionEnvironment(target, grace: grace)
         let scenario: [String: Any] = [
             "host": "loopback", "action": "test_sleep", "parameters": ["seconds": String(sleep)],
-            "approve": ["runuser", "-u", approver, "--", target.stateDirectory + "/mcp-linux-infra", "actions", "approve", "--env-file", target.envFile],
+            "approve": ["runuser", "-u", approver, "--", target.stateDirectory + "/mcp-linux-infra", "actions", "approve", "--env-file", target.envFile,
+                        "--key", target.stateDirectory + "/approver-key"],
             "termAfterSeconds": 1, "graceSeconds": grace,
             "env": ["LINUX_MCP_CATALOGUE": environment["LINUX_MCP_CATALOGUE"]!, "LINUX_MCP_SHUTDOWN_GRACE_SECONDS": String(grace)],
         ]

@@ -41,7 +41,7 @@ struct RoleDeploymentTests {
                 // Last: reboot_system really reboots (nspawn exits when its container reboots).
                 try await DeployedFleet.with(workspace) { fleet in
                     // The connection may drop before pra-exec's exit status arrives; the host going down is the proof.
-                    let reboot = try? await fleet.act("t2", "reboot_system id=e2e-reboot")
+                    let reboot = try? await fleet.actApproved("t2", "reboot_system", id: "0e2e-0009", approvers: ["alice", "bob"])
                     #expect(reboot?.exitCode == 0 || reboot?.exitCode == nil, "reboot_system: \(reboot?.stderrText ?? "")")
                     var gone = false
                     for _ in 0..<300 where !gone {
@@ -104,6 +104,8 @@ struct RoleDeploymentTests {
             let result = try await fleet.read("t1", request)
             #expect(result.exitCode == 70 && result.stderrText.contains("no container runtime"), "\(request): \(result.stderrText)")
         }
+        // No action ran yet: the ledger of executed approvals is empty.
+        try await expectOK("ledger") { $0.isEmpty }
         let verbs = try wrapperVerbs()
         #expect(verbs.count >= 29 && tried == verbs, "verbs not exercised: \(verbs.subtracting(tried).sorted())")
 
@@ -116,15 +118,18 @@ struct RoleDeploymentTests {
     func everyActionRunsForReal(_ fleet: DeployedFleet, targets: [NspawnTarget]) async throws {
         var tried: Set<String> = ["reboot_system"]   // run last, on t2 (it takes the host down)
 
-        func run(_ request: String, expect code: Int32 = 0, sourceLocation: SourceLocation = #_sourceLocation) async throws -> ExecResult {
-            tried.insert(String(request.split(separator: " ")[0]))
-            let result = try await fleet.act("t1", request)
-            #expect(result.exitCode == code, "\(request): exit \(String(describing: result.exitCode)) \(result.stderrText)", sourceLocation: sourceLocation)
+        var serial = 0
+        func run(_ action: String, _ parameters: [String: String] = [:], id: String? = nil, expect code: Int32 = 0,
+                 sourceLocation: SourceLocation = #_sourceLocation) async throws -> ExecResult {
+            tried.insert(action)
+            serial += 1
+            let result = try await fleet.actApproved("t1", action, parameters, id: id ?? String(format: "0e2e-%04d", serial))
+            #expect(result.exitCode == code, "\(action): exit \(String(describing: result.exitCode)) \(result.stderrText)", sourceLocation: sourceLocation)
             return result
         }
 
         let unboundBefore = try await fleet.unitProperty("t1", "unbound.service", "MainPID")
-        let restarted = try await run("restart_unbound id=e2e-restart-unbound")
+        let restarted = try await run("restart_unbound", id: "0e2e-aaaa-0001")
         #expect(restarted.stdoutText.contains("verified: yes"), "\(restarted.stdoutText)")
         let unboundAfter = try await fleet.unitProperty("t1", "unbound.service", "MainPID")
         #expect(unboundBefore != nil && unboundAfter != nil && unboundBefore != unboundAfter && unboundAfter != "0",
@@ -147,21 +152,31 @@ struct RoleDeploymentTests {
         #expect(caddyRestarted != nil && caddyRestarted != caddyAfter && caddyRestarted != "0")
 
         let before = try await fleet.unitProperty("t1", "unbound.service", "MainPID")
-        #expect(try await run("restart_service unit=unbound.service").stdoutText.contains("verified: yes"))
+        #expect(try await run("restart_service", ["unit": "unbound.service"]).stdoutText.contains("verified: yes"))
         #expect(try await fleet.unitProperty("t1", "unbound.service", "MainPID") != before)
         // Only the inventory's mcp_allowed_services may be named.
-        _ = try await run("restart_service unit=ssh.service", expect: 66)
+        tried.insert("restart_service")
+        let notAllowed = try await fleet.act("t1", "restart_service unit=ssh.service id=0e2e-dddd-0001")
+        #expect(notAllowed.exitCode == 66, "\(notAllowed.stderrText)")
         // No container runtime on the target: the precondition fails and nothing runs.
-        let container = try await run("restart_container name=web", expect: 67)
+        let container = try await run("restart_container", ["name": "web"], expect: 67)
         #expect(container.stderrText.contains("no container runtime"))
 
         let actions = Set(try catalogueActions())
         #expect(actions.count >= 8 && tried == actions, "actions not exercised: \(actions.subtracting(tried).sorted())")
 
-        // The correlation id reaches the target's journal, from pra-exec and from pra-run (as root).
-        let journal = try await fleet.read("t1", "journal grep=e2e-restart-unbound lines=20")
+        // The proposal id and the approver reach the target's journal, from pra-exec and from pra-run (as root).
+        let journal = try await fleet.read("t1", "journal grep=0e2e-aaaa-0001 lines=20")
         #expect(journal.stdoutText.contains("pra-exec["), "\(journal.stdoutText)")
-        #expect(journal.stdoutText.contains("pra-run[") && journal.stdoutText.contains("done caller=pra-runner id=e2e-restart-unbound"))
+        #expect(journal.stdoutText.contains("pra-run[") && journal.stdoutText.contains("done caller=pra-runner id=0e2e-aaaa-0001"))
+        #expect(journal.stdoutText.contains("start caller=pra-runner id=0e2e-aaaa-0001 action=restart_unbound impact=LOW approvers=alice@example.org"),
+                "\(journal.stdoutText)")
+        // The runner key alone, with no signature, runs nothing; the same approval again is refused by the ledger.
+        let unsigned = try await fleet.act("t1", "restart_unbound id=0e2e-bbbb-0001")
+        #expect(unsigned.exitCode == 80 && unsigned.stderrText.contains("no signed approval"), "\(unsigned.stderrText)")
+        #expect(try await fleet.actApproved("t1", "restart_unbound", id: "0e2e-aaaa-0001").exitCode == 88)
+        let ledger = try await fleet.read("t1", "ledger")
+        #expect(ledger.exitCode == 0 && ledger.stdoutText.contains("entry 0e2e-aaaa-0001 ran="), "\(ledger.stdoutText.prefix(400))")
     }
 
     /// pra-runner can run catalogue actions and nothing else.
@@ -192,7 +207,7 @@ struct RoleDeploymentTests {
     /// The audit trail keeps working after the journal and the log files are rotated, and lives on disk.
     func auditSurvivesRotation(_ fleet: DeployedFleet, target: NspawnTarget) async throws {
         #expect(try await target.root(["journalctl", "--rotate"]).status == 0)
-        #expect(try await fleet.act("t1", "rotate_logs").exitCode == 0)
+        #expect(try await fleet.actApproved("t1", "rotate_logs", id: "0e2e-cccc-0001").exitCode == 0)
         let marker = "audit-probe-\(UInt32.random(in: 0...UInt32.max)).service"
         _ = try await fleet.read("t1", "unit-active unit=\(marker)")
         var found = ""

@@ -18,6 +18,10 @@ public struct DeploymentWorkspace: Sendable {
     public var keys: String { directory + "/keys" }
     /// The server's .env.
     public var envFile: String { directory + "/linux-mcp.env" }
+    /// The approvers' key pairs (alice, bob), as their owners would hold them.
+    public var approverKeys: String { directory + "/approvers" }
+    /// The private key of one approver (alice or bob).
+    public func approverKey(_ name: String) -> String { approverKeys + "/" + name }
     /// Inventory host name of a target.
     public func hostName(_ target: NspawnTarget) -> String { "t\(targets.firstIndex { $0.index == target.index }! + 1)" }
 
@@ -42,6 +46,14 @@ public struct DeploymentWorkspace: Sendable {
         for account in ["mcp-reader", "pra-runner"] {
             try await workspace.makeKey(workspace.keys + "/" + account)
         }
+        // Two approvers (alice@example.org, bob@example.org) for every host unless a host sets its own.
+        try files.createDirectory(atPath: workspace.approverKeys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        var approvers: [String] = []
+        for name in ["alice", "bob"] {
+            try await workspace.makeKey(workspace.approverKey(name))
+            let key = try String(contentsOfFile: workspace.approverKey(name) + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+            approvers.append("{principal: \(name)@example.org, key: \"\(key)\"}")
+        }
         let knownHosts = targets.map(\.knownHostsLine).joined(separator: "\n") + "\n"
         try knownHosts.write(toFile: workspace.keys + "/known_hosts", atomically: true, encoding: .utf8)
 
@@ -53,6 +65,7 @@ public struct DeploymentWorkspace: Sendable {
             ansible_python_interpreter: /usr/bin/python3
             mcp_infra_keys_dir: \(workspace.keys)
             mcp_infra_reader_fail2ban_status: true
+            mcp_approvers: [\(approvers.joined(separator: ", "))]
           children:
             targets:
               vars:

@@ -10,10 +10,17 @@ public final class SSHAgentProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
 
-    /// Starts an agent listening on `socketPath` and waits until the socket exists.
-    public init(socketPath: String) async throws {
+    /// The OS account the agent runs as (nil: this process's). An agent answers only its own account and root.
+    public let user: String?
+
+    /// Starts an agent listening on `socketPath` (as `user`, through runuser, when given) and waits until
+    /// the socket exists.
+    public init(socketPath: String, user: String? = nil) async throws {
         self.socketPath = socketPath
-        child = try ChildProcess.start("/usr/bin/ssh-agent", ["-D", "-a", socketPath])
+        self.user = user
+        let agent = ["/usr/bin/ssh-agent", "-D", "-a", socketPath]
+        child = try user.map { try ChildProcess.start("/usr/sbin/runuser", ["-u", $0, "--"] + agent) }
+            ?? ChildProcess.start(agent[0], Array(agent.dropFirst()))
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socketPath) {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -26,9 +33,15 @@ public final class SSHAgentProcess: @unchecked Sendable {
     /// The environment that reaches this agent.
     public var environment: [String: String] { ["SSH_AUTH_SOCK": socketPath] }
 
-    /// Adds a private key file to the agent.
+    /// Adds a private key file to the agent (a file the agent's account can read).
     public func add(_ keyPath: String) async throws {
-        let added = try await ProcessRunner.run("/usr/bin/ssh-add", ["-q", keyPath], environment: environment)
+        let added: ProcessRunner.Outcome
+        if let user {
+            added = try await ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", "/usr/bin/env", "SSH_AUTH_SOCK=\(socketPath)",
+                                                                      "/usr/bin/ssh-add", "-q", keyPath])
+        } else {
+            added = try await ProcessRunner.run("/usr/bin/ssh-add", ["-q", keyPath], environment: environment)
+        }
         guard added.status == 0 else { throw LoopbackTarget.TargetError(message: "ssh-add \(keyPath): \(added.stderr)") }
     }
 

@@ -2,8 +2,9 @@
 `mcp-linux-infra serve`, humans act through the CLI as other OS accounts (runuser), against a real target.
 
 Usage: pra_workflow.py SERVER_BINARY ENV_FILE SCENARIO_JSON
-SCENARIO_JSON: {"host": "t1", "alice": user, "bob": user, "freeze": cgroup.freeze path, "stderr": path,
-"other_catalogue": path}. Prints one JSON report on stdout; Tests/EndToEndTests/ApprovedActionWorkflowTests.swift
+SCENARIO_JSON: {"host": "t1", "alice": user, "bob": user, "agents": {user: SSH_AUTH_SOCK}, "alice_key": path,
+"db": path, "freeze": cgroup.freeze path, "stderr": path, "other_catalogue": path}. Each approver's key is in an
+ssh-agent of their own OS account; `actions approve` signs with it. Prints one JSON report on stdout; Tests/EndToEndTests/ApprovedActionWorkflowTests.swift
 asserts on it and on the target's journal.
 """
 import asyncio
@@ -25,6 +26,8 @@ def cli(*args, user=None, env=None):
     """Runs the CLI, as `user` through runuser when given; returns (exit, stdout + stderr)."""
     # The approvers run a copy outside the checkout (which may sit under a home they cannot enter).
     argv = [scenario["cli_binary"] if user else binary, *args, "--env-file", env_file]
+    if user:
+        env = {"SSH_AUTH_SOCK": scenario["agents"][user], **(env or {})}
     if env:
         argv = ["env", *[f"{k}={v}" for k, v in env.items()], *argv]
     if user:
@@ -74,7 +77,8 @@ async def main():
 
             # 3. A human reviews and approves it as themself.
             report["show"] = cli("actions", "show", main_action["id"][:8], user=scenario["alice"])
-            report["selfApproval"] = cli("actions", "approve", main_action["id"])  # root runs the server: the proposer
+            # root runs the server (the proposer): even holding an approver's key, it cannot approve.
+            report["selfApproval"] = cli("actions", "approve", main_action["id"], "--key", scenario["alice_key"])
             report["approve"] = cli("actions", "approve", main_action["id"], "--digest", main_action["digest"], user=scenario["alice"])
 
             # 4. Execute once: completed and verified; a second execute is refused.
@@ -121,6 +125,18 @@ async def main():
             report["approveChanged"] = cli("actions", "approve", changed["id"], user=scenario["alice"])
             report["changedID"] = changed["id"]
 
+            # 9. Forged in the database by the server's own account: an approval row with no signature, and one
+            # carrying a real signature copied from another proposal. Neither counts; nothing reaches the host.
+            forged = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
+                                                                        "rationale": "restart to test a forged approval."}))
+            copied = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
+                                                                        "rationale": "restart to test a copied signature."}))
+            forge(forged["id"], None)
+            report["forgedUnsigned"] = await call(session, "execute_pra_action", {"id": forged["id"]})
+            forge(copied["id"], main_action["id"])
+            report["forgedCopied"] = await call(session, "execute_pra_action", {"id": copied["id"]})
+            report["forgedIDs"] = [forged["id"], copied["id"]]
+
     async with server({"LINUX_MCP_CATALOGUE": scenario["other_catalogue"]}) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
@@ -158,6 +174,24 @@ async def main():
     report["doomedAudit"] = cli("audit", "search", "--id", doomed["id"], "--jsonl")
     report["list"] = cli("actions", "list", "--all", user=scenario["bob"])
     json.dump(report, sys.stdout)
+
+
+def forge(action_id, signed_from):
+    """What the server's OS account can do to its own database: write an approval and mark the action APPROVED."""
+    import sqlite3
+    db = sqlite3.connect(scenario["db"], timeout=30)
+    with db:
+        statement, signature = None, None
+        if signed_from:
+            statement, signature = db.execute("SELECT statement, signature FROM decision WHERE proposal_id = ? AND approves = 1",
+                                              (signed_from,)).fetchone()
+        digest, = db.execute("SELECT digest FROM proposal WHERE id = ?", (action_id,)).fetchone()
+        now = int(time.time() * 1000)
+        db.execute("INSERT INTO decision (proposal_id, approver, approves, reason, digest, at, os_account, statement, signature) "
+                   "VALUES (?, 'alice@example.org', 1, '', ?, ?, 'mcpt-alice', ?, ?)", (action_id, digest, now, statement, signature))
+        db.execute("UPDATE proposal SET state = 'APPROVED', approved_at = ?, approval_expires_at = ? WHERE id = ?",
+                   (now, now + 600000, action_id))
+    db.close()
 
 
 def action_of_list(answer):

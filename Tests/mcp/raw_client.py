@@ -266,6 +266,8 @@ def sigterm_execute(binary, env_file, stderr_path, scenario):
         "rationale": "fault-injection test: an action that takes a few seconds"}))
     action = proposed["result"]["structuredContent"]["action"]
     approve = run_command(scenario["approve"] + [action["id"], "--digest", action["digest"]])
+    if approve.returncode != 0:
+        raise SystemExit(f"the approval failed (exit {approve.returncode}): {approve.stdout}{approve.stderr}")
     execute_id = server.call("execute_pra_action", {"id": action["id"]})
     time.sleep(scenario["termAfterSeconds"])
     before = os.path.getsize(stderr_path)
