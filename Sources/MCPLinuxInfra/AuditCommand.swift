@@ -98,10 +98,12 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let anchors = anchor.compactMap(AuditChain.Anchor.init)
             var report: AuditVerification.Report
+            var hostCount = 0
             if hosts {
                 let configuration = try options.load()
                 let verification = AuditVerification(configuration: configuration.review, database: try openDatabase(configuration.settings))
                 report = try verification.verifyLog(anchors: anchors)
+                hostCount = configuration.inventory.hosts.count
                 try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
                                        logger: Logger(label: "audit")) { pool in
                     try await verification.verifyHosts(pool: pool, reader: configuration.reader, report: &report)
@@ -116,7 +118,7 @@ struct AuditCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let anchored = anchors.isEmpty ? "" : ", \(anchors.count) anchor(s) held"
-            let ledger = hosts ? ", \(report.ledgerEntriesChecked) ledger entries on \(try options.loadReview().inventory.hosts.count) host(s) match" : ""
+            let ledger = hosts ? ", \(report.ledgerEntriesChecked) ledger entries on \(hostCount) host(s) match" : ""
             print("audit verify: ok, \(report.rows) rows, chain intact\(anchored), \(report.statementsChecked) signed approval(s) verified\(ledger); "
                   + "head \(report.head.map(\.description) ?? "none (empty log)")")
         }

@@ -253,9 +253,9 @@ struct FaultInjectionTests {
     // MARK: - Helpers
 
     /// A --system loopback target whose catalogue has test_sleep, and an approver OS account of the test's own.
-    static func withActionTarget(_ body: (LoopbackTarget, String) async throws -> Void) async throws {
+    static func withActionTarget(extraCatalogue: String = sleepAction, _ body: (LoopbackTarget, String) async throws -> Void) async throws {
         let extra = FileManager.default.temporaryDirectory.appendingPathComponent("sleep-action-\(UUID().uuidString).tsv").path
-        try sleepAction.write(toFile: extra, atomically: true, encoding: .utf8)
+        try extraCatalogue.write(toFile: extra, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: extra) }
         try await LoopbackTarget.with(extraArguments: ["--system", "--extra-catalogue", extra]) { target in
             let approver = "mt" + target.readerUser.dropFirst(2).dropLast() + "a"

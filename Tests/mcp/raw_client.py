@@ -11,6 +11,7 @@ wait has a deadline. Each scenario prints one JSON report on stdout; FaultInject
     raw_client.py sigterm-execute BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py big-message BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py error-codes BINARY ENV_FILE STDERR SCENARIO_JSON
+    raw_client.py calls BINARY ENV_FILE STDERR SCENARIO_JSON   ({"env": {...}, "calls": [[TOOL, ARGUMENTS], ...]})
 """
 import json
 import os
@@ -361,6 +362,22 @@ def error_codes(binary, env_file, stderr_path, scenario):
     return {"answers": answers, "exit": server.wait_exit(30.0)}
 
 
+def calls(binary, env_file, stderr_path, scenario):
+    """Makes the given tool calls one after the other; reports each answer's structured content or error text."""
+    server = Server(binary, env_file, stderr_path, scenario.get("env", {}))
+    server.initialize()
+    results = []
+    for tool, arguments in scenario["calls"]:
+        answer = server.answer(server.call(tool, arguments), 120)
+        if answer is None:
+            results.append({"isError": True, "text": "no answer"})
+        else:
+            results.append({"isError": is_error(answer), "text": text_of(answer)[:2000],
+                            "structured": answer.get("result", {}).get("structuredContent")})
+    server.close()
+    return {"results": results, "exit": server.wait_exit(30.0)}
+
+
 def main():
     kind, binary, env_file, stderr_path = sys.argv[1:5]
     if kind == "close-mid-call":
@@ -368,7 +385,7 @@ def main():
     else:
         scenario = json.loads(sys.argv[5])
         kinds = {"burst": burst, "faults": faults, "sigterm-execute": sigterm_execute, "big-message": big_message,
-                 "error-codes": error_codes}
+                 "error-codes": error_codes, "calls": calls}
         report = kinds[kind](binary, env_file, stderr_path, scenario)
     print(json.dumps(report))
 
