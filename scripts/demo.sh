@@ -3,8 +3,9 @@
 # Debian 12 host (systemd-nspawn, its own network namespace), prepare it with the Ansible role over SSH as
 # root, check both accounts with `mcp-linux-infra doctor`; then the whole story: unbound goes down, an MCP
 # client (the official Python SDK, standing in for the AI) diagnoses it and proposes restart_unbound, a human
-# (another OS account) reviews and approves it with the CLI, the client executes it, the server verifies it,
-# and `audit verify` proves the log. Run as root on Debian 12; everything it starts is torn down on exit.
+# (another OS account, their SSH key in their own ssh-agent) reviews it and signs the approval with the CLI,
+# the client executes it, the target's root side verifies the signature before anything runs, the server
+# verifies the result, and `audit verify` proves the log. The runner key alone is shown to run nothing. Run as root on Debian 12; everything it starts is torn down on exit.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -24,12 +25,13 @@ cleanup() {
   for socket in "$demo"/cm/*; do
     [ -S "$socket" ] && ssh -o "ControlPath=$socket" -O exit unused 2>/dev/null
   done
+  if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
   bash Tests/targets/nspawn-target.sh down "$target"
   rm -rf -- "$demo"
   if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
   if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
 }
-approver=mcp-demo-approver approvers=mcp-demo-approvers
+approver=mcp-demo-approver approvers=mcp-demo-approvers principal=approver@demo.example agent_pid=
 [ ! -d "$target" ] || bash Tests/targets/nspawn-target.sh down "$target"
 rm -rf -- "$demo"
 if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
@@ -46,6 +48,12 @@ ssh-keygen -q -t ed25519 -N '' -C pra-runner -f "$demo/keys/pra-runner"
 cp "$target/known_hosts" "$demo/keys/known_hosts"
 cat "$demo/keys/known_hosts"
 
+step "The approver's own SSH key (they keep it; the role installs only its public half on the target)"
+install -d -m 0700 "$demo/approver"
+ssh-keygen -q -t ed25519 -N '' -C "$principal" -f "$demo/approver/id_ed25519"
+approver_key=$(cut -d' ' -f1,2 "$demo/approver/id_ed25519.pub")
+echo "$principal $approver_key"
+
 step "One inventory for Ansible and for the server ($demo/inventory.yml)"
 cat > "$demo/inventory.yml" <<INV
 all:
@@ -59,6 +67,7 @@ all:
       ansible_python_interpreter: /usr/bin/python3
       ansible_ssh_private_key_file: $target/bootstrap
       mcp_allowed_services: [unbound.service, caddy.service]
+      mcp_approvers: [{principal: $principal, key: "$approver_key"}]
 INV
 cat "$demo/inventory.yml"
 cat > "$demo/.env" <<ENV
@@ -86,12 +95,18 @@ binary=$repo/.build/debug/mcp-linux-infra
 python=/var/cache/mcp-linux-infra/mcp-venv/bin/python
 root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" -l root 10.231.200.2)
 
-step "A human approver: OS account $approver (approvals are tied to the OS user running the CLI, never to a typed name)"
+step "A human approver: OS account $approver, whose key ($principal) sits in an ssh-agent of their own"
 groupadd "$approvers"
 useradd -M -N -g "$approvers" -s /usr/sbin/nologin "$approver"
 install -d -m 2770 -g "$approvers" "$demo/state"
-chmod 0711 "$demo"
-chmod 0644 "$demo/.env"
+chmod 0711 "$demo" "$demo/keys"
+chmod 0644 "$demo/.env" "$demo/keys/known_hosts"
+chown -R "$approver" "$demo/approver"
+runuser -u "$approver" -- ssh-agent -D -a "$demo/approver/agent.sock" > /dev/null &
+agent_pid=$!
+for _ in $(seq 50); do [ -S "$demo/approver/agent.sock" ] && break; sleep 0.1; done
+runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" ssh-add -q "$demo/approver/id_ed25519"
+rm -f -- "$demo/approver/id_ed25519"   # the agent holds it now
 # The approver runs a copy outside the checkout (which may sit under a home they cannot enter).
 install -m 0755 "$binary" "$demo/mcp-linux-infra"
 "$binary" actions list --env-file "$demo/.env"
@@ -105,19 +120,28 @@ step "The AI (an MCP client over stdio) diagnoses and proposes; it cannot approv
 "$python" scripts/demo_client.py "$binary" "$demo/.env" diagnose-and-propose demo | tee "$demo/propose.out"
 id=$(tail -n 1 "$demo/propose.out")
 
-step "The human reviews the proposal: mcp-linux-infra actions show (as $approver)"
-runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$demo/.env"
+step "The human reviews the proposal and the exact statement they will sign: actions show --principal (as $approver)"
+runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --principal "$principal" --env-file "$demo/.env"
 digest=$(runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$demo/.env" | awk '$1 == "digest:" { print $2 }')
 
-step "The human approves, bound to the digest they saw: mcp-linux-infra actions approve (as $approver)"
-runuser -u "$approver" -- "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$demo/.env"
+step "The runner key alone runs nothing: pra-run (root) refuses a request without a signed approval"
+if ssh -i "$demo/keys/pra-runner" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" \
+    pra-runner@10.231.200.2 "restart_unbound id=$id" < /dev/null; then
+  echo "demo: the runner key ran an action without approval" >&2; exit 1
+else
+  echo "    refused (exit $?), as it must be"
+fi
+
+step "The human approves: the statement is signed with the key in their ssh-agent (as $approver)"
+runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$demo/.env"
 
 step "The AI executes it once; the server verifies through the read-only account"
 "$python" scripts/demo_client.py "$binary" "$demo/.env" execute "$id" demo
 
-step "On the target: the correlation id $id in the journal (pra-exec, pra-run)"
+step "On the target: the proposal id $id and the approver the root side verified, in the journal (pra-exec, pra-run)"
 "${root_ssh[@]}" journalctl --no-pager -o short-iso -t pra-exec -t pra-run --grep "$id"
 
 step "The audit log: the last rows, then the whole chain recomputed"
 "$binary" audit tail -n 8 --env-file "$demo/.env"
 "$binary" audit verify --env-file "$demo/.env"
+"$binary" audit verify --hosts --env-file "$demo/.env"

@@ -59,6 +59,9 @@ public struct AuditVerification: Sendable {
             case .success: break
             }
         }
+        for unsigned in try store.unsignedApprovals() {
+            report.problems.append("approval by \(unsigned.principal) of proposal \(unsigned.proposalID): no signature (it never counted)")
+        }
         // The newest anchored row that is gone names how far the log was cut.
         report.problems += missing.sorted { $0.0 > $1.0 }.map(\.1)
         return report

@@ -330,6 +330,15 @@ public struct ProposalStore: Sendable {
         }
     }
 
+    /// Approvals stored without a signature (written by something other than `actions approve`, or by a
+    /// release before signed approvals): none of them counts.
+    public func unsignedApprovals() throws -> [(proposalID: String, principal: String)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT proposal_id, approver FROM decision WHERE approves = 1 AND (statement IS NULL OR signature IS NULL) ORDER BY at")
+                .map { ($0["proposal_id"], $0["approver"]) }
+        }
+    }
+
     /// Whether a proposal with this exact id is stored.
     public func exists(_ id: String) throws -> Bool {
         try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM proposal WHERE id = ?", arguments: [id]) ?? false }
