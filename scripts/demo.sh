@@ -102,7 +102,7 @@ install -d -m 2770 -g "$approvers" "$demo/state"
 chmod 0711 "$demo" "$demo/keys"
 chmod 0644 "$demo/.env" "$demo/keys/known_hosts"
 chown -R "$approver" "$demo/approver"
-runuser -u "$approver" -- ssh-agent -D -a "$demo/approver/agent.sock" > /dev/null &
+runuser -u "$approver" -- ssh-agent -D -a "$demo/approver/agent.sock" > /dev/null 2>&1 &
 agent_pid=$!
 for _ in $(seq 50); do [ -S "$demo/approver/agent.sock" ] && break; sleep 0.1; done
 runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" ssh-add -q "$demo/approver/id_ed25519"
