@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "InfraMCP",
             dependencies: [
-                "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
+                "InfraApp", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import Foundation
+import InfraApp
 import InfraDomain
 import InfraSSH
 import InfraStore
@@ -27,15 +28,13 @@ extension DiagnosticsServer {
                   !rationale.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) else {
                 throw ToolCallError.badArgument("rationale", "must be 10 to 2000 characters without control characters (what you saw, what this fixes)")
             }
-            let request: ActionRequest
+            let record: ProposalRecord
             do {
-                request = try ActionRequest.make(actionName: actionName, host: host, parameters: parameters, catalogue: configuration.catalogue)
-            } catch {
-                throw ToolCallError.invalid(error.description)
+                record = try await workflow.propose(host: host, action: actionName, parameters: parameters, rationale: rationale,
+                                                    proposer: user, client: await session.client)
+            } catch let refusal as ActionWorkflow.Refusal {
+                throw ToolCallError.invalid(refusal.description)
             }
-            try await requireSameCatalogue(on: host)
-            let record = try proposals.propose(request, rationale: rationale, proposer: user, client: await session.client,
-                                               catalogueVersion: configuration.catalogue.version)
             return .object(["action": view(record)])
         case "list_pending_actions":
             try only(arguments, [])
@@ -62,81 +61,18 @@ extension DiagnosticsServer {
         }
     }
 
-    /// Executes an approved action exactly once, then verifies it through the read-only account.
+    /// Executes an approved action exactly once (InfraApp.ActionWorkflow), with this server's stop hooks.
     func execute(id given: String) async throws -> ProposalRecord {
-        let record = try proposals.proposal(given)
-        // The digest is recomputed from what is stored and today's catalogue and inventory: any difference refuses.
-        var digest = "sha256:unavailable"
-        var request: ActionRequest?
-        if let host = configuration.inventory.host(named: record.host),
-           let made = try? ActionRequest.make(actionName: record.action, host: host, parameters: record.parameters,
-                                              catalogue: configuration.catalogue) {
-            request = made
-            digest = made.digest(catalogueVersion: configuration.catalogue.version)
-        }
         let executor = "mcp:\(user)"
-        // The approvals count only by their signatures, checked against the inventory and known_hosts (never
-        // the database's word), and the number needed comes from the catalogue and the inventory too.
-        let impact = configuration.catalogue.action(named: record.action)?.impact ?? .high
-        let required = configuration.inventory.host(named: record.host).map { configuration.settings.approvalPolicy.approvalsNeeded(for: impact, on: $0) }
-            ?? configuration.settings.approvalPolicy.approvalsNeeded(for: impact)
-        let claimed = try proposals.claimExecution(record.id, executor: executor, currentDigest: digest, owner: .current,
-                                                   context: approvalContext, required: required)
-        guard let request else { throw StoreError.refused("internal: claimed without a request") }
-        // The host's root side verifies the same signatures again before anything runs (pra-run).
-        let approvalLines = Array(claimed.approvals.map(\.stdinLine).joined().utf8)
-
-        var outcome = ExecutionOutcome(exitCode: nil, stdout: "", stderr: "", verification: "", verified: "not-checked", succeeded: false)
+        let calls = self.calls, auditWriter = self.auditWriter
+        let stopping = ActionWorkflow.Stopping(isAbandoning: { calls.isAbandoning }, leftExecuting: { record, error in
+            try? await auditWriter.record(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
+                                                outcome: "left-executing", detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
+        })
         do {
-            let answer = try await exec(request.execRequest(correlation: record.id), on: request.host, account: .runner,
-                                        timeout: .seconds(330), proposalID: record.id, stdin: approvalLines)
-            outcome.exitCode = answer.exitCode.map(Int.init)
-            outcome.stdout = answer.stdoutText
-            outcome.stderr = answer.stderrText
-        } catch {
-            if calls.isAbandoning {
-                // The server is stopping and the grace period is over: no result is known, so none is recorded.
-                // The action stays EXECUTING; the next start marks it INTERRUPTED, as after a crash.
-                try? await auditWriter.record(.init(actor: executor, kind: "execution", host: record.host, action: record.action, proposalID: record.id,
-                                        outcome: "left-executing", detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
-                throw StoreError.refused("the server stopped before \(record.id) finished; it stays EXECUTING and is marked INTERRUPTED "
-                                         + "at the next start. Check the host with the read-only tools.")
-            }
-            outcome.stderr = "not run to completion: \(error)"
-        }
-        if outcome.exitCode == 0 {
-            if let probe = request.readerProbe {
-                do {
-                    let seen = try await exec(probe, on: request.host, account: .reader, proposalID: record.id)
-                    let state = seen.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-                    outcome.verification = "mcp-reader `\(probe)`: \(state.isEmpty ? "exit \(seen.exitCode.map(String.init) ?? "?")" : state)"
-                    outcome.verified = state == "active" ? "yes" : "no"
-                } catch where calls.isAbandoning {
-                    outcome.verification = "not checked: the server stopped before mcp-reader `\(probe)` answered"
-                } catch {
-                    outcome.verification = "mcp-reader `\(probe)` failed: \(error)"
-                    outcome.verified = "no"
-                }
-            } else {
-                outcome.verification = request.verification.isEmpty
-                    ? "this action has no verification probe"
-                    : "no read-only probe for this action; pra-run verified it as root: `\(request.verification.joined(separator: " "))`"
-            }
-        }
-        outcome.succeeded = outcome.exitCode == 0 && outcome.verified != "no"
-        return try proposals.finishExecution(record.id, outcome: outcome, executor: executor)
-    }
-
-    /// Refuses a proposal for a host whose installed catalogue is not the server's: the action approved
-    /// here would not be the action that runs there.
-    func requireSameCatalogue(on host: InventoryHost) async throws {
-        let answer = try await execute("version", on: host)
-        let reported = ComponentDrift.reported(in: answer.stdoutText)
-        guard let expected = configuration.releaseComponents["pra-catalogue.tsv"], let theirs = reported["pra-catalogue.tsv"] else { return }
-        guard theirs == expected else {
-            throw ToolCallError.invalid("cannot propose on \(host.name): its action catalogue (sha256 \(theirs.prefix(12))…) differs from the "
-                                       + "server's (\(expected.prefix(12))…, LINUX_MCP_CATALOGUE); the operator must redeploy the role "
-                                       + "or run the server with the same release. mcp-linux-infra doctor shows the DRIFT.")
+            return try await workflow.execute(id: given, executor: executor, stopping: stopping)
+        } catch let refusal as ActionWorkflow.Refusal {
+            throw StoreError.refused(refusal.description)
         }
     }
 

@@ -1,9 +1,10 @@
 import Foundation
+import InfraApp
 import InfraConfig
 import InfraDomain
 import InfraSSH
-import Logging
 import InfraStore
+import Logging
 import MCP
 
 /// The MCP server: read-only diagnostic tools over stdio, every call through mcp-reader and mcp-wrapper on
@@ -31,8 +32,12 @@ public final class DiagnosticsServer: Sendable {
     let session = SessionInfo()
     /// The tool calls running now; a stop lets them finish in order.
     let calls = ToolCallTracker()
-    /// What makes a signed approval count: approvers and pinned keys from the operator's files.
-    let approvalContext: ApprovalContext
+    /// Propose and execute-and-verify (the application layer this adapter calls).
+    var workflow: ActionWorkflow {
+        ActionWorkflow(configuration: configuration, store: proposals) { [self] request, host, account, timeout, proposalID, stdin in
+            try await exec(request, on: host, account: account, timeout: timeout, proposalID: proposalID, stdin: stdin)
+        }
+    }
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -57,7 +62,6 @@ public final class DiagnosticsServer: Sendable {
         self.pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys, logger: logger)
         self.tools = Dictionary(uniqueKeysWithValues: DiagnosticTools.all.map { ($0.name, $0) })
         self.fanOutWidth = fanOutWidth
-        self.approvalContext = configuration.review.approvalContext
     }
 
     /// Serves MCP on stdin/stdout until the client closes the connection or SIGTERM/SIGINT arrives, then
