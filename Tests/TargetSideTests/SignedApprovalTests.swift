@@ -142,7 +142,7 @@ struct SignedApprovalTests {
         }
     }
 
-    @Test("HIGH needs two distinct principals: the same one twice is refused, alice and bob run it")
+    @Test("HIGH needs two distinct principals: the same one twice is refused, alice and bob run it; a stricter host threshold wins")
     func thresholdEnforced() async throws {
         try await withTarget { t in
             let request = "test_high id=0006-aaaa"
@@ -150,6 +150,10 @@ struct SignedApprovalTests {
             let again = try await t.sign(try t.statement(id: "0006-aaaa", action: "test_high", from: -10))
             try await expectRefused(t, request, [byAlice], code: 87, reason: "HIGH needs 2 distinct approvers, got 1")
             try await expectRefused(t, request, [byAlice, again], code: 87, reason: "HIGH needs 2 distinct approvers, got 1")
+            // A host stricter than the server (its approvals file says LOW 2) refuses what the server would count.
+            try "LOW 2\nMEDIUM 1\nHIGH 2\n".write(toFile: t.state + "/prefix/etc/mcp-linux-infra/approvals", atomically: true, encoding: .utf8)
+            let low = try await t.sign(try t.statement(id: "0006-bbbb", action: "test_marker", parameters: ["label": "a"]))
+            try await expectRefused(t, "test_marker label=a id=0006-bbbb", [low], code: 87, reason: "LOW needs 2 distinct approvers, got 1")
             let byBob = try await t.sign(try t.statement(id: "0006-aaaa", action: "test_high", principal: "bob@loopback"), by: "bob")
             let ran = try await t.act(request, approvals: [byAlice, byBob])
             #expect(ran.exitCode == 0, "\(ran.stderrText)")
