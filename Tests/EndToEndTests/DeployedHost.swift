@@ -53,25 +53,43 @@ struct DeployedFleet {
         try await pool.execute(host: try self.host(host), credentials: configuration.runner, command: request, timeout: .seconds(60))
     }
 
-    /// One pra-exec request as the runner, approved by signed statements of `approvers` (alice, bob) made
-    /// the way the server makes them (the host's pinned key, the server's catalogue, a window around now).
-    func actApproved(_ host: String, _ action: String, _ parameters: [String: String] = [:], id: String,
-                     approvers: [String] = ["alice"]) async throws -> ExecResult {
+    /// A statement for `host` as the server makes it: the host's pinned key, the server's catalogue, the
+    /// request's digest, a window around now (`from`, `until` seconds).
+    func statement(_ host: String, _ action: String, _ parameters: [String: String] = [:], id: String,
+                   principal: String = "alice@example.org", from: TimeInterval = -5, until: TimeInterval = 600) throws -> ApprovalStatement {
         let inventoryHost = try self.host(host)
         let request = try ActionRequest.make(actionName: action, host: inventoryHost, parameters: parameters, catalogue: configuration.catalogue)
+        return ApprovalStatement(
+            proposalID: id, host: host,
+            hostKeyFingerprint: configuration.hostKeys.pinnedFingerprints(address: inventoryHost.address, port: inventoryHost.port).first ?? "",
+            action: action, parameters: parameters, catalogueVersion: configuration.catalogue.version,
+            digest: request.digest(catalogueVersion: configuration.catalogue.version), principal: principal,
+            notBefore: Date().addingTimeInterval(from), notAfter: Date().addingTimeInterval(until),
+            auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
+    }
+
+    /// Signs a statement with an approver's key file (alice or bob of the workspace, or any key file).
+    func sign(_ statement: ApprovalStatement, by name: String = "alice", keyFile: String? = nil,
+              namespace: String = ApprovalStatement.namespace) async throws -> SignedApproval {
+        try await TestApprovals.sign(statement, keyFile: keyFile ?? workspace.approverKey(name), namespace: namespace)
+    }
+
+    /// One pra-exec request as the runner with these signed approvals on stdin.
+    func act(_ host: String, _ request: String, approvals: [SignedApproval]) async throws -> ExecResult {
+        try await pool.execute(host: try self.host(host), credentials: configuration.runner, command: request,
+                               stdin: Array(approvals.map(\.stdinLine).joined().utf8), timeout: .seconds(60))
+    }
+
+    /// One pra-exec request as the runner, approved by signed statements of `approvers` (alice, bob) made
+    /// the way the server makes them.
+    func actApproved(_ host: String, _ action: String, _ parameters: [String: String] = [:], id: String,
+                     approvers: [String] = ["alice"]) async throws -> ExecResult {
         var signed: [SignedApproval] = []
         for name in approvers {
-            let statement = ApprovalStatement(
-                proposalID: id, host: host,
-                hostKeyFingerprint: configuration.hostKeys.pinnedFingerprints(address: inventoryHost.address, port: inventoryHost.port).first ?? "",
-                action: action, parameters: parameters, catalogueVersion: configuration.catalogue.version,
-                digest: request.digest(catalogueVersion: configuration.catalogue.version), principal: "\(name)@example.org",
-                notBefore: Date().addingTimeInterval(-5), notAfter: Date().addingTimeInterval(600),
-                auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
-            signed.append(try await TestApprovals.sign(statement, keyFile: workspace.approverKey(name)))
+            signed.append(try await sign(try statement(host, action, parameters, id: id, principal: "\(name)@example.org"), by: name))
         }
-        return try await pool.execute(host: inventoryHost, credentials: configuration.runner, command: request.execRequest(correlation: id),
-                                      stdin: Array(signed.map(\.stdinLine).joined().utf8), timeout: .seconds(60))
+        let request = try ActionRequest.make(actionName: action, host: try self.host(host), parameters: parameters, catalogue: configuration.catalogue)
+        return try await act(host, request.execRequest(correlation: id), approvals: signed)
     }
 
     /// A property of a unit, read through the reader (unit-show).

@@ -1,4 +1,5 @@
 import Foundation
+import InfraDomain
 import InfraSSH
 import InfraTestSupport
 import Testing
@@ -34,6 +35,7 @@ struct RoleDeploymentTests {
                 try await DeployedFleet.with(workspace) { fleet in
                     try await everyVerbReturnsRealData(fleet, target: targets[0])
                     try await everyActionRunsForReal(fleet, targets: targets)
+                    try await signedApprovalsEnforced(fleet, workspace: workspace)
                     try await runnerIsConfined(fleet, target: targets[0])
                     try await auditSurvivesRotation(fleet, target: targets[0])
                 }
@@ -177,6 +179,55 @@ struct RoleDeploymentTests {
         #expect(try await fleet.actApproved("t1", "restart_unbound", id: "0e2e-aaaa-0001").exitCode == 88)
         let ledger = try await fleet.read("t1", "ledger")
         #expect(ledger.exitCode == 0 && ledger.stdoutText.contains("entry 0e2e-aaaa-0001 ran="), "\(ledger.stdoutText.prefix(400))")
+    }
+
+    /// The root side refuses every approval that is not exactly for this request on this host, each with its
+    /// exit code and a journal line naming the reason, and nothing runs (unbound keeps its main process).
+    func signedApprovalsEnforced(_ fleet: DeployedFleet, workspace: DeploymentWorkspace) async throws {
+        let before = try await fleet.unitProperty("t1", "unbound.service", "MainPID")
+        let mallory = try await TestApprovals.makeKey(in: workspace.directory, name: "mallory")
+        var serial = 0
+        func refused(_ action: String, _ parameters: [String: String] = [:], code: Int32, reason: String,
+                     sourceLocation: SourceLocation = #_sourceLocation,
+                     approvals: (String) async throws -> [SignedApproval]) async throws {
+            serial += 1
+            let id = String(format: "0e2e-f%03d", serial)
+            let request = ([action] + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" } + ["id=\(id)"]).joined(separator: " ")
+            let result = try await fleet.act("t1", request, approvals: try await approvals(id))
+            #expect(result.exitCode == code && result.stderrText.contains(reason), "\(request): \(String(describing: result.exitCode)) \(result.stderrText)",
+                    sourceLocation: sourceLocation)
+            let journal = try await fleet.read("t1", "journal grep=\(id) lines=5")
+            #expect(journal.stdoutText.contains("pra-run[") && journal.stdoutText.contains("refused") && !journal.stdoutText.contains("start caller"),
+                    "\(journal.stdoutText)", sourceLocation: sourceLocation)
+        }
+        try await refused("restart_unbound", code: 84, reason: "signed for host t2") { id in
+            [try await fleet.sign(try fleet.statement("t2", "restart_unbound", id: id))]
+        }
+        try await refused("restart_unbound", code: 83, reason: "signed for action flush_dns_cache") { id in
+            [try await fleet.sign(try fleet.statement("t1", "flush_dns_cache", id: id))]
+        }
+        try await refused("restart_service", ["unit": "caddy.service"], code: 83, reason: "signed for other parameters") { id in
+            [try await fleet.sign(try fleet.statement("t1", "restart_service", ["unit": "unbound.service"], id: id))]
+        }
+        try await refused("restart_unbound", code: 85, reason: "signed for catalogue") { id in
+            var older = try fleet.statement("t1", "restart_unbound", id: id)
+            older.catalogueVersion = "sha256:" + String(repeating: "1", count: 64)
+            return [try await fleet.sign(older)]
+        }
+        try await refused("restart_unbound", code: 86, reason: "expired at") { id in
+            [try await fleet.sign(try fleet.statement("t1", "restart_unbound", id: id, from: -1200, until: -600))]
+        }
+        try await refused("restart_unbound", code: 82, reason: "does not verify") { id in
+            [try await fleet.sign(try fleet.statement("t1", "restart_unbound", id: id), keyFile: mallory)]
+        }
+        try await refused("restart_unbound", code: 82, reason: "does not verify") { id in
+            [try await fleet.sign(try fleet.statement("t1", "restart_unbound", id: id), namespace: "git")]
+        }
+        try await refused("reboot_system", code: 87, reason: "HIGH needs 2 distinct approvers, got 1") { id in
+            [try await fleet.sign(try fleet.statement("t1", "reboot_system", id: id)),
+             try await fleet.sign(try fleet.statement("t1", "reboot_system", id: id, from: -10))]
+        }
+        #expect(try await fleet.unitProperty("t1", "unbound.service", "MainPID") == before, "something restarted unbound")
     }
 
     /// pra-runner can run catalogue actions and nothing else.
