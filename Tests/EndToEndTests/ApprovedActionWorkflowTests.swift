@@ -66,6 +66,9 @@ struct ApprovedActionWorkflowTests {
                         let scenario: [String: Any] = [
                             "host": "t1", "alice": Self.alice, "bob": Self.bob, "agents": sockets, "alice_key": workspace.approverKey("alice"),
                             "db": state + "/state.sqlite3", "freeze": target.freezeFile, "cli_binary": cliBinary,
+                            "runner_ssh": ["/usr/bin/ssh", "-i", workspace.keys + "/pra-runner", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                                           "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=" + workspace.keys + "/known_hosts",
+                                           "-o", "StrictHostKeyChecking=yes", "pra-runner@" + target.address],
                             "stderr": workspace.directory + "/server.stderr", "other_catalogue": other,
                         ]
                         let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/pra_workflow.py",
@@ -138,6 +141,13 @@ struct ApprovedActionWorkflowTests {
         // Approvals forged in the database by the server's own account count for nothing.
         refused("forgedUnsigned", "carries no signature")
         refused("forgedCopied", "the statement is for proposal")
+        // Past the server, with the runner key: the host's root side refuses both itself.
+        func direct(_ key: String) -> (Int, String) {
+            let pair = report[key] as? [Any] ?? []
+            return (pair.first as? Int ?? -1, pair.last as? String ?? "")
+        }
+        #expect(direct("directUnsigned").0 == 80 && direct("directUnsigned").1.contains("no signed approval"), "\(direct("directUnsigned"))")
+        #expect(direct("directCopied").0 == 83 && direct("directCopied").1.contains("signed for proposal \(mainID)"), "\(direct("directCopied"))")
 
         // M-of-N on HIGH impact.
         #expect(cli("highNoReason").0 == 1 && cli("highNoReason").1.contains("reason is required"))
@@ -185,7 +195,8 @@ struct ApprovedActionWorkflowTests {
             #expect(starts(report[key] as? String ?? "?") == 0, "\(key) ran")
         }
         for id in report["forgedIDs"] as? [String] ?? ["missing"] {
-            #expect(starts(id) == 0 && !journal.contains("id=\(id)"), "a forged approval reached the host: \(id)")
+            #expect(starts(id) == 0, "a forged approval ran: \(id)")
+            #expect(journal.split(separator: "\n").contains { $0.hasPrefix("refused") && $0.contains("id=\(id)") }, "no refusal logged for \(id)")
         }
         #expect(!journal.contains("action=reboot_system"))
     }

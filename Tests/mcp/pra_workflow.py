@@ -3,7 +3,7 @@
 
 Usage: pra_workflow.py SERVER_BINARY ENV_FILE SCENARIO_JSON
 SCENARIO_JSON: {"host": "t1", "alice": user, "bob": user, "agents": {user: SSH_AUTH_SOCK}, "alice_key": path,
-"db": path, "freeze": cgroup.freeze path, "stderr": path, "other_catalogue": path}. Each approver's key is in an
+"db": path, "runner_ssh": [ssh argv up to the request], "freeze": cgroup.freeze path, "stderr": path, "other_catalogue": path}. Each approver's key is in an
 ssh-agent of their own OS account; `actions approve` signs with it. Prints one JSON report on stdout; Tests/EndToEndTests/ApprovedActionWorkflowTests.swift
 asserts on it and on the target's journal.
 """
@@ -136,6 +136,9 @@ async def main():
             forge(copied["id"], main_action["id"])
             report["forgedCopied"] = await call(session, "execute_pra_action", {"id": copied["id"]})
             report["forgedIDs"] = [forged["id"], copied["id"]]
+            # The same account also holds the runner key: it sends the forged approvals to the host itself.
+            report["directUnsigned"] = runner_direct(f"restart_unbound id={forged['id']}", b"")
+            report["directCopied"] = runner_direct(f"restart_unbound id={copied['id']}", approval_line(copied["id"]))
 
     async with server({"LINUX_MCP_CATALOGUE": scenario["other_catalogue"]}) as (read, write):
         async with ClientSession(read, write) as session:
@@ -174,6 +177,23 @@ async def main():
     report["doomedAudit"] = cli("audit", "search", "--id", doomed["id"], "--jsonl")
     report["list"] = cli("actions", "list", "--all", user=scenario["bob"])
     json.dump(report, sys.stdout)
+
+
+def approval_line(action_id):
+    """The stdin line pra-exec reads, made from what the database holds for an action."""
+    import base64
+    import sqlite3
+    db = sqlite3.connect(scenario["db"], timeout=30)
+    statement, signature = db.execute("SELECT statement, signature FROM decision WHERE proposal_id = ? AND approves = 1",
+                                      (action_id,)).fetchone()
+    db.close()
+    return b"approval " + base64.b64encode(statement.encode()) + b" " + base64.b64encode(signature.encode()) + b"\n"
+
+
+def runner_direct(request, stdin):
+    """The runner key used with OpenSSH, past the server: returns (exit, stderr)."""
+    done = subprocess.run([*scenario["runner_ssh"], request], input=stdin, capture_output=True, timeout=60)
+    return done.returncode, done.stderr.decode(errors="replace")
 
 
 def forge(action_id, signed_from):
