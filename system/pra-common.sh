@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034
 # Shared by mcp-wrapper, pra-exec and pra-run (sourced from their own root-owned directory; never run).
 # Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,pra-common.sh,pra-catalogue.tsv}
-# and PREFIX/etc/mcp-linux-infra/ for host settings (allowed-services, log-roots, du-roots, log-socket).
+# and PREFIX/etc/mcp-linux-infra/ for host settings (allowed-services, allowed-containers, http-checks,
+# ping-targets, log-roots, du-roots, log-socket, ...).
 
 readonly PRA_VERSION=1.0.0
 # Exit codes, the same on every script.
@@ -10,6 +11,17 @@ readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NO
 # Refusals of signed approvals (pra-run, as root), one code per reason.
 readonly EXIT_UNSIGNED=80 EXIT_APPROVAL_MALFORMED=81 EXIT_SIGNATURE_INVALID=82 EXIT_OTHER_REQUEST=83 EXIT_OTHER_HOST=84
 readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=87 EXIT_REPLAYED=88
+
+# Nothing inherited counts. bash -p (the shebang) already ignored BASH_ENV, ENV and exported functions;
+# every other exported variable goes too, except what sshd or sudo set for us.
+for _name in $(compgen -e); do
+  case $_name in
+    SSH_ORIGINAL_COMMAND|SSH_CLIENT|SSH_CONNECTION|SUDO_USER|SUDO_UID) ;;
+    *) unset "$_name" 2>/dev/null || true ;;
+  esac
+done
+unset _name
+IFS=$' \t\n'
 
 lib_dir=${0%/*}
 case "$lib_dir" in
@@ -36,10 +48,23 @@ escape() {
   printf '%s' "$quoted"
 }
 
+# setting NAME: REPLY = the first line of the host setting NAME; returns 1 when there is none. A file
+# without a final newline reads the same.
+setting() {
+  REPLY=
+  [ -r "$config_dir/$1" ] || return 1
+  IFS= read -r REPLY < "$config_dir/$1" || [ -n "$REPLY" ]
+}
+
+# listed SETTING VALUE: true when VALUE is a whole line of the host setting SETTING.
+listed() {
+  [ -r "$config_dir/$1" ] && grep -qxF -- "$2" "$config_dir/$1"
+}
+
 # audit TAG MESSAGE: one line to the journal (or the socket named in log-socket). Fails closed.
 audit() {
   local tag=$1 message=$2 socket=
-  [ -r "$config_dir/log-socket" ] && IFS= read -r socket < "$config_dir/log-socket"
+  if setting log-socket; then socket=$REPLY; fi
   if [ -n "$socket" ]; then
     logger -u "$socket" -t "$tag" -p auth.notice -- "$message" 2>/dev/null && return 0
   else
@@ -52,7 +77,7 @@ audit() {
 # catalogue_lookup NAME: sets c_impact c_params c_run c_verify c_idempotent; returns 1 when unknown.
 catalogue_lookup() {
   local name impact params run verify idempotent description
-  while IFS=$'\t' read -r name impact params run verify idempotent description; do
+  while IFS=$'\t' read -r name impact params run verify idempotent description || [ -n "$name" ]; do
     case "$name" in ''|'#'*) continue ;; esac
     if [ "$name" = "$1" ]; then
       c_impact=$impact c_params=$params c_run=$run c_verify=$verify c_idempotent=$idempotent
@@ -75,8 +100,11 @@ validate_parameters() {
       declared[$name]=1
       if [ -z "${given[$name]+set}" ]; then echo "missing parameter $name"; return 1; fi
       if ! [[ ${given[$name]} =~ $regex ]]; then echo "parameter $name does not match $regex"; return 1; fi
-      if [ "$type" = allowed-service ] && ! grep -qxF -- "${given[$name]}" "$config_dir/allowed-services" 2>/dev/null; then
+      if [ "$type" = allowed-service ] && ! listed allowed-services "${given[$name]}"; then
         echo "parameter $name: ${given[$name]} is not in this host's allowed services"; return 1
+      fi
+      if [ "$type" = allowed-container ] && ! listed allowed-containers "${given[$name]}"; then
+        echo "parameter $name: ${given[$name]} is not in this host's allowed containers"; return 1
       fi
     done
   fi
@@ -103,6 +131,6 @@ components() {
     sha256_line "$lib_dir/$file"
   done
   local sudoers=/etc/sudoers.d/mcp-linux-infra
-  [ -r "$config_dir/sudoers-file" ] && IFS= read -r sudoers < "$config_dir/sudoers-file"
+  if setting sudoers-file; then sudoers=$REPLY; fi
   sha256_line "$sudoers"
 }

@@ -10,8 +10,8 @@ public struct ActionCatalogue: Sendable, Equatable {
 
     /// One typed parameter of an action.
     public struct Parameter: Sendable, Equatable {
-        /// `string`, or `allowed-service` (the value must also be in the host's allowed services).
-        public enum Kind: String, Sendable, Equatable { case string, allowedService = "allowed-service" }
+        /// `string`, `allowed-service` or `allowed-container` (the value must also be in the host's list).
+        public enum Kind: String, Sendable, Equatable { case string, allowedService = "allowed-service", allowedContainer = "allowed-container" }
         public var name: String
         public var kind: Kind
         /// An anchored POSIX extended regular expression, as the target checks it.

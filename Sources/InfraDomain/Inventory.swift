@@ -60,6 +60,12 @@ public struct InventoryHost: Sendable, Equatable {
     public var allowedServices: [String]
     /// `mcp_approvers`: who may approve actions on this host (principal and SSH key).
     public var approvers: [Approver]
+    /// `mcp_allowed_containers`: the containers `restart_container` and `container-logs` may name here.
+    public var allowedContainers: [String] = []
+    /// `mcp_http_checks`: the URLs (or URL prefixes ending in `/`) `http-check` may fetch from this host.
+    public var httpChecks: [String] = []
+    /// `mcp_ping_targets`: the names, addresses or IPv4 CIDRs `ping` may reach from this host.
+    public var pingTargets: [String] = []
     /// `mcp_approvals_low`/`_medium`/`_high`: distinct approvers an action of that impact needs on this
     /// host; an impact not given here takes the server's `LINUX_MCP_APPROVALS_*`.
     public var requiredApprovals: [ActionCatalogue.Impact: Int] = [:]

@@ -11,7 +11,8 @@ import Yams
 public enum InventoryParser {
     /// The `mcp_` variables this version understands.
     public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers", "mcp_approvals_low",
-                                                     "mcp_approvals_medium", "mcp_approvals_high"]
+                                                     "mcp_approvals_medium", "mcp_approvals_high", "mcp_allowed_containers",
+                                                     "mcp_http_checks", "mcp_ping_targets"]
     /// The prefix of the deployment role's variables, which the server does not read.
     public static let roleVariablePrefix = "mcp_infra_"
 
@@ -230,6 +231,19 @@ public enum InventoryParser {
                 approvers = try makeApprovers(node, host: name, line: varLine)
             }
             var host = InventoryHost(name: name, address: address, port: port, groups: groups, allowedServices: services, approvers: approvers)
+            func list(_ variable: String, _ isValid: (String) -> Bool, _ what: String, example: String) throws(ConfigurationError) -> [String] {
+                guard let (node, varLine) = vars[variable] else { return [] }
+                guard let items = node.sequence?.map({ $0.string ?? "" }), items.allSatisfy(isValid) else {
+                    throw error(line: varLine, field: "\(name): \(variable)", "must be a list of \(what)", fix: "write e.g. \(example)")
+                }
+                return items
+            }
+            host.allowedContainers = try list("mcp_allowed_containers", { $0.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9_.-]{0,127}/) != nil },
+                                              "container names", example: "[web, worker]")
+            host.httpChecks = try list("mcp_http_checks", EgressAllowlist.isValidURLEntry, "http(s) URLs or URL prefixes ending in /",
+                                       example: "[\"http://127.0.0.1:8080/health\", \"https://example.org/status/\"]")
+            host.pingTargets = try list("mcp_ping_targets", EgressAllowlist.isValidPingEntry, "host names, addresses or IPv4 CIDRs",
+                                        example: "[gateway.example.org, 10.0.0.0/24, 192.0.2.1]")
             for impact in ActionCatalogue.Impact.allCases {
                 let variable = "mcp_approvals_" + impact.rawValue.lowercased()
                 guard let (node, varLine) = vars[variable] else { continue }

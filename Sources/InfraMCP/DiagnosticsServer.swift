@@ -198,6 +198,16 @@ public final class DiagnosticsServer: Sendable {
             if !tool.fansOut && (hosts.count != 1 || configuration.inventory.host(named: expression) == nil) {
                 throw ToolCallError.notASingleHost(expression)
             }
+            // The host's own lists (inventory), checked before any SSH: the wrapper checks them again.
+            for host in hosts {
+                let refusal: String? = switch tool.name {
+                case "check_http_endpoint": words["url"].flatMap { EgressAllowlist.refusal(url: $0, on: host) }
+                case "test_connectivity": words["target"].flatMap { EgressAllowlist.refusal(ping: $0, on: host) }
+                case "get_container_logs": words["name"].flatMap { EgressAllowlist.refusal(container: $0, on: host) }
+                default: nil
+                }
+                if let refusal { throw ToolCallError.invalid(refusal) }
+            }
             let requests = tool.requests(words)
             let progress = parameters._meta?.progressToken
             let results = await fanOut(hosts) { host in

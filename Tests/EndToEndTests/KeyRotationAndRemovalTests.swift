@@ -19,6 +19,12 @@ struct KeyRotationAndRemovalTests {
                 #expect(account.status != 0, "the account was created although the run failed")
                 let files = try await targets[0].root(["ls", "/usr/local/lib/mcp-linux-infra", "/etc/sudoers.d/mcp-linux-infra"])
                 #expect(files.status != 0)
+                // A prefix under a folder others can write (finding 11): refused before anything changes.
+                #expect(try await targets[0].root(["install", "-d", "-m", "0777", "/srv/open"]).status == 0)
+                let open = try await workspace.playbook("deploy-mcp-infra.yml", ["-e", "mcp_infra_prefix=/srv/open/usr"])
+                #expect(open.status != 0 && open.output.contains("/srv/open (a parent of mcp_infra_prefix") && open.recap("t1")?["changed"] == 0,
+                        "\(open)")
+                #expect(try await targets[0].root(["id", "mcp-reader"]).status != 0)
             }
         }
     }

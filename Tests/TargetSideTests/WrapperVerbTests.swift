@@ -74,6 +74,9 @@ struct WrapperVerbTests {
                 kill(server.pid, SIGKILL)
                 _ = server.waitBlocking()
             }
+            // The host's egress list names this URL (http-checks, from mcp_http_checks).
+            let checks = t.state + "/prefix/etc/mcp-linux-infra/http-checks"
+            try (try String(contentsOfFile: checks, encoding: .utf8) + "http://127.0.0.1:\(port)/\n").write(toFile: checks, atomically: true, encoding: .utf8)
             var status = ""
             for _ in 0..<50 {
                 let result = try await t.read("http-check url=http://127.0.0.1:\(port)/app.log")

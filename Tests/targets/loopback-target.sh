@@ -2,7 +2,7 @@
 # A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
 #
 #   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]] [--listen-any]
-#                         [--hosts N]
+#                         [--hosts N] [--sshd-line 'KEYWORD VALUE']...
 #   loopback-target.sh down STATE_DIR
 #
 # `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
@@ -21,6 +21,7 @@
 # With --system there are also two approvers, alice@loopback and bob@loopback: their ed25519 keys in
 # STATE_DIR/approvers/{alice,bob} (root's, mode 600), listed in the inventory's mcp_approvers and in the
 # target's allowed_signers, with the role's thresholds (LOW 1, MEDIUM 1, HIGH 2) and inventory-name loopback.
+# --sshd-line adds one line to the sshd config (an operator's looser setting, e.g. 'AcceptEnv BASH_ENV').
 # --hosts N (2..200) makes the inventory name N hosts h1 .. hN (group fleet) at 127.0.0.1 .. 127.0.0.N, each
 # pinned in known_hosts, and sshd listen on each of those addresses (up to 16; more need --listen-any).
 set -eu
@@ -109,6 +110,7 @@ system=
 extra_catalogue=
 listen=127.0.0.1
 hosts=1
+sshd_lines=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --reader) reader=$2; shift 2 ;;
@@ -118,6 +120,9 @@ while [ "$#" -gt 0 ]; do
     --extra-catalogue) extra_catalogue=$2; shift 2 ;;
     --listen-any) listen=0.0.0.0; shift ;;
     --hosts) hosts=$2; shift 2 ;;
+    --sshd-line)
+      case "$2" in *[!A-Za-z0-9\ _.,=*/-]*|'') die "--sshd-line takes 'KEYWORD VALUE' (letters, digits, space, _.,=*/-)" ;; esac
+      sshd_lines+=("$2"); shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -172,6 +177,9 @@ if [ -n "$system" ]; then
   printf '%s\n' "$state/logs" /var/log > "$etc/log-roots"
   printf '%s\n' "$state" > "$etc/du-roots"
   printf '%s\n' nginx.service unbound.service > "$etc/allowed-services"
+  printf '%s\n' web > "$etc/allowed-containers"
+  printf '%s\n' http://127.0.0.1/ > "$etc/http-checks"
+  printf '%s\n' 127.0.0.1 > "$etc/ping-targets"
   # Approvals, as the role renders them: who may sign, how many per impact, this host's name and keys.
   install -d -m 0700 "$state/approvers"
   : > "$etc/allowed_signers"
@@ -252,6 +260,7 @@ X11Forwarding no
 StrictModes yes
 LogLevel DEBUG1
 MaxStartups 100:30:200
+$(if [ "${#sshd_lines[@]}" -gt 0 ]; then printf '%s\n' "${sshd_lines[@]}"; fi)
 CONF
 /usr/sbin/sshd -t -f "$state/sshd_config"
 setsid /usr/sbin/sshd -f "$state/sshd_config" -D -E "$state/sshd.log" < /dev/null > /dev/null 2>&1 &
@@ -279,6 +288,7 @@ all:
 INV
 if [ -n "$system" ]; then
   {
+    printf '      mcp_allowed_containers: [web]\n      mcp_http_checks: ["http://127.0.0.1/"]\n      mcp_ping_targets: [127.0.0.1]\n'
     printf '      mcp_approvers:\n'
     for approver in alice bob; do
       printf '        - principal: %s@loopback\n          key: "%s"\n' "$approver" "$(cut -d' ' -f1,2 "$state/approvers/$approver.pub")"

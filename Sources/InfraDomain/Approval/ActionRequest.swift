@@ -27,6 +27,9 @@ public struct ActionRequest: Sendable, Equatable {
             if parameter.kind == .allowedService && !host.allowedServices.contains(value) {
                 throw .serviceNotAllowed(value, host: host.name, allowed: host.allowedServices)
             }
+            if parameter.kind == .allowedContainer && !host.allowedContainers.contains(value) {
+                throw .containerNotAllowed(value, host: host.name, allowed: host.allowedContainers)
+            }
         }
         return ActionRequest(action: action, host: host, parameters: parameters)
     }
@@ -69,6 +72,7 @@ public enum ActionRequestError: Error, Sendable, Equatable, CustomStringConverti
     case missingParameter(String, action: String)
     case badParameter(String, pattern: String)
     case serviceNotAllowed(String, host: String, allowed: [String])
+    case containerNotAllowed(String, host: String, allowed: [String])
 
     public var description: String {
         switch self {
@@ -80,6 +84,8 @@ public enum ActionRequestError: Error, Sendable, Equatable, CustomStringConverti
         case .badParameter(let name, let pattern): "argument 'parameters': '\(name)' must match \(pattern)"
         case .serviceNotAllowed(let unit, let host, let allowed):
             "argument 'parameters': \(unit) is not in \(host)'s mcp_allowed_services (\(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))"
+        case .containerNotAllowed(let name, let host, let allowed):
+            "argument 'parameters': container \(name) is not in \(host)'s mcp_allowed_containers (\(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))"
         }
     }
 }
