@@ -11,6 +11,8 @@ readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NO
 # Refusals of signed approvals (pra-run, as root), one code per reason.
 readonly EXIT_UNSIGNED=80 EXIT_APPROVAL_MALFORMED=81 EXIT_SIGNATURE_INVALID=82 EXIT_OTHER_REQUEST=83 EXIT_OTHER_HOST=84
 readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=87 EXIT_REPLAYED=88
+# Refused because this account already runs as many requests as the host allows; the server retries.
+readonly EXIT_BUSY=73
 
 # Nothing inherited counts. bash -p (the shebang) already ignored BASH_ENV, ENV and exported functions;
 # every other exported variable goes too, except what sshd or sudo set for us.
@@ -38,6 +40,7 @@ case "${lib_dir%/lib/mcp-linux-infra}" in
   *) ledger_dir="${lib_dir%/lib/mcp-linux-infra}/var/lib/mcp-linux-infra/ledger" ;;
 esac
 readonly ledger_dir
+readonly slots_dir="${ledger_dir%/ledger}/slots"
 export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 # One printable line, at most 400 characters: control characters become \n-style escapes, so a caller
@@ -112,6 +115,24 @@ validate_parameters() {
     if [ -z "${declared[$key]+set}" ]; then echo "unknown parameter $key"; return 1; fi
   done
   return 0
+}
+
+# take_slot: holds one of this account's request slots (PREFIX state/slots/USER/N, made by the role, owned by
+# the account) for the rest of this process, with flock. At most `max-requests` (a host setting; default
+# 4 per CPU) requests of one account run at once; one more is refused at once with EXIT_BUSY, never queued.
+take_slot() {
+  local account max dir slot fd
+  account=$(id -un)
+  max=$(( 4 * $(nproc) ))
+  if setting max-requests && [[ $REPLY =~ ^[0-9]{1,4}$ ]] && [ "$((10#$REPLY))" -gt 0 ]; then max=$((10#$REPLY)); fi
+  dir=$slots_dir/$account
+  if ! [ -d "$dir" ] || ! [ -O "$dir" ]; then refuse "$EXIT_UNAVAILABLE" "no request slots at $dir for $account (redeploy the role)"; fi
+  for ((slot = 1; slot <= max; slot++)); do
+    exec {fd}>> "$dir/$slot" || continue
+    if flock -n "$fd"; then return 0; fi
+    exec {fd}>&-
+  done
+  refuse "$EXIT_BUSY" "busy: $max requests of $account already run on this host (max-requests); try again shortly"
 }
 
 # sha256_line PATH: "sha256 HEX PATH", or "sha256 unreadable PATH".

@@ -296,9 +296,26 @@ public final class DiagnosticsServer: Sendable {
         return try tool.parse(outputs)
     }
 
-    /// One SSH exec with either account, audited (host, account, verb, exit, duration, bytes).
+    /// Exit status of a request the host refused as busy (its account already runs `max-requests` requests).
+    static let busyExitCode: Int32 = 73
+
+    /// One SSH exec with either account, audited; a request the host refuses as busy is tried again with
+    /// backoff (0.2, 0.4, 0.8, 1.6 s), each attempt audited, before the busy answer is returned.
     func exec(_ request: String, on host: InventoryHost, account: Account, timeout: Duration? = nil,
               proposalID: String = "", stdin: [UInt8] = []) async throws -> ExecResult {
+        var delay = Duration.milliseconds(200)
+        for _ in 0..<4 {
+            let answer = try await execOnce(request, on: host, account: account, timeout: timeout, proposalID: proposalID, stdin: stdin)
+            guard answer.exitCode == Self.busyExitCode else { return answer }
+            try await Task.sleep(for: delay)
+            delay *= 2
+        }
+        return try await execOnce(request, on: host, account: account, timeout: timeout, proposalID: proposalID, stdin: stdin)
+    }
+
+    /// One SSH exec with either account, audited (host, account, verb, exit, duration, bytes).
+    func execOnce(_ request: String, on host: InventoryHost, account: Account, timeout: Duration? = nil,
+                  proposalID: String = "", stdin: [UInt8] = []) async throws -> ExecResult {
         let started = ContinuousClock.now
         let credentials = configuration.credentials(for: account)
         var detail = ["account": credentials.user, "verb": String(request.split(separator: " ").first ?? ""), "request": request]

@@ -203,12 +203,12 @@ struct ApprovedActionWorkflowTests {
 
     /// Creates the approvers' group and two accounts, runs `body`, and removes them by name.
     static func withApprovers(_ body: () async throws -> Void) async throws {
-        func run(_ arguments: [String]) async throws { _ = try await ProcessRunner.run("/usr/bin/env", arguments) }
+        func run(_ arguments: [String]) async throws { try await AccountTools.run(arguments[0], Array(arguments.dropFirst())) }
         for user in [alice, bob] { try await run(["userdel", user]) }
         try await run(["groupdel", group])
-        #expect(try await ProcessRunner.run("/usr/sbin/groupadd", [group]).status == 0)
+        #expect(try await AccountTools.run("groupadd", [group]).status == 0)
         for user in [alice, bob] {
-            #expect(try await ProcessRunner.run("/usr/sbin/useradd", ["-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user]).status == 0)
+            #expect(try await AccountTools.run("useradd", ["-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user]).status == 0)
         }
         do {
             try await body()

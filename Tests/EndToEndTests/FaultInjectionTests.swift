@@ -259,7 +259,7 @@ struct FaultInjectionTests {
         defer { try? FileManager.default.removeItem(atPath: extra) }
         try await LoopbackTarget.with(extraArguments: ["--system", "--extra-catalogue", extra]) { target in
             let approver = "mt" + target.readerUser.dropFirst(2).dropLast() + "a"
-            #expect(try await ProcessRunner.run("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", approver]).status == 0)
+            #expect(try await AccountTools.run("useradd", ["-M", "-s", "/usr/sbin/nologin", approver]).status == 0)
             do {
                 // The approver needs the CLI, the settings and the database: a copy of the binary, and a state folder they share.
                 let state = target.stateDirectory + "/state"
@@ -273,10 +273,10 @@ struct FaultInjectionTests {
                 #expect(try await ProcessRunner.run("/usr/bin/env", ["chmod", "0666", state + "/state.sqlite3"]).status == 0)
                 try await body(target, approver)
             } catch {
-                _ = try? await ProcessRunner.run("/usr/sbin/userdel", [approver])
+                _ = try? await AccountTools.run("userdel", [approver])
                 throw error
             }
-            #expect(try await ProcessRunner.run("/usr/sbin/userdel", [approver]).status == 0)
+            #expect(try await AccountTools.run("userdel", [approver]).status == 0)
         }
     }
 

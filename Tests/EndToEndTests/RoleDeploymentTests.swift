@@ -112,7 +112,7 @@ struct RoleDeploymentTests {
         #expect(verbs.count >= 29 && tried == verbs, "verbs not exercised: \(verbs.subtracting(tried).sorted())")
 
         // A listed name that resolves, on the host, to the metadata address: resolved once there, and refused.
-        #expect(try await target.root(["sh", "-c", "echo '169.254.169.254 metadata.mcpt.test' >> /etc/hosts"]).status == 0)
+        #expect(try await target.root(["sh", "-c", "echo 169.254.169.254 metadata.mcpt.test >> /etc/hosts"]).status == 0)
         let metadata = try await fleet.read("t1", "http-check url=http://metadata.mcpt.test/")
         #expect(metadata.exitCode == 64 && metadata.stderrText.contains("resolves to 169.254.169.254"), "\(metadata.stderrText)")
         let logged = try await fleet.read("t1", "journal grep=metadata.mcpt.test lines=5")
@@ -308,7 +308,7 @@ struct RoleDeploymentTests {
         #expect(runner.stdout.contains("forcecommand exec /usr/local/lib/mcp-linux-infra/pra-exec --role=runner"), "\(runner.stdout.prefix(300))")
         let root = try await target.root(["sshd", "-T", "-C", "user=root,host=x,addr=\(target.hostSideAddress)"])
         #expect(root.stdout.contains("allowtcpforwarding yes") && root.stdout.contains("permittty yes"))
-        #expect(!root.stdout.contains("forcecommand"))
+        #expect(!root.stdout.contains("forcecommand exec"), "root is forced into a wrapper")
         #expect(try await target.root(["sshd", "-t"]).status == 0)
         // A second authorized key without command= (an operator's mistake, or a key from elsewhere): still the wrapper.
         let plain = try await TestApprovals.makeKey(in: workspace.directory, name: "plain-reader")

@@ -16,5 +16,16 @@ public enum ProcessRunner {
     }
 }
 
+/// Account changes (useradd, usermod, userdel, groupadd, groupdel) one at a time across every test and
+/// loopback target: many at once exceed shadow's own 15 s lock on /etc/passwd under load.
+public enum AccountTools {
+    /// Runs `/usr/sbin/TOOL ARGUMENTS` under the lock that Tests/targets/loopback-target.sh takes too.
+    @discardableResult
+    public static func run(_ tool: String, _ arguments: [String]) async throws -> ProcessRunner.Outcome {
+        try FileManager.default.createDirectory(atPath: "/run/mcp-infra-tests", withIntermediateDirectories: true)
+        return try await ProcessRunner.run("/usr/bin/flock", ["-w", "300", "/run/mcp-infra-tests/.accounts.lock", "/usr/sbin/" + tool] + arguments)
+    }
+}
+
 /// Tests start long-running programs (servers, agents) the same way.
 public typealias ChildProcess = InfraApp.ChildProcess

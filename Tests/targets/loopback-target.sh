@@ -48,6 +48,13 @@ is_alive() {
   [ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Targets started side by side change /etc/passwd at once, and shadow's own lock gives up after 15 s under
+# load ("cannot lock /etc/passwd"): account changes of all loopback targets go one at a time.
+accounts() {
+  install -d -m 0755 /run/mcp-infra-tests
+  flock -w 300 /run/mcp-infra-tests/.accounts.lock "$@"
+}
+
 kill_user_processes() {
   # Every process owned by one of the accounts we created, by PID.
   local user=$1 pids
@@ -90,7 +97,7 @@ down() {
       if id -u "$user" >/dev/null 2>&1; then
         kill_user_processes "$user"
         for _ in $(seq 20); do [ -z "$(live_pids_of_user "$user")" ] && break; sleep 0.1; done
-        userdel "$user" 2>/dev/null || userdel -f "$user"
+        accounts userdel "$user" 2>/dev/null || accounts userdel -f "$user"
       fi
     done < "$state/users.saved"
   fi
@@ -169,7 +176,7 @@ if [ -n "$system" ]; then
   repo=$(cd "$here/../.." && pwd)
   lib="$state/prefix/lib/mcp-linux-infra"
   etc="$state/prefix/etc/mcp-linux-infra"
-  install -d -m 0755 "$lib" "$etc" "$state/logs"
+  install -d -m 0755 "$lib" "$etc" "$state/logs" "$state/prefix/var/lib/mcp-linux-infra/slots"
   install -m 0755 "$repo/system/mcp-wrapper" "$repo/system/pra-exec" "$repo/system/pra-run" "$lib/"
   install -m 0644 "$repo/system/pra-common.sh" "$repo/system/pra-catalogue.tsv" "$lib/"
   [ -z "$extra_catalogue" ] || cat "$extra_catalogue" >> "$lib/pra-catalogue.tsv"
@@ -208,13 +215,18 @@ else
 fi
 
 for user in "$reader" "$runner"; do
-  useradd --system --no-create-home --home-dir "$state/home" --shell /bin/sh "$user"
+  accounts useradd --system --no-create-home --home-dir "$state/home" --shell /bin/sh "$user"
   echo "$user" >> "$state/users.saved"
-  usermod -p '*' "$user"   # locked ('!') accounts are refused by sshd without PAM
+  accounts usermod -p '*' "$user"   # locked ('!') accounts are refused by sshd without PAM
 done
+if [ -n "$system" ]; then
+  for user in "$reader" "$runner"; do
+    install -d -m 0700 -o "$user" "$state/prefix/var/lib/mcp-linux-infra/slots/$user"
+  done
+fi
 # The reader needs the journal (and log files readable by adm).
 for group in systemd-journal adm; do
-  getent group "$group" >/dev/null && usermod -a -G "$group" "$reader"
+  getent group "$group" >/dev/null && accounts usermod -a -G "$group" "$reader"
 done
 
 if [ -n "$system" ]; then
