@@ -2,6 +2,7 @@ import Foundation
 import InfraDomain
 import InfraSSH
 import InfraTestSupport
+import Logging
 import Testing
 
 /// The Ansible role against two real Debian 12 hosts (systemd-nspawn), then the product's own SSH path
@@ -13,7 +14,9 @@ struct RoleDeploymentTests {
         try requirePrerequisites()
         try await NspawnTarget.with(indexes: [21, 22]) { targets in
             // t2 opts in to the sshd drop-in, so both branches of the role run.
-            try await DeploymentWorkspace.with(targets: targets, hostVariables: ["t2": ["mcp_infra_sshd_dropin": "true"]]) { workspace in
+            // t1 bounds each account to 4 requests at once, so the load test below can count them.
+            try await DeploymentWorkspace.with(targets: targets, hostVariables: ["t1": ["mcp_infra_max_requests": "4"],
+                                                                                 "t2": ["mcp_infra_sshd_dropin": "true"]]) { workspace in
                 let first = try await workspace.playbook("deploy-mcp-infra.yml")
                 try #require(first.status == 0, "\(first)")
                 for host in ["t1", "t2"] {
@@ -38,6 +41,7 @@ struct RoleDeploymentTests {
                     try await signedApprovalsEnforced(fleet, workspace: workspace)
                     try await runnerIsConfined(fleet, target: targets[0])
                     try await auditSurvivesRotation(fleet, target: targets[0])
+                    try await loadIsBounded(fleet, target: targets[0])
                 }
                 try await sshdDropInAppliesToTheAccountsOnly(targets[1], workspace: workspace)
                 // Last: reboot_system really reboots (nspawn exits when its container reboots).
@@ -291,6 +295,53 @@ struct RoleDeploymentTests {
         #expect(real.contains("start caller=pra-runner id=0e2e-aaaa-0001"), "\(real)")
         let onDisk = try await target.root(["find", "/var/log/journal", "-name", "system*.journal"])
         #expect(!onDisk.stdout.isEmpty, "no journal file on disk")
+    }
+
+    /// 64 concurrent long requests of the reader: at most 4 (t1's max-requests) run at once, the others are
+    /// refused at once as busy (73), `version` keeps answering within a second, and nothing is left running.
+    func loadIsBounded(_ fleet: DeployedFleet, target: NspawnTarget) async throws {
+        func readerCommands() async throws -> [String] {
+            try await target.root(["ps", "-u", "mcp-reader", "-o", "comm="]).stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let options = SSHPoolOptions(commandTimeout: .seconds(60), maxHandshakesPerHost: 4, maxSessionsPerHost: 8, maxChannelsPerSession: 8)
+        try await SSHPool.with(options: options, verifier: fleet.configuration.hostKeys, logger: Logger(label: "load")) { storm in
+            let host = try fleet.host("t1")
+            let sampler = Task { () -> (Int, Double) in
+                var most = 0, slowest = 0.0
+                while !Task.isCancelled {
+                    most = max(most, (try? await readerCommands())?.filter { $0 == "ping" }.count ?? 0)
+                    let started = ContinuousClock.now
+                    _ = try? await fleet.read("t1", "version")
+                    let took = started.duration(to: .now)
+                    slowest = max(slowest, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return (most, slowest)
+            }
+            let codes = await withTaskGroup(of: Int32?.self) { group in
+                for _ in 0..<64 {
+                    group.addTask { try? await storm.execute(host: host, credentials: fleet.configuration.reader, command: "ping host=127.0.0.1 count=5").exitCode }
+                }
+                var all: [Int32?] = []
+                for await code in group { all.append(code) }
+                return all
+            }
+            sampler.cancel()
+            let (most, slowest) = await sampler.value
+            let ok = codes.filter { $0 == 0 }.count, busy = codes.filter { $0 == 73 }.count
+            #expect(ok + busy == 64 && ok >= 4 && busy >= 32, "ok \(ok), busy \(busy), others \(codes.filter { $0 != 0 && $0 != 73 })")
+            #expect(most <= 4, "\(most) requests ran at once")
+            #expect(slowest < 1.0, "version took \(slowest) s under load")
+        }
+        var left = try await readerCommands()
+        for _ in 0..<30 where left.contains(where: { $0 != "sshd" }) {
+            try await Task.sleep(for: .milliseconds(200))
+            left = try await readerCommands()
+        }
+        #expect(!left.contains { $0 != "sshd" }, "left running: \(left)")
+        let refused = try await target.root(["journalctl", "--no-pager", "-o", "cat", "_UID=\(try await target.root(["id", "-u", "mcp-reader"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))",
+                                             "-t", "mcp-wrapper", "--grep", "busy"]).stdout
+        #expect(refused.contains("refused") && refused.contains("reason=busy"), "\(refused.suffix(300))")
     }
 
     /// The opt-in drop-in restricts the two accounts and leaves every other login as it was; every login path

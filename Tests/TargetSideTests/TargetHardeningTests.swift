@@ -55,6 +55,66 @@ struct TargetHardeningTests {
         }
     }
 
+    @Test("Finding 7: a log file swapped for a symlink between the check and the read is never followed")
+    func logFilesOpenedOnce() async throws {
+        try await SystemTarget.with { t in
+            // A secret outside the log roots the reader could otherwise read, and a log name that keeps changing
+            // between a regular file and a symlink to it (what an account writing inside a log root could do).
+            let secret = t.state + "/secret.txt", logs = t.state + "/logs", log = logs + "/race.log"
+            try "TOPSECRET\n".write(toFile: secret, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secret)
+            try "harmless\n".write(toFile: log, atomically: true, encoding: .utf8)
+            let swapper = Swapper(log: log, secret: secret)
+            swapper.start()
+            var leaked = 0, refused = 0, read = 0
+            for _ in 0..<150 {
+                let result = try await t.read("log-tail path=\(log) lines=5")
+                if result.stdoutText.contains("TOPSECRET") { leaked += 1 }
+                if result.exitCode == 77 { refused += 1 } else if result.exitCode == 0 { read += 1 }
+            }
+            swapper.stop()
+            #expect(leaked == 0, "\(leaked) of 150 requests read the secret through a swapped symlink")
+            #expect(refused + read == 150, "refused \(refused), read \(read), others \(150 - refused - read)")
+            // Once the name holds still, the same request reads the file.
+            let calm = try await t.read("log-tail path=\(log) lines=5")
+            #expect(calm.exitCode == 0 && calm.stdoutText == "harmless\n", "\(calm.stderrText)")
+        }
+    }
+
+    /// Renames a symlink and a regular file over one path, over and over, on a thread of its own.
+    final class Swapper: @unchecked Sendable {
+        let log: String, secret: String
+        private let lock = NSLock()
+        private var running = true
+        private var thread: Thread?
+
+        init(log: String, secret: String) {
+            self.log = log
+            self.secret = secret
+        }
+
+        func start() {
+            let thread = Thread { [self] in
+                let link = log + ".link", file = log + ".file"
+                while lock.withLock({ running }) {
+                    unlink(link)
+                    _ = symlink(secret, link)
+                    rename(link, log)
+                    FileManager.default.createFile(atPath: file, contents: Data("harmless\n".utf8), attributes: [.posixPermissions: 0o644])
+                    rename(file, log)
+                    usleep(100)
+                }
+            }
+            self.thread = thread
+            thread.start()
+        }
+
+        func stop() {
+            lock.withLock { running = false }
+            while thread?.isFinished == false { usleep(1000) }
+        }
+    }
+
     @Test("Finding 6: host settings without a final newline are read, not a silent exit 1")
     func settingsWithoutFinalNewline() async throws {
         try await SystemTarget.with { t in
