@@ -19,6 +19,13 @@ public struct Doctor: Sendable {
         public var authentication: String?
         /// Components whose hash on the host differs from this release (reader check only).
         public var drift: [ComponentDrift.Difference] = []
+        /// What the host warns about (reader check only): login paths of its sshd that skip the forced command.
+        public var warnings: [String] = []
+
+        /// The warnings as terminal lines (they do not fail the check).
+        public var warningLines: [String] {
+            warnings.map { "WARN  \(host)  \($0); set mcp_infra_sshd_dropin: true for this host and redeploy the role" }
+        }
 
         /// One line for a terminal: status, host, account, user, latency, authentication, detail.
         public var line: String {
@@ -79,9 +86,15 @@ public struct Doctor: Sendable {
             // The reader's answer lists the host's component hashes; a difference from this release fails the check.
             let drift = passed && credentials.account == .reader
                 ? ComponentDrift.differences(reported: ComponentDrift.reported(in: result.stdoutText), expected: release) : []
+            // The host records the login paths its sshd leaves open when the role's drop-in is off.
+            let warnings = passed && credentials.account == .reader
+                ? result.stdoutText.split(separator: "\n").filter { $0.hasPrefix("warning sshd-open-path ") }
+                    .map { "sshd lets \(credentials.user) log in through " + $0.dropFirst("warning sshd-open-path ".count) + ", which skips authorized_keys' command=" }
+                : []
             return Check(host: host.name, account: credentials.account, user: credentials.user, passed: passed && drift.isEmpty,
                          latency: started.duration(to: .now), detail: detail,
-                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user), drift: drift)
+                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user), drift: drift,
+                         warnings: warnings)
         } catch {
             return Check(host: host.name, account: credentials.account, user: credentials.user, passed: false,
                          latency: started.duration(to: .now), detail: "\(error)", authentication: nil)

@@ -110,7 +110,10 @@ struct DoctorCommand: AsyncParsableCommand {
                            logger: Logger(label: "mcp-linux-infra.ssh"))
         let checks = await Doctor(configuration: configuration, pool: pool).run()
         await pool.shutdown()
-        for check in checks { print(check.line) }
+        for check in checks {
+            print(check.line)
+            for warning in check.warningLines { print(warning) }
+        }
         let failed = checks.filter { !$0.passed }.count
         print("\(checks.count - failed) of \(checks.count) checks passed")
         if failed > 0 { throw ExitCode(1) }
