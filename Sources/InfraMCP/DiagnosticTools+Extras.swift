@@ -16,7 +16,8 @@ extension DiagnosticTools {
             parse: { try encode(["containers": WrapperOutput.containers($0[0])]) }),
         DiagnosticTool(
             name: "get_container_logs", title: "Container logs",
-            description: "The last lines a container of one host wrote to its standard output (podman or docker logs).",
+            description: "The last lines a container of one host wrote to its standard output (podman or docker logs). "
+                + "Only containers the host's mcp_allowed_containers lists.",
             fansOut: false,
             arguments: [
                 ToolArgument("name", .pattern(containerPattern, maxLength: 128, example: "web"), required: true, "Container name or ID."),

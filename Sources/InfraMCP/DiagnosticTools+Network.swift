@@ -54,7 +54,8 @@ extension DiagnosticTools {
             parse: { try encode(WrapperOutput.dnsConfig($0[0])) }),
         DiagnosticTool(
             name: "test_connectivity", title: "Connectivity test",
-            description: "Pings an address or name from one host (1-5 ICMP echo requests) and reports loss and round-trip times.",
+            description: "Pings an address or name from one host (1-5 ICMP echo requests) and reports loss and round-trip times. "
+                + "Only targets the host's mcp_ping_targets lists (list_hosts shows them); anything else is refused.",
             fansOut: false,
             arguments: [
                 ToolArgument("target", .pattern(hostPattern, maxLength: 253, example: "192.0.2.10"), required: true,
@@ -69,7 +70,8 @@ extension DiagnosticTools {
             parse: { try encode(WrapperOutput.ping($0[0])) }),
         DiagnosticTool(
             name: "check_http_endpoint", title: "HTTP check",
-            description: "Requests a URL from one host (curl, no redirects followed, no proxy) and reports the status code, time and size.",
+            description: "Requests a URL from one host (curl, no redirects followed, no proxy) and reports the status code, time and size. "
+                + "Only URLs the host's mcp_http_checks lists (list_hosts shows them); link-local and metadata addresses never.",
             fansOut: false,
             arguments: [ToolArgument("url", .pattern(urlPattern, maxLength: 512, example: "http://127.0.0.1/health"), required: true,
                                      "An http or https URL without query string or credentials.")],

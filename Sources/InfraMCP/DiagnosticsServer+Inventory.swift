@@ -21,6 +21,7 @@ extension DiagnosticsServer {
                 "hosts": DiagnosticTools.array(DiagnosticTools.object([
                     "name": DiagnosticTools.string, "address": DiagnosticTools.string, "port": DiagnosticTools.integer,
                     "groups": DiagnosticTools.strings, "allowedServices": DiagnosticTools.strings,
+                    "allowedContainers": DiagnosticTools.strings, "httpChecks": DiagnosticTools.strings, "pingTargets": DiagnosticTools.strings,
                     "reachability": ReachabilityLog.schema, "drift": DiagnosticTools.strings,
                 ], optional: ["drift"])),
                 "groups": .object(["type": "object", "additionalProperties": DiagnosticTools.strings]),
@@ -60,7 +61,9 @@ extension DiagnosticsServer {
     /// What the inventory says of one host.
     static func fields(of host: InventoryHost) -> [String: Value] {
         ["name": .string(host.name), "address": .string(host.address), "port": .int(host.port),
-         "groups": .array(host.groups.map { .string($0) }), "allowedServices": .array(host.allowedServices.map { .string($0) })]
+         "groups": .array(host.groups.map { .string($0) }), "allowedServices": .array(host.allowedServices.map { .string($0) }),
+         "allowedContainers": .array(host.allowedContainers.map { .string($0) }), "httpChecks": .array(host.httpChecks.map { .string($0) }),
+         "pingTargets": .array(host.pingTargets.map { .string($0) })]
     }
 
     /// The inventory's groups and their members.
