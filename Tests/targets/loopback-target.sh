@@ -37,8 +37,15 @@ case "$state" in /*) ;; *) die "STATE_DIR must be an absolute path" ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 
 live_pids_of_user() {
-  # Live (not zombie) processes owned by an account we created.
-  ps -o pid=,stat= -u "$1" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
+  # Live (not zombie) processes owned by an account we created, in this PID namespace only. A uid is just a
+  # number: a container (the nspawn test targets share the kernel, with no user namespace) may have its own
+  # account with the same uid, and its processes are not ours to kill.
+  local pid ours
+  ours=$(readlink /proc/self/ns/pid)
+  for pid in $(ps -o pid=,stat= -u "$1" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true); do
+    if [ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$ours" ]; then echo "$pid"; fi
+  done
+  return 0
 }
 
 is_alive() {
