@@ -104,7 +104,13 @@ chmod 0644 "$demo/.env" "$demo/keys/known_hosts"
 chown -R "$approver" "$demo/approver"
 runuser -u "$approver" -- ssh-agent -D -a "$demo/approver/agent.sock" > /dev/null 2>&1 &
 agent_pid=$!
-for _ in $(seq 50); do [ -S "$demo/approver/agent.sock" ] && break; sleep 0.1; done
+# The socket exists from bind(); wait until the agent answers (ssh-add -l exits 2 while it cannot connect).
+for _ in $(seq 100); do
+  listed=0
+  runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" ssh-add -l > /dev/null 2>&1 || listed=$?
+  [ "$listed" -ne 2 ] && break
+  sleep 0.1
+done
 runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" ssh-add -q "$demo/approver/id_ed25519"
 rm -f -- "$demo/approver/id_ed25519"   # the agent holds it now
 # The approver runs a copy outside the checkout (which may sit under a home they cannot enter).

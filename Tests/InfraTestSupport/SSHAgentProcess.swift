@@ -21,12 +21,31 @@ public final class SSHAgentProcess: @unchecked Sendable {
         let agent = ["/usr/bin/ssh-agent", "-D", "-a", socketPath]
         child = try user.map { try ChildProcess.start("/usr/sbin/runuser", ["-u", $0, "--"] + agent) }
             ?? ChildProcess.start(agent[0], Array(agent.dropFirst()))
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socketPath) {
+        // The socket file exists from bind(); the agent answers only from listen() on: wait until a connection
+        // is accepted (under load the gap is long enough for ssh-add to be refused).
+        for _ in 0..<500 where !Self.accepts(socketPath) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard FileManager.default.fileExists(atPath: socketPath) else {
+        guard Self.accepts(socketPath) else {
             await stop()
-            throw LoopbackTarget.TargetError(message: "ssh-agent did not create \(socketPath)")
+            throw LoopbackTarget.TargetError(message: "ssh-agent does not accept connections on \(socketPath)")
+        }
+    }
+
+    /// True when a Unix-domain connection to `path` is accepted.
+    static func accepts(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
     }
 
