@@ -52,22 +52,19 @@ struct ConfigurationOptions: ParsableArguments {
 
     /// Loads and validates the configuration, or prints the error and exits with status 2.
     func load() throws -> LoadedConfiguration {
-        do {
-            let configuration = try ConfigurationLoader.load(envFile: envFile)
-            LogSetup.bootstrap(level: configuration.settings.logLevel)
-            return configuration
-        } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        try loading { try ConfigurationLoader.load(envFile: envFile) } settings: { $0.settings }
     }
 
-    /// Loads only the settings (the human-side commands need no keys and no inventory), or exits with status 2.
     /// Loads what a reviewer needs (no account keys), or prints the error and exits with status 2.
     func loadReview() throws -> ReviewConfiguration {
+        try loading { try ConfigurationLoader.review(envFile: envFile) } settings: { $0.settings }
+    }
+
+    /// Runs a loader; on success sets up logging from its settings, on failure prints the error and exits 2.
+    private func loading<T>(_ load: () throws -> T, settings: (T) -> Settings) throws -> T {
         do {
-            let configuration = try ConfigurationLoader.review(envFile: envFile)
-            LogSetup.bootstrap(level: configuration.settings.logLevel)
+            let configuration = try load()
+            LogSetup.bootstrap(level: settings(configuration).logLevel)
             return configuration
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
@@ -75,6 +72,7 @@ struct ConfigurationOptions: ParsableArguments {
         }
     }
 
+    /// Loads only the settings (the human-side commands that need no inventory), or exits with status 2.
     func loadSettings() throws -> Settings {
         do {
             return try ConfigurationLoader.settings(envFile: envFile)
