@@ -31,9 +31,14 @@ struct SignedApprovalTests {
         let result = try await t.act(request, approvals: approvals)
         #expect(result.exitCode == code, "\(request): exit \(String(describing: result.exitCode)) \(result.stderrText)", sourceLocation: sourceLocation)
         #expect(result.stderrText.contains(reason), "\(result.stderrText)", sourceLocation: sourceLocation)
-        let lines = await t.auditLines(count: before + 1)
         // The scripts log the reason as bash's %q does: a backslash before each space, comma or quote.
         let logged = reason.map { "_./:@=+-%".contains($0) || $0.isLetter || $0.isNumber ? String($0) : "\\" + String($0) }.joined()
+        // pra-exec's line and pra-run's refusal arrive as separate datagrams: wait for the refusal itself (5 s at most).
+        var lines = t.auditLines()
+        for _ in 0..<250 where !lines.dropFirst(before).contains(where: { $0.contains("refused") && $0.contains(logged) }) {
+            try await Task.sleep(for: .milliseconds(20))
+            lines = t.auditLines()
+        }
         #expect(lines.dropFirst(before).contains { $0.contains("refused") && $0.contains(logged) },
                 "no audit line with \(logged): \(lines.dropFirst(before))", sourceLocation: sourceLocation)
         #expect(!lines.dropFirst(before).contains { $0.contains("pra-run: start") }, sourceLocation: sourceLocation)
