@@ -121,17 +121,20 @@ validate_parameters() {
 # the account) for the rest of this process, with flock. At most `max-requests` (a host setting; default
 # 4 per CPU) requests of one account run at once; one more is refused at once with EXIT_BUSY, never queued.
 take_slot() {
-  local account max dir slot fd
+  local account max dir slot fd opened
   account=$(id -un)
   max=$(( 4 * $(nproc) ))
   if setting max-requests && [[ $REPLY =~ ^[0-9]{1,4}$ ]] && [ "$((10#$REPLY))" -gt 0 ]; then max=$((10#$REPLY)); fi
   dir=$slots_dir/$account
   if ! [ -d "$dir" ] || ! [ -O "$dir" ]; then refuse "$EXIT_UNAVAILABLE" "no request slots at $dir for $account (redeploy the role)"; fi
+  opened=0
   for ((slot = 1; slot <= max; slot++)); do
-    exec {fd}>> "$dir/$slot" || continue
+    { exec {fd}>> "$dir/$slot"; } 2> /dev/null || continue
+    opened=$((opened + 1))
     if flock -n "$fd"; then return 0; fi
     exec {fd}>&-
   done
+  if [ "$opened" -eq 0 ]; then refuse "$EXIT_UNAVAILABLE" "no request slot at $dir opens for $account (redeploy the role)"; fi
   refuse "$EXIT_BUSY" "busy: $max requests of $account already run on this host (max-requests); try again shortly"
 }
 

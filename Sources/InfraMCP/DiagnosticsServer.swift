@@ -300,17 +300,24 @@ public final class DiagnosticsServer: Sendable {
     static let busyExitCode: Int32 = 73
 
     /// One SSH exec with either account, audited; a request the host refuses as busy is tried again with
-    /// backoff (0.2, 0.4, 0.8, 1.6 s), each attempt audited, before the busy answer is returned.
+    /// backoff (about 0.2, 0.4, 0.8, 1.6 s, each with random jitter so refused callers do not return
+    /// together), each attempt audited, before the busy answer is returned. All attempts share one
+    /// deadline, the command timeout from the first: a retry that could not finish before it is not made,
+    /// and each attempt gets only the time left.
     func exec(_ request: String, on host: InventoryHost, account: Account, timeout: Duration? = nil,
               proposalID: String = "", stdin: [UInt8] = []) async throws -> ExecResult {
+        let deadline = ContinuousClock.now + (timeout ?? configuration.settings.commandTimeout)
         var delay = Duration.milliseconds(200)
-        for _ in 0..<4 {
-            let answer = try await execOnce(request, on: host, account: account, timeout: timeout, proposalID: proposalID, stdin: stdin)
-            guard answer.exitCode == Self.busyExitCode else { return answer }
-            try await Task.sleep(for: delay)
+        var answer = try await execOnce(request, on: host, account: account, timeout: deadline - .now, proposalID: proposalID, stdin: stdin)
+        for _ in 0..<4 where answer.exitCode == Self.busyExitCode {
+            let pause = delay / 2 + .milliseconds(Int.random(in: 0...Int(delay.milliseconds / 2)))
+            // Time for the pause and at least as long again for the attempt itself; else the busy answer stands.
+            guard deadline - .now > pause * 2 else { break }
+            try await Task.sleep(for: pause)
             delay *= 2
+            answer = try await execOnce(request, on: host, account: account, timeout: deadline - .now, proposalID: proposalID, stdin: stdin)
         }
-        return try await execOnce(request, on: host, account: account, timeout: timeout, proposalID: proposalID, stdin: stdin)
+        return answer
     }
 
     /// One SSH exec with either account, audited (host, account, verb, exit, duration, bytes).

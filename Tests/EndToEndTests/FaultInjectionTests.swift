@@ -84,6 +84,53 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("A host that stays busy (max-requests): the call is tried again with backoff inside one deadline, then refused naming the host; a slot freed meanwhile lets it succeed")
+    func busyRetriesShareOneDeadline() async throws {
+        try await LoopbackTarget.with(extraArguments: ["--system"]) { target in
+            try "1\n".write(toFile: target.stateDirectory + "/prefix/etc/mcp-linux-infra/max-requests", atomically: true, encoding: .utf8)
+            // The test itself holds the reader's only request slot, as a running request would (flock on the slot file).
+            let slot = target.stateDirectory + "/prefix/var/lib/mcp-linux-infra/slots/\(target.readerUser)/1"
+            let fd = open(slot, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            try #require(fd >= 0, "cannot open \(slot)")
+            var held = true
+            defer { if held { close(fd) } }
+            let reader = try #require(getpwnam(target.readerUser)?.pointee.pw_uid, "no account \(target.readerUser)")
+            try #require(fchown(fd, reader, gid_t.max) == 0, "cannot give \(slot) to \(target.readerUser)")
+            try #require(flock(fd, LOCK_EX | LOCK_NB) == 0, "the slot is taken already")
+            func call(timeoutMs: Int) async throws -> [String: Any] {
+                let scenario: [String: Any] = ["env": ["LINUX_MCP_COMMAND_TIMEOUT_MS": String(timeoutMs)], "calls": [["get_memory_info", ["host": "loopback"]]]]
+                let run = try await ProcessRunner.run("/usr/bin/python3", [Self.rawClient, "calls", productBinary(), target.envFile,
+                                                                           target.stateDirectory + "/serve.stderr",
+                                                                           String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+                try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+                return try #require((try Self.json(run.stdout)["results"] as? [[String: Any]])?.first)
+            }
+
+            // Still busy at the deadline: a refusal naming the host and the reason, within the command timeout
+            // (backoff included; five attempts with fixed pauses alone would take 3 s), after more than one attempt.
+            let refusalsBefore = Self.auditLines(target, containing: "refused", and: "busy")
+            let refused = try await call(timeoutMs: 2000)
+            let text = refused["text"] as? String ?? ""
+            #expect(refused["isError"] as? Bool == true && text.contains("busy") && text.contains("max-requests"), "\(refused)")
+            let result = (try? Self.json(text))?["results"] as? [[String: Any]]
+            #expect(result?.first?["host"] as? String == "loopback", "\(text)")
+            let took = try #require(result?.first?["durationMs"] as? Int, "\(text)")
+            #expect(took <= 2500, "the retries ran past the call's deadline: \(took) ms for a 2000 ms command timeout")
+            #expect(await Self.waitForAuditLines(target, containing: "refused", and: "busy", count: refusalsBefore + 2, seconds: 10),
+                    "fewer than two attempts reached the host")
+
+            // A slot freed after the first refusal: a later attempt of the same call runs.
+            let before = Self.auditLines(target, containing: "refused", and: "busy")
+            async let answer = call(timeoutMs: 20_000)
+            let refusedOnce = await Self.waitForAuditLines(target, containing: "refused", and: "busy", count: before + 1, seconds: 20, every: .milliseconds(20))
+            close(fd)
+            held = false
+            let succeeded = try await answer
+            #expect(refusedOnce, "the call was never refused as busy")
+            #expect(succeeded["isError"] as? Bool == false && (succeeded["structured"] as? [String: Any]) != nil, "\(succeeded)")
+        }
+    }
+
     /// A test-only catalogue action that sleeps as root (never shipped): long enough to be running at SIGTERM.
     static let sleepAction = "test_sleep\tLOW\tseconds:string:^[0-9]{1,2}$\t/bin/sleep {seconds}\t-\tno\tTest only: sleep as root.\n"
 
@@ -315,6 +362,23 @@ struct FaultInjectionTests {
         try await ProcessRunner.run(productBinary(), arguments + ["--env-file", target.envFile])
     }
 
+    /// How many lines of the target's audit log (its syslog sink) have both texts.
+    static func auditLines(_ target: LoopbackTarget, containing first: String, and second: String) -> Int {
+        let text = (try? String(contentsOfFile: target.stateDirectory + "/audit.log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { $0.contains(first) && $0.contains(second) }.count
+    }
+
+    /// Waits until the target's audit log has at least `count` lines with both texts.
+    static func waitForAuditLines(_ target: LoopbackTarget, containing first: String, and second: String, count: Int, seconds: Int,
+                                  every pause: Duration = .milliseconds(200)) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if auditLines(target, containing: first, and: second) >= count { return true }
+            try? await Task.sleep(for: pause)
+        }
+        return false
+    }
+
     /// Waits until the target's audit log (its syslog sink) has a line with both texts.
     static func waitForAuditLine(_ target: LoopbackTarget, containing first: String, and second: String, seconds: Int) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
@@ -326,12 +390,15 @@ struct FaultInjectionTests {
         return false
     }
 
+    /// The server's own deadline for one call (its command timeout, busy retries included)...
+    static let burstCommandTimeoutSeconds = 15
+    /// ...and the client's: the server's plus time for the answer to travel back through stdio on a loaded machine.
     static let burstDeadlineSeconds = 20
 
     static func burst(_ target: LoopbackTarget, hosts: [String], calls: Int, runs: Int,
                       namespace: TestNetworkNamespace? = nil) async throws -> [String: Any] {
         let scenario: [String: Any] = ["hosts": hosts, "calls": calls, "runs": runs, "deadlineSeconds": burstDeadlineSeconds,
-                                       "env": ["LINUX_MCP_COMMAND_TIMEOUT_MS": String(burstDeadlineSeconds * 1000)]]
+                                       "env": ["LINUX_MCP_COMMAND_TIMEOUT_MS": String(burstCommandTimeoutSeconds * 1000)]]
         let arguments = [Self.rawClient, "burst", productBinary(), target.envFile, target.stateDirectory + "/serve.stderr",
                          String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)]
         let run = if let namespace { try await namespace.run("/usr/bin/python3", arguments) }
@@ -343,10 +410,12 @@ struct FaultInjectionTests {
     static func expectAllAnswered(_ report: [String: Any], hosts: [String], sourceLocation: SourceLocation = #_sourceLocation) {
         let runs = report["runs"] as? [[String: Any]] ?? []
         #expect(!runs.isEmpty, sourceLocation: sourceLocation)
+        print("burst over \(hosts.count) host(s), per run (ok/errors/slowest s): "
+              + runs.map { "\($0["ok"] ?? "?")/\($0["errors"] ?? "?")/\($0["maxSeconds"] ?? "?")" }.joined(separator: " "))
         #expect(report["unanswered"] as? Int == 0, "calls without an answer: \(runs)", sourceLocation: sourceLocation)
-        // The server's own deadline is the command timeout; an answer may take a little longer to travel back.
+        // The server's own deadline is the command timeout (busy retries included); the client allows 5 s more for the way back.
         #expect(report["late"] as? Int == 0, "answers later than \(burstDeadlineSeconds) s: \(runs)", sourceLocation: sourceLocation)
-        // Errors are allowed only as clear refusals naming the host, never as silence; on an idle machine all succeed.
+        // Errors are allowed only as clear refusals naming the host (busy: one machine answers for every name), never as silence.
         for run in runs {
             for sample in run["errorSamples"] as? [String] ?? [] {
                 #expect(hosts.contains { sample.contains("\"host\":\"\($0)\"") }, "an error that names no host: \(sample)",

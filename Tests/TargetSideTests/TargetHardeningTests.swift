@@ -137,6 +137,24 @@ struct TargetHardeningTests {
             #expect(probe.exitCode == 66, "\(last): \(probe.stderrText)")
         }
     }
+
+    @Test("Request slots the account cannot open: refused as unavailable with the fix named, not as busy, and no shell error leaks")
+    func unopenableSlotsAreNotBusy() async throws {
+        try await SystemTarget.with { t in
+            try "1\n".write(toFile: t.state + "/prefix/etc/mcp-linux-infra/max-requests", atomically: true, encoding: .utf8)
+            // A slot file left owned by root (a copied state folder, a restore): the account cannot open it.
+            let slot = t.state + "/prefix/var/lib/mcp-linux-infra/slots/\(t.target.readerUser)/1"
+            try #require(FileManager.default.createFile(atPath: slot, contents: nil, attributes: [.posixPermissions: 0o600]))
+            let refused = try await t.read("memory")
+            #expect(refused.exitCode == 70 && refused.stderrText.contains("no request slot") && refused.stderrText.contains("redeploy the role"),
+                    "\(String(describing: refused.exitCode)) \(refused.stderrText)")
+            #expect(!refused.stderrText.contains("Permission denied") && !refused.stderrText.contains("busy"), "\(refused.stderrText)")
+            // Put right (as the role does), the same request runs.
+            try #require(chown(slot, try #require(getpwnam(t.target.readerUser)?.pointee.pw_uid), gid_t.max) == 0)
+            let memory = try await t.read("memory")
+            #expect(memory.exitCode == 0, "\(memory.stderrText)")
+        }
+    }
 }
 
 /// Finding 1 and 10: the wrapper and pra-exec reach out to, and name, only what the host's settings list.
