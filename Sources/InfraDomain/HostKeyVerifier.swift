@@ -19,23 +19,26 @@ public struct HostKeyVerifier: Sendable {
     /// libssh2 prefers ECDSA over ed25519; if only ed25519 is pinned and the host also has ECDSA, the
     /// host would present the unpinned key. Offering exactly the pinned types avoids that.
     public func pinnedKeyTypes(address: String, port: Int) -> [SSHKeyType] {
-        let name = KnownHosts.hostKeyName(address: address, port: port)
-        var types: [SSHKeyType] = []
-        for entry in knownHosts.entries(for: name) where !entry.isRevoked && !types.contains(entry.key.type) {
-            types.append(entry.key.type)
-        }
-        return types
+        Self.distinct(pins(address: address, port: port).map(\.key.type))
     }
 
     /// The SHA-256 fingerprints of the keys pinned for a host (not revoked), in file order: what an
     /// approval statement binds to ("SHA256:…").
     public func pinnedFingerprints(address: String, port: Int) -> [String] {
-        let name = KnownHosts.hostKeyName(address: address, port: port)
-        var fingerprints: [String] = []
-        for entry in knownHosts.entries(for: name) where !entry.isRevoked && !fingerprints.contains(entry.key.fingerprint) {
-            fingerprints.append(entry.key.fingerprint)
-        }
-        return fingerprints
+        Self.distinct(pins(address: address, port: port).map(\.key.fingerprint))
+    }
+
+    /// The entries pinned for a host, in file order, without any key a `@revoked` line names for it (as in
+    /// ``verify(host:address:port:presented:)``, revocation wins over a pin).
+    func pins(address: String, port: Int) -> [KnownHosts.Entry] {
+        let matching = knownHosts.entries(for: KnownHosts.hostKeyName(address: address, port: port))
+        let revoked = matching.filter(\.isRevoked).map(\.key.blob)
+        return matching.filter { !$0.isRevoked && !revoked.contains($0.key.blob) }
+    }
+
+    /// The values once each, first occurrence first.
+    static func distinct<Value: Equatable>(_ values: [Value]) -> [Value] {
+        values.reduce(into: []) { kept, value in if !kept.contains(value) { kept.append(value) } }
     }
 
     /// Checks a presented key; throws a ``HostKeyError`` unless it is pinned and not revoked.

@@ -63,6 +63,18 @@ struct KnownHostsTests {
         #expect(verifier.pinnedKeyTypes(address: "127.0.0.2", port: 2022).isEmpty)
     }
 
+    @Test("Pinned fingerprints (what a statement binds to): file order, each once, revoked keys left out")
+    func pinnedFingerprints() throws {
+        let first = Self.ed25519(11), second = Self.ed25519(12), revoked = Self.ed25519(13)
+        let text = [Self.line("web1", first), Self.line("web1,web2", second), Self.line("web1", first),
+                    Self.line("web1", revoked), "@revoked web1 \(revoked.openSSHText)"].joined(separator: "\n")
+        let verifier = HostKeyVerifier(knownHosts: try KnownHosts.parse(text, source: "kh"), knownHostsPath: "kh")
+        #expect(verifier.pinnedFingerprints(address: "web1", port: 22) == [first.fingerprint, second.fingerprint])
+        #expect(verifier.pinnedFingerprints(address: "web2", port: 22) == [second.fingerprint])
+        #expect(verifier.pinnedKeyTypes(address: "web1", port: 22) == [.ed25519])
+        #expect(verifier.pinnedFingerprints(address: "web3", port: 22).isEmpty)
+    }
+
     @Test("Wildcards and negation")
     func patterns() throws {
         let key = Self.ed25519(4)
