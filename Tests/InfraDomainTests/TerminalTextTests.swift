@@ -1,0 +1,23 @@
+import InfraDomain
+import Testing
+
+@Suite("Terminal text: what a person reads cannot redraw the screen")
+struct TerminalTextTests {
+    @Test("Controls, DEL, C1 and reordering characters become visible escapes; a backslash cannot imitate one")
+    func escapes() {
+        #expect(TerminalText.escaped("ok\u{1b}[2J\u{1b}]0;title\u{07}") == "ok\\x1b[2J\\x1b]0;title\\x07")
+        #expect(TerminalText.escaped("a\nb\rc\td") == "a\\x0ab\\x0dc\\x09d")
+        #expect(TerminalText.escaped("\u{7f}\u{9b}31m") == "\\x7f\\x9b31m")
+        #expect(TerminalText.escaped("abc\u{202e}fed") == "abc\\u{202e}fed")
+        #expect(TerminalText.escaped("zero\u{200b}width\u{feff}") == "zero\\u{200b}width\\u{feff}")
+        #expect(TerminalText.escaped("\\x1b") == "\\\\x1b")
+        #expect(TerminalText.escaped("plain café, 日本") == "plain café, 日本")
+    }
+
+    @Test("Marked text: every line starts with the marker, none can wrap out of it")
+    func marked() {
+        let lines = TerminalText.marked("restart it\ndigest:        sha256:forged\r\n\u{1b}[1A\u{1b}[2Klow", marker: "AI| ")
+        #expect(lines == ["AI| restart it", "AI| digest:        sha256:forged", "AI| \\x1b[1A\\x1b[2Klow"])
+        #expect(lines.allSatisfy { $0.hasPrefix("AI| ") && !$0.contains("\u{1b}") && !$0.contains("\n") })
+    }
+}
