@@ -26,44 +26,69 @@ public struct ActionReview: Sendable {
         case signed(SignedApproval)
     }
 
+    /// One proposal as the reviewer sees it: rendered from the catalogue, with the digest recomputed.
+    public func review(_ id: String) throws -> ProposalReview {
+        ProposalReview(record: try store.proposal(id), catalogue: configuration.catalogue, cataloguePath: configuration.settings.cataloguePath,
+                       inventory: configuration.inventory)
+    }
+
     /// The statement `principal` signs to approve `id` now, in canonical text.
     public func statement(_ id: String, principal: String) throws -> String {
-        let record = try store.proposal(id)
-        let host = try approversHost(record)
+        let review = try approvable(id)
+        let host = try approversHost(review.record)
         guard host.approvers.contains(where: { $0.principal == principal }) else {
             throw StoreError.refused("\(principal) is not an approver of \(host.name) (mcp_approvers lists: "
                                      + "\(host.approvers.map(\.principal).joined(separator: ", ")))")
         }
-        return try text(try store.statement(for: record.id, principal: principal, hostKeyFingerprint: try pinnedKey(host)))
+        return try statementText(review, principal: principal, host: host)
     }
 
     /// Signs (unless already signed) and records an approval by the person at this terminal.
-    public func approve(_ id: String, source: SignatureSource, principal: String?, reason: String?, osAccount: String,
-                        signer: ApprovalSigner = ApprovalSigner()) throws -> ProposalRecord {
-        let record = try store.proposal(id)
+    ///
+    /// What is signed is what was reviewed: the proposal must still render from the catalogue, and its digest,
+    /// recomputed, must be `digest`, the one the approver read in the review (required unless the signature
+    /// was made elsewhere, whose statement the store checks against the recomputed digest anyway). `signing`
+    /// receives the exact statement before it is signed, for the adapter to show.
+    public func approve(_ id: String, source: SignatureSource, digest typed: String?, principal: String?, reason: String?,
+                        osAccount: String, signer: ApprovalSigner = ApprovalSigner(),
+                        signing: (String) -> Void = { _ in }) throws -> ProposalRecord {
+        let review = try approvable(id)
+        let record = review.record
+        if let typed, typed != review.digest {
+            throw StoreError.refused("cannot approve: the digest you gave (\(TerminalText.escaped(typed))) is not the action's digest, "
+                                     + "recomputed from its action, host, parameters and catalogue (\(review.digest)); run `actions show` again")
+        }
         let signed: SignedApproval
         switch source {
         case .signed(let given):
             signed = given
-        case .keyFile(let path):
-            let key: SSHPublicKey
-            do { key = try ApprovalSigner.publicKey(ofKeyFile: path) } catch { throw StoreError.refused(error.description) }
-            let approver = try approver(for: [key], principal: principal, record: record, source: "--key \(path)")
-            let statement = try text(try store.statement(for: record.id, principal: approver.principal,
-                                                         hostKeyFingerprint: try pinnedKey(try approversHost(record))))
-            do { signed = SignedApproval(statement: statement, signature: try signer.sign(statement, keyFile: path)) } catch {
-                throw StoreError.refused(error.description)
+        case .keyFile, .agent:
+            guard typed != nil else {
+                throw StoreError.refused("cannot approve: give --digest with the digest `actions show` printed, so that what you sign is what you reviewed")
             }
-        case .agent:
-            let keys = signer.agentKeys()
-            guard !keys.isEmpty else {
-                throw StoreError.refused("no key in an ssh-agent (SSH_AUTH_SOCK): load your approver key with ssh-add, "
-                                         + "or pass --key FILE, or sign elsewhere and pass --signature FILE.sig")
+            let keys: [SSHPublicKey]
+            let origin: String
+            if case .keyFile(let path) = source {
+                do { keys = [try ApprovalSigner.publicKey(ofKeyFile: path)] } catch { throw StoreError.refused(error.description) }
+                origin = "--key \(path)"
+            } else {
+                keys = signer.agentKeys()
+                origin = "your ssh-agent"
+                guard !keys.isEmpty else {
+                    throw StoreError.refused("no key in an ssh-agent (SSH_AUTH_SOCK): load your approver key with ssh-add, "
+                                             + "or pass --key FILE, or sign elsewhere and pass --signature FILE.sig")
+                }
             }
-            let approver = try approver(for: keys, principal: principal, record: record, source: "your ssh-agent")
-            let statement = try text(try store.statement(for: record.id, principal: approver.principal,
-                                                         hostKeyFingerprint: try pinnedKey(try approversHost(record))))
-            do { signed = SignedApproval(statement: statement, signature: try signer.sign(statement, agentKey: approver.key)) } catch {
+            let approver = try approver(for: keys, principal: principal, record: record, source: origin)
+            let statement = try statementText(review, principal: approver.principal, host: try approversHost(record))
+            signing(statement)
+            do {
+                if case .keyFile(let path) = source {
+                    signed = SignedApproval(statement: statement, signature: try signer.sign(statement, keyFile: path))
+                } else {
+                    signed = SignedApproval(statement: statement, signature: try signer.sign(statement, agentKey: approver.key))
+                }
+            } catch {
                 throw StoreError.refused(error.description)
             }
         }
@@ -87,11 +112,26 @@ public struct ActionReview: Sendable {
         return host
     }
 
-    func pinnedKey(_ host: InventoryHost) throws -> String {
+    /// The review of `id`, when it may be signed.
+    func approvable(_ id: String) throws -> ProposalReview {
+        let review = try review(id)
+        if let problem = review.problem { throw StoreError.refused("cannot approve: \(problem)") }
+        return review
+    }
+
+    /// The statement for the reviewed proposal; refused when the row changed since the review (its digest,
+    /// recomputed from what the statement names, is no longer the reviewed one).
+    func statementText(_ review: ProposalReview, principal: String, host: InventoryHost) throws -> String {
         guard let key = configuration.approvalContext.pinnedHostKeys[host.name]?.first else {
             throw StoreError.refused("no host key is pinned for \(host.name) in \(configuration.settings.knownHostsPath)")
         }
-        return key
+        let statement = try store.statement(for: review.record.id, principal: principal, hostKeyFingerprint: key,
+                                            context: configuration.approvalContext)
+        guard statement.digest == review.digest else {
+            throw StoreError.refused("cannot approve: the proposal changed while you reviewed it (its digest is now \(statement.digest), "
+                                     + "you reviewed \(review.digest)); nothing was signed. Run `actions show` again")
+        }
+        do { return try statement.text() } catch { throw StoreError.refused(error.description) }
     }
 
     func approver(for keys: [SSHPublicKey], principal: String?, record: ProposalRecord, source: String) throws -> Approver {
@@ -108,9 +148,5 @@ public struct ActionReview: Sendable {
                                      + "choose one with --principal")
         }
         return first
-    }
-
-    func text(_ statement: ApprovalStatement) throws -> String {
-        do { return try statement.text() } catch { throw StoreError.refused(error.description) }
     }
 }

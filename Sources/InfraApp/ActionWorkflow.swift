@@ -77,7 +77,8 @@ public struct ActionWorkflow: Sendable {
     /// 2. The claim (APPROVED → EXECUTING, one winner) verifies every stored signed approval again against
     ///    the inventory and known_hosts, and needs as many distinct principals as the catalogue's impact
     ///    and the inventory's threshold say.
-    /// 3. The request goes to pra-exec with the signed approvals on stdin; pra-run verifies them as root.
+    /// 3. The request goes to pra-exec with the signed approvals and the audit head on stdin; pra-run verifies
+    ///    the approvals as root and keeps the head in its ledger.
     /// 4. The result, and the reader's probe of the unit when there is one, are recorded.
     public func execute(id given: String, executor: String, stopping: Stopping) async throws -> ProposalRecord {
         let record = try store.proposal(given)
@@ -96,7 +97,9 @@ public struct ActionWorkflow: Sendable {
         let claimed = try store.claimExecution(record.id, executor: executor, currentDigest: digest, owner: .current,
                                                context: approvalContext, required: required)
         guard let request else { throw Refusal(description: "internal: claimed without a request") }
-        let approvalLines = Array(claimed.approvals.map(\.stdinLine).joined().utf8)
+        // The approvals, then the audit head with this claim in it: the host's ledger keeps it, a witness of the
+        // log outside the database (`audit verify --hosts` checks the chain still holds it).
+        let approvalLines = Array((claimed.approvals.map(\.stdinLine).joined() + "audit-head \(claimed.head.seq) \(claimed.head.hash)\n").utf8)
 
         var outcome = ExecutionOutcome(exitCode: nil, stdout: "", stderr: "", verification: "", verified: "not-checked", succeeded: false)
         do {

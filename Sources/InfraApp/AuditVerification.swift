@@ -8,12 +8,16 @@ import InfraStore
 ///
 /// 1. The chain: every row is sealed to the one before it.
 /// 2. Anchors an operator saved elsewhere (`--anchor SEQ:HASH`).
-/// 3. Every stored signed approval: its signature is by a key the inventory lists for its principal on its
-///    host, and the audit head it names is still in the chain with that hash. Cutting rows off the end, or
-///    rewriting history from before the latest approval, breaks one of these.
-/// 4. With `--hosts`: each host's ledger (the approvals its root side executed) names a stored proposal, its
-///    statements verify, and their audit heads are in the chain: deleting an executed proposal's rows and
-///    decisions is caught by the targets.
+/// 3. Every stored proposal's digest recomputes from its action, host, parameters and catalogue.
+/// 4. Every stored signed approval: its signature is by a key the inventory lists for its principal on its
+///    host, it names what the proposal stores (and its digest recomputes from what it names), and the audit
+///    head it names is still in the chain with that hash. Cutting rows off the end, or rewriting history from
+///    before the latest approval, breaks one of these.
+/// 5. With `--hosts`: every entry of every host's ledger (what its root side ran), read page by page, is
+///    reconciled with the store: a proposal with that id, host, action and parameters; the ledger's signatures
+///    equal to the decisions stored; a state that says it ran; an execution in the audit chain; each statement
+///    verifying and anchoring, and the audit head the server sent with it still in the chain. Executions the
+///    store records as run on a host with no ledger entry there are named too.
 public struct AuditVerification: Sendable {
     public let configuration: ReviewConfiguration
     public let database: StateDatabase
@@ -35,7 +39,12 @@ public struct AuditVerification: Sendable {
         public var ledgerEntriesChecked = 0
     }
 
-    /// Checks the chain, the given anchors and every stored signed approval.
+    /// How long a host keeps ledger entries (pra-run prunes older ones): older executions are not looked for.
+    public static let ledgerRetention: TimeInterval = 89 * 86_400
+    /// Entries the reader verb returns per page (its maximum).
+    static let ledgerPage = 500
+
+    /// Checks the chain, the given anchors, every stored digest and every stored signed approval.
     public func verifyLog(anchors: [AuditChain.Anchor]) throws -> Report {
         var report = Report()
         let log = AuditLog(database: database)
@@ -49,55 +58,124 @@ public struct AuditVerification: Sendable {
             if let broken = AuditChain.check(anchor, in: records) { report.problems.append("--anchor \(anchor): \(broken.problem)") } else { report.anchorsHeld += 1 }
         }
         let store = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
+        var proposals: [String: ProposalRecord] = [:]
+        for proposal in try store.list() {
+            proposals[proposal.id] = proposal
+            do {
+                _ = try ApprovalDigest.recompute(stored: proposal.digest, action: proposal.action, host: proposal.host,
+                                                 parameters: proposal.parameters, catalogueVersion: proposal.catalogueVersion)
+            } catch {
+                report.problems.append("proposal \(proposal.id): \(error)")
+            }
+        }
         var missing: [(Int64, String)] = []
         for stored in try store.signedApprovals() {
             report.statementsChecked += 1
-            let label = "approval by \(stored.principal) of proposal \(stored.proposalID)"
-            switch check(stored.signed, host: stored.host, proposalID: stored.proposalID, records: records) {
+            let label = "approval by \(TerminalText.escaped(stored.principal)) of proposal \(stored.proposalID)"
+            switch check(stored.signed, host: stored.host, proposalID: stored.proposalID, records: records, proposal: proposals[stored.proposalID]) {
             case .failure(let problem):
                 if case .missingRow(let seq, let text) = problem { missing.append((seq, "\(label): \(text)")) } else { report.problems.append("\(label): \(problem)") }
             case .success: break
             }
         }
         for unsigned in try store.unsignedApprovals() {
-            report.problems.append("approval by \(unsigned.principal) of proposal \(unsigned.proposalID): no signature (it never counted)")
+            report.problems.append("approval by \(TerminalText.escaped(unsigned.principal)) of proposal \(unsigned.proposalID): no signature (it never counted)")
         }
         // The newest anchored row that is gone names how far the log was cut.
         report.problems += missing.sorted { $0.0 > $1.0 }.map(\.1)
         return report
     }
 
-    /// Reads every host's ledger through the reader account and checks each entry against the database.
-    public func verifyHosts(pool: SSHPool, reader: AccountCredentials, report: inout Report) async throws {
+    /// Reads every host's whole ledger through the reader account, page by page, and reconciles each entry
+    /// with the store and the chain; then names executions the store records with no ledger entry.
+    public func verifyHosts(pool: SSHPool, reader: AccountCredentials, report: inout Report, now: Date = Date()) async throws {
         let store = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
         let records = try AuditLog(database: database).records()
+        let executed = Set(records.filter { $0.kind == "state" && $0.outcome == ActionLifecycle.State.executing.rawValue }.map(\.proposalID))
+        let proposals = Dictionary(try store.list().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for host in configuration.inventory.hosts {
-            let answer: ExecResult
+            let entries: [LedgerEntry]
             do {
-                answer = try await pool.execute(host: host, credentials: reader, command: "ledger lines=500", timeout: .seconds(30))
+                entries = try await ledger(of: host, pool: pool, reader: reader)
             } catch {
                 report.problems.append("host \(host.name): cannot read its ledger: \(error)")
                 continue
             }
-            guard answer.exitCode == 0 else {
-                report.problems.append("host \(host.name): ledger exit \(answer.exitCode.map(String.init) ?? "?"): \(answer.stderrText.prefix(200))")
-                continue
-            }
-            for entry in LedgerEntry.parse(answer.stdoutText) {
+            for entry in entries {
                 report.ledgerEntriesChecked += 1
-                let label = "host \(host.name), ledger entry \(entry.id)"
-                guard try store.exists(entry.id) else {
-                    report.problems.append("\(label): no such proposal in the database (its rows and decisions were deleted)")
-                    continue
-                }
-                guard !entry.approvals.isEmpty else { report.problems.append("\(label): no statement in the entry"); continue }
-                for signed in entry.approvals {
-                    if case .failure(let problem) = check(signed, host: host.name, proposalID: entry.id, records: records) {
-                        report.problems.append("\(label): \(problem)")
-                    }
-                }
+                report.problems += reconcile(entry, host: host.name, proposal: proposals[entry.id], executed: executed, records: records)
+            }
+            // Executions the store says ran on this host (the action was started: exit 0, or a failure after the
+            // ledger entry was made) must have a ledger entry there.
+            let inLedger = Set(entries.map(\.id))
+            for proposal in proposals.values where proposal.host == host.name && !inLedger.contains(proposal.id) {
+                guard let run = proposal.execution, let exit = run.exitCode, LedgerEntry.exitCodesAfterEntry.contains(exit),
+                      now.timeIntervalSince(run.startedAt) < Self.ledgerRetention else { continue }
+                report.problems.append("proposal \(proposal.id): the store records it ran on \(host.name) (exit \(exit)), "
+                                       + "but the host's ledger has no entry for it")
             }
         }
+    }
+
+    /// Every entry of one host's ledger, oldest id first, in pages of ``ledgerPage``.
+    func ledger(of host: InventoryHost, pool: SSHPool, reader: AccountCredentials) async throws -> [LedgerEntry] {
+        var entries: [LedgerEntry] = []
+        var after: String?
+        while true {
+            let command = "ledger lines=\(Self.ledgerPage)" + (after.map { " after=\($0)" } ?? "")
+            let answer = try await pool.execute(host: host, credentials: reader, command: command, timeout: .seconds(60))
+            guard answer.exitCode == 0 else {
+                throw AuditVerification.Problem.invalid("ledger exit \(answer.exitCode.map(String.init) ?? "?"): "
+                                                        + TerminalText.escaped(String(answer.stderrText.prefix(200))))
+            }
+            let page = LedgerEntry.parse(answer.stdoutText)
+            entries += page
+            guard page.count >= Self.ledgerPage, let last = page.last?.id, last != after else { return entries }
+            after = last
+        }
+    }
+
+    /// What does not hold about one ledger entry (empty when it reconciles).
+    func reconcile(_ entry: LedgerEntry, host: String, proposal: ProposalRecord?, executed: Set<String>,
+                   records: [AuditChain.Record]) -> [String] {
+        let label = "host \(host), ledger entry \(TerminalText.escaped(entry.id))"
+        guard let proposal else {
+            return ["\(label): ran on the host, but the store has no such proposal (its rows and decisions were deleted)"]
+        }
+        var problems: [String] = []
+        if proposal.host != host {
+            problems.append("\(label): ran on \(host), but the store says the proposal is for \(TerminalText.escaped(proposal.host))")
+        }
+        if let action = entry.action, action != proposal.action || entry.parameters != proposal.parameters {
+            problems.append("\(label): the host ran \(TerminalText.escaped(entry.describedRequest)), but the store says "
+                            + "\(TerminalText.escaped(proposal.action)) \(proposal.parameters.keys.sorted().map { "\($0)=\(proposal.parameters[$0]!)" }.joined(separator: " ")) "
+                            + "(the row was rewritten)")
+        } else if entry.action == nil {
+            problems.append("\(label): the entry does not record the action and parameters that ran (written by an older pra-run?)")
+        }
+        let ranStates: Set<ActionLifecycle.State> = [.executing, .completed, .failed, .interrupted]
+        if !ranStates.contains(proposal.state) {
+            problems.append("\(label): ran on the host while the store says it is \(proposal.state.rawValue)")
+        }
+        if !executed.contains(proposal.id) {
+            problems.append("\(label): no execution of it is recorded in the audit log")
+        }
+        let stored = Set(proposal.decisions.filter(\.approves).compactMap(\.signed).map { $0.statement + "\u{0}" + $0.signature })
+        let ledgered = Set(entry.approvals.map { $0.statement + "\u{0}" + $0.signature })
+        if entry.approvals.isEmpty {
+            problems.append("\(label): no statement in the entry")
+        } else if stored != ledgered {
+            problems.append("\(label): the signatures the host verified (\(ledgered.count)) are not the approvals stored for it (\(stored.count))")
+        }
+        for signed in entry.approvals {
+            if case .failure(let problem) = check(signed, host: host, proposalID: entry.id, records: records, proposal: nil) {
+                problems.append("\(label): \(problem)")
+            }
+        }
+        if let head = entry.head, let broken = AuditChain.check(head, in: records) {
+            problems.append("\(label): the audit head sent with it (\(head)) does not hold: \(broken.problem)")
+        }
+        return problems
     }
 
     /// Why a signed approval does not hold.
@@ -113,9 +191,11 @@ public struct AuditVerification: Sendable {
         }
     }
 
-    /// A signed approval holds when its statement is canonical and names `proposalID` and `host`, its
-    /// signature is by a key the inventory lists for its principal there, and its audit head is in `records`.
-    func check(_ signed: SignedApproval, host name: String, proposalID: String, records: [AuditChain.Record]) -> Result<Void, Problem> {
+    /// A signed approval holds when its statement is canonical and names `proposalID` and `host` (and, when
+    /// given, the proposal's stored action, parameters and catalogue), its digest recomputes from what it names,
+    /// its signature is by a key the inventory lists for its principal there, and its audit head is in `records`.
+    func check(_ signed: SignedApproval, host name: String, proposalID: String, records: [AuditChain.Record],
+               proposal: ProposalRecord?) -> Result<Void, Problem> {
         let statement: ApprovalStatement
         let signature: SSHSignature
         do {
@@ -126,6 +206,14 @@ public struct AuditVerification: Sendable {
         }
         guard statement.proposalID == proposalID, statement.host == name else {
             return .failure(.invalid("the statement is for proposal \(statement.proposalID) on \(statement.host)"))
+        }
+        guard statement.digest == ApprovalDigest.compute(action: statement.action, host: statement.host, parameters: statement.parameters,
+                                                         catalogueVersion: statement.catalogueVersion) else {
+            return .failure(.invalid("the statement's digest does not recompute from the action, host, parameters and catalogue it names"))
+        }
+        if let proposal, proposal.action != statement.action || proposal.parameters != statement.parameters
+            || proposal.catalogueVersion != statement.catalogueVersion {
+            return .failure(.invalid("the store's action, parameters or catalogue for the proposal are not what was signed (the row was rewritten)"))
         }
         guard let host = configuration.inventory.host(named: name) else {
             return .failure(.invalid("host \(name) is not in the inventory: its approvers' keys are unknown"))
@@ -145,36 +233,5 @@ public struct AuditVerification: Sendable {
             return .failure(broken.problem.contains("missing") ? .missingRow(head.sequence, broken.problem) : .invalid(broken.problem))
         }
         return .success(())
-    }
-}
-
-/// One entry of a host's ledger, as the reader verb `ledger` prints it.
-public struct LedgerEntry: Sendable, Equatable {
-    public var id: String
-    public var fields: String
-    public var approvals: [SignedApproval]
-
-    /// Reads `entry ID FIELDS` lines, each followed by `statement N B64` and `signature N B64` pairs.
-    public static func parse(_ text: String) -> [LedgerEntry] {
-        var entries: [LedgerEntry] = []
-        var pendingStatement: String?
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ", maxSplits: 2).map(String.init)
-            switch words.first {
-            case "entry" where words.count >= 2:
-                entries.append(LedgerEntry(id: words[1], fields: words.count > 2 ? words[2] : "", approvals: []))
-                pendingStatement = nil
-            case "statement" where words.count == 3:
-                pendingStatement = words[2]
-            case "signature" where words.count == 3 && !entries.isEmpty:
-                if let statement = pendingStatement, let signed = SignedApproval.parse(statementBase64: statement, signatureBase64: words[2]) {
-                    entries[entries.count - 1].approvals.append(signed)
-                }
-                pendingStatement = nil
-            default:
-                continue
-            }
-        }
-        return entries
     }
 }

@@ -24,21 +24,24 @@ public struct ReviewConfiguration: Sendable {
     public var settings: Settings
     public var inventory: Inventory
     public var hostKeys: HostKeyVerifier
+    /// The approved-action catalogue (LINUX_MCP_CATALOGUE): not secret. A review shows what will run from it,
+    /// never from a database row's copy; a tampered copy cannot match the catalogue version the targets run.
+    public var catalogue: ActionCatalogue
 
-    /// What decides whether a signed approval counts: each host's approvers (inventory), its pinned keys
-    /// (known_hosts) and the approval lifetime (settings).
+    /// What decides whether a signed approval counts: each host's approvers and window maximum (inventory),
+    /// its pinned keys (known_hosts), and the window a new statement gets (settings, at most the host's maximum).
     public var approvalContext: ApprovalContext {
         ApprovalContext(hosts: inventory.hosts,
                         pinnedHostKeys: Dictionary(inventory.hosts.map { ($0.name, hostKeys.pinnedFingerprints(address: $0.address, port: $0.port)) },
                                                    uniquingKeysWith: { first, _ in first }),
-                        maxLifetime: Double(settings.approvalPolicy.approvalLifetime.components.seconds))
+                        preferredWindow: Double(settings.approvalPolicy.approvalLifetime.components.seconds))
     }
 }
 
 extension LoadedConfiguration {
     /// The same configuration without the keys.
     public var review: ReviewConfiguration {
-        ReviewConfiguration(settings: settings, inventory: inventory, hostKeys: hostKeys)
+        ReviewConfiguration(settings: settings, inventory: inventory, hostKeys: hostKeys, catalogue: catalogue)
     }
 }
 
@@ -55,23 +58,18 @@ public enum ConfigurationLoader {
                             envFile: String? = nil) throws(ConfigurationError) -> LoadedConfiguration {
         let review = try self.review(environment: environment, envFile: envFile)
         let settings = review.settings
-        guard let catalogueText = try readIfPresent(settings.cataloguePath) else {
-            throw missing(settings.cataloguePath, field: "LINUX_MCP_CATALOGUE",
-                          fix: "point LINUX_MCP_CATALOGUE at system/pra-catalogue.tsv of this release (the file the role installs on the targets)")
-        }
-        let catalogue = try ActionCatalogue.parse(catalogueText, source: settings.cataloguePath)
         return LoadedConfiguration(
             settings: settings,
             inventory: review.inventory,
             hostKeys: review.hostKeys,
             reader: try credentials(.reader, settings.reader, setting: "LINUX_MCP_READER_KEY", agent: settings.agentSocket),
             runner: try credentials(.runner, settings.runner, setting: "LINUX_MCP_RUNNER_KEY", agent: settings.agentSocket),
-            catalogue: catalogue,
-            releaseComponents: releaseComponents(beside: settings.cataloguePath, catalogue: catalogue))
+            catalogue: review.catalogue,
+            releaseComponents: releaseComponents(beside: settings.cataloguePath, catalogue: review.catalogue))
     }
 
-    /// What a reviewer's CLI needs (`actions`, `audit`): settings, inventory (the approvers) and pinned host
-    /// keys, and never the accounts' keys, which an approver's machine does not hold.
+    /// What a reviewer's CLI needs (`actions`, `audit`): settings, inventory (the approvers), pinned host keys
+    /// and the action catalogue, and never the accounts' keys, which an approver's machine does not hold.
     public static func review(environment: [String: String] = ProcessInfo.processInfo.environment,
                               envFile: String? = nil) throws(ConfigurationError) -> ReviewConfiguration {
         let settings = try self.settings(environment: environment, envFile: envFile)
@@ -87,8 +85,13 @@ public enum ConfigurationLoader {
                           fix: "pin each host's key: ssh-keyscan -p PORT -t ed25519 HOST >> \(settings.knownHostsPath)")
         }
         let knownHosts = try KnownHosts.parse(knownHostsText, source: settings.knownHostsPath)
+        guard let catalogueText = try readIfPresent(settings.cataloguePath) else {
+            throw missing(settings.cataloguePath, field: "LINUX_MCP_CATALOGUE",
+                          fix: "point LINUX_MCP_CATALOGUE at system/pra-catalogue.tsv of this release (the file the role installs on the targets)")
+        }
         return ReviewConfiguration(settings: settings, inventory: inventory,
-                                   hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath))
+                                   hostKeys: HostKeyVerifier(knownHosts: knownHosts, knownHostsPath: settings.knownHostsPath),
+                                   catalogue: try ActionCatalogue.parse(catalogueText, source: settings.cataloguePath))
     }
 
     /// The SHA-256 of each target-side component of this release: the files beside the catalogue (the

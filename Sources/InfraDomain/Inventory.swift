@@ -69,6 +69,15 @@ public struct InventoryHost: Sendable, Equatable {
     /// `mcp_approvals_low`/`_medium`/`_high`: distinct approvers an action of that impact needs on this
     /// host; an impact not given here takes the server's `LINUX_MCP_APPROVALS_*`.
     public var requiredApprovals: [ActionCatalogue.Impact: Int] = [:]
+    /// `mcp_approval_max_window`: the longest window (seconds) a signed approval may have for this host. The
+    /// role renders the same number for the host's root side, which enforces it; the server and the reviewer's
+    /// CLI take it from here, never from a setting the server's account can write.
+    public var approvalMaxWindow: Int = InventoryHost.defaultApprovalMaxWindow
+
+    /// The window maximum when the inventory sets none (one hour).
+    public static let defaultApprovalMaxWindow = 3600
+    /// The values `mcp_approval_max_window` may take: one minute to one day.
+    public static let approvalMaxWindowRange = 60...86_400
 
     /// Creates a host.
     public init(name: String, address: String, port: Int = 22, groups: [String] = ["all"], allowedServices: [String] = [],

@@ -12,7 +12,8 @@ public enum InventoryParser {
     /// The `mcp_` variables this version understands.
     public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers", "mcp_approvals_low",
                                                      "mcp_approvals_medium", "mcp_approvals_high", "mcp_allowed_containers",
-                                                     "mcp_http_checks", "mcp_ping_targets"]
+                                                     "mcp_http_checks", "mcp_ping_targets", "mcp_approval_max_window",
+                                                     "mcp_approvers_confirm"]
     /// The prefix of the deployment role's variables, which the server does not read.
     public static let roleVariablePrefix = "mcp_infra_"
 
@@ -253,6 +254,13 @@ public enum InventoryParser {
                 }
                 host.requiredApprovals[impact] = count
             }
+            if let (node, varLine) = vars["mcp_approval_max_window"] {
+                guard let seconds = node.int, InventoryHost.approvalMaxWindowRange.contains(seconds) else {
+                    throw error(line: varLine, field: "\(name): mcp_approval_max_window", "'\(node.string ?? "?")' is not a number of seconds from 60 to 86400",
+                                fix: "set mcp_approval_max_window to the longest time a signed approval may wait for execution (default 3600)")
+                }
+                host.approvalMaxWindow = seconds
+            }
             return host
         }
 
@@ -284,6 +292,12 @@ public enum InventoryParser {
                 }
                 guard !approvers.contains(where: { $0.principal == principal }) else {
                     throw error(line: entryLine, field: field, "principal \(principal) is listed twice", fix: "list each approver once")
+                }
+                // One key is one approver: the same key under two principals would let one person count twice.
+                if let other = approvers.first(where: { $0.key.blob == key.blob }) {
+                    throw error(line: entryLine, field: field,
+                                "\(principal) and \(other.principal) have the same key (\(key.fingerprint)): one key is one approver",
+                                fix: "give each person their own key, and list each key once")
                 }
                 approvers.append(Approver(principal: principal, key: key))
             }

@@ -45,27 +45,51 @@ public struct ProposalStore: Sendable {
     // MARK: Human decisions (the CLI)
 
     /// The statement `principal` would sign to approve a PROPOSED action now: bound to the host's pinned key,
-    /// the proposal's catalogue and digest, a window of the approval lifetime, and the audit head.
-    public func statement(for idOrPrefix: String, principal: String, hostKeyFingerprint: String) throws -> ApprovalStatement {
+    /// the proposal's catalogue, the digest recomputed from the stored request (a row whose stored digest does
+    /// not recompute is refused, never signed), a window no longer than the host allows, and the audit head.
+    public func statement(for idOrPrefix: String, principal: String, hostKeyFingerprint: String,
+                          context: ApprovalContext) throws -> ApprovalStatement {
         let id = try resolve(idOrPrefix)
         return try database.read { db in
             let row = try Self.row(db, id)
             let state = try Self.state(row)
             guard state == .proposed else { throw StoreError.refused("cannot approve: the action is \(state.rawValue)") }
+            let expected: ApprovalVerification.Expected
+            do { expected = try Self.expectation(row, context: context) } catch { throw StoreError.refused("cannot approve: \(error)") }
             let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let date = now()
-            return ApprovalStatement(proposalID: id, host: row["host"], hostKeyFingerprint: hostKeyFingerprint, action: row["action"],
-                                     parameters: try Self.decode(row["parameters"]), catalogueVersion: row["catalogue_version"],
-                                     digest: row["digest"], principal: principal, notBefore: date,
-                                     notAfter: date + Self.seconds(policy.approvalLifetime),
+            return ApprovalStatement(proposalID: id, host: expected.host.name, hostKeyFingerprint: hostKeyFingerprint, action: expected.action,
+                                     parameters: expected.parameters, catalogueVersion: expected.catalogueVersion,
+                                     digest: expected.digest, principal: principal, notBefore: date,
+                                     notAfter: date + context.window(for: expected.host),
                                      auditHead: .init(sequence: head?["seq"] ?? 0, hash: head?["hash"] ?? AuditChain.genesis))
         }
+    }
+
+    /// What a statement for `row` must name, from the row's request and the operator's files; refuses a row
+    /// whose stored digest is not the one its action, host, parameters and catalogue recompute to.
+    static func expectation(_ row: Row, context: ApprovalContext) throws(ApprovalVerification.Refusal) -> ApprovalVerification.Expected {
+        let parameters: [String: String]
+        do {
+            parameters = try decode(row["parameters"])
+        } catch {
+            throw ApprovalVerification.Refusal(description: "the stored parameters are unreadable")
+        }
+        let expected = try context.expected(proposalID: row["id"], host: row["host"], action: row["action"], parameters: parameters,
+                                            catalogueVersion: row["catalogue_version"])
+        do {
+            _ = try ApprovalDigest.recompute(stored: row["digest"], action: expected.action, host: expected.host.name,
+                                             parameters: expected.parameters, catalogueVersion: expected.catalogueVersion)
+        } catch {
+            throw ApprovalVerification.Refusal(description: error.description)
+        }
+        return expected
     }
 
     /// Records a signed approval. It counts only when ``ApprovalVerification`` accepts it against the
     /// operator's files (`context`: the host's approvers and pinned keys), never on the database's word; the
     /// principal comes from the verified signature, and `osAccount` (who ran the CLI) is recorded beside it.
-    /// The proposal becomes APPROVED once enough distinct principals signed; the approval then lasts until
+    /// The proposal becomes APPROVED once enough distinct approver keys signed; the approval then lasts until
     /// the earliest counted statement's not-after.
     public func approve(_ idOrPrefix: String, signed: SignedApproval, osAccount: String, reason: String?,
                         context: ApprovalContext) throws -> ProposalRecord {
@@ -82,8 +106,8 @@ public struct ProposalStore: Sendable {
             let count: Int
             do {
                 guard osAccount != row["proposer"] as String else { throw ApprovalRefusal.selfApproval(osAccount) }
-                count = try policy.checkApproval(proposer: row["proposer"], impact: impact, approver: approver.principal, reason: reason,
-                                                 earlier: earlier)
+                count = try policy.checkApproval(proposer: row["proposer"], impact: impact, approver: approver.principal,
+                                                 key: approver.key.fingerprint, reason: reason, earlier: earlier)
             } catch {
                 throw StoreError.refused("cannot approve: \(String(describing: error))")
             }
@@ -102,7 +126,7 @@ public struct ProposalStore: Sendable {
                                 in: db, at: date)
             if count >= needed {
                 let deadlines = try Self.signedDecisions(db, id).compactMap { try? ApprovalStatement.parse($0.statement).notAfter }
-                let expires = min(deadlines.min() ?? statement.notAfter, date + Self.seconds(policy.approvalLifetime))
+                let expires = deadlines.min() ?? statement.notAfter
                 try db.execute(sql: "UPDATE proposal SET approved_at = ?, approval_expires_at = ? WHERE id = ?",
                                arguments: [Self.ms(date), Self.ms(expires), id])
                 try transition(db, row: row, event: .approve, actor: "key:\(approver.principal)",
@@ -115,16 +139,9 @@ public struct ProposalStore: Sendable {
     /// The approver whose signed approval of `row` counts now, or why it does not.
     static func verify(_ signed: SignedApproval, row: Row, db: Database, context: ApprovalContext,
                        now: Date) throws(ApprovalVerification.Refusal) -> Approver {
-        let parameters: [String: String]
-        do {
-            parameters = try decode(row["parameters"])
-        } catch {
-            throw ApprovalVerification.Refusal(description: "the stored parameters are unreadable")
-        }
-        let expected = try context.expected(proposalID: row["id"], host: row["host"], action: row["action"], parameters: parameters,
-                                            catalogueVersion: row["catalogue_version"], digest: row["digest"])
+        let expected = try expectation(row, context: context)
         let approver = try ApprovalVerification.verify(statement: signed.statement, signature: signed.signature, expected: expected, now: now,
-                                                       skew: context.skew, maxLifetime: context.maxLifetime) { sequence in
+                                                       skew: context.skew) { sequence in
             try? String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [sequence])
         }
         guard approver.principal != row["proposer"] as String else {
@@ -166,7 +183,10 @@ public struct ProposalStore: Sendable {
             let row = try Self.row(db, id)
             let state = try Self.state(row)
             guard state == .proposed else { throw StoreError.refused("cannot \(verb): the action is \(state.rawValue)") }
-            let earlier = try Self.decisions(db, id).map { ApprovalPolicy.Decision(approver: $0.approver, approves: $0.approves) }
+            let earlier = try Self.decisions(db, id).map {
+                ApprovalPolicy.Decision(approver: $0.approver, approves: $0.approves,
+                                        key: $0.signed.flatMap { try? SSHSignature.parse(armored: $0.signature).publicKey.fingerprint })
+            }
             try body(db, row, earlier, date)
         }
     }
@@ -197,12 +217,15 @@ public struct ProposalStore: Sendable {
     ///
     /// Every stored approval is verified again (`context`, `required`: from the operator's files, not the
     /// database): a row written into the database without an approver's signature counts for nothing, and
-    /// fewer than `required` distinct verified principals refuse. Returns the record and the signed
-    /// approvals to send to the host, whose root side verifies them once more.
+    /// fewer than `required` distinct verified approver keys refuse (one key is one approver, whatever names
+    /// it signs under). Returns the record, the signed approvals to send to the host, whose root side verifies
+    /// them once more, and the audit head with the claim in it, which the host's ledger keeps as a witness.
     public func claimExecution(_ idOrPrefix: String, executor: String, currentDigest: String, owner: ExecutionOwner,
-                               context: ApprovalContext, required: Int) throws -> (record: ProposalRecord, approvals: [SignedApproval]) {
+                               context: ApprovalContext, required: Int)
+        throws -> (record: ProposalRecord, approvals: [SignedApproval], head: AuditChain.Anchor) {
         let id = try resolve(idOrPrefix)
         var approvals: [SignedApproval] = []
+        var head = AuditChain.Anchor(seq: 0, hash: AuditChain.genesis)
         // A refusal is recorded in the audit log too, so the transaction commits and the refusal is thrown after.
         let refusal: String? = try database.write { db in
             let date = now()
@@ -225,7 +248,7 @@ public struct ProposalStore: Sendable {
                 return try refuse("the action's digest changed since it was approved (approved \(digest), now \(currentDigest)); propose it again")
             }
             let approves = try Self.decisions(db, id).filter(\.approves)
-            var principals: Set<String> = []
+            var counted: [Approver] = []
             for decision in approves {
                 guard let signed = decision.signed else {
                     return try refuse("the approval recorded for \(decision.approver) carries no signature: the database was written "
@@ -236,22 +259,30 @@ public struct ProposalStore: Sendable {
                     guard approver.principal == decision.approver else {
                         return try refuse("the approval recorded for \(decision.approver) is signed by \(approver.principal)")
                     }
-                    if principals.insert(approver.principal).inserted { approvals.append(signed) }
+                    if !counted.contains(where: { $0.key.blob == approver.key.blob }) { approvals.append(signed) }
+                    counted.append(approver)
                 } catch {
                     return try refuse("the approval recorded for \(decision.approver) does not count: \(error)")
                 }
             }
-            guard principals.count >= required else {
-                return try refuse("\(principals.count) verified signed approvals; \(required) distinct approvers are needed")
+            let keys = ApprovalVerification.distinctKeys(counted)
+            guard keys >= required else {
+                let shared = Dictionary(grouping: counted, by: \.key.fingerprint).filter { $0.value.count > 1 }
+                    .map { "\($0.value.map(\.principal).joined(separator: " and ")) signed with the same key \($0.key)" }
+                return try refuse("\(keys) distinct approver keys verified; \(required) are needed (one key is one approver"
+                                  + (shared.isEmpty ? ")" : ": " + shared.joined(separator: "; ") + ")"))
             }
             try db.execute(sql: """
                 INSERT INTO execution (proposal_id, executor, owner_host, owner_pid, owner_start, started_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [id, executor, owner.host, owner.pid, owner.start, Self.ms(date)])
             try transition(db, row: row, event: .start, actor: executor, reason: "execution claimed by pid \(owner.pid) on \(owner.host)", date: date)
+            if let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
+                head = AuditChain.Anchor(seq: last["seq"], hash: last["hash"])
+            }
             return nil
         }
         if let refusal { throw StoreError.refused(refusal) }
-        return (try proposal(id), approvals)
+        return (try proposal(id), approvals, head)
     }
 
     /// Stores the outcome: EXECUTING → COMPLETED or FAILED.

@@ -27,16 +27,17 @@ struct ActionsCommand: ParsableCommand {
             if records.isEmpty { print(all ? "no actions" : "no pending actions"); return }
             print("ID        STATE        IMPACT  APPROVALS  HOST              ACTION                 PROPOSED (UTC)")
             for record in records {
-                print([String(record.id.prefix(8)), pad(record.state.rawValue, 12), pad(record.impact, 7),
-                       pad("\(record.approvals)/\(record.requiredApprovals)", 10), pad(record.host, 17), pad(record.action, 22),
-                       utc(record.createdAt)].joined(separator: " "))
+                print([String(record.id.prefix(8)), pad(record.state.rawValue, 12), pad(TerminalText.escaped(record.impact), 7),
+                       pad("\(record.approvals)/\(record.requiredApprovals)", 10), pad(TerminalText.escaped(record.host), 17),
+                       pad(TerminalText.escaped(record.action), 22), utc(record.createdAt)].joined(separator: " "))
             }
         }
     }
 
     /// `actions show ID`
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Everything about one action: rationale, digest, the exact command and host.")
+        static let configuration = CommandConfiguration(
+            abstract: "Everything about one action: what will run (from the catalogue), the recomputed digest, the AI's rationale (marked).")
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: "The action id, or a unique prefix of at least 4 characters.") var id: String
         @Option(help: "Also print the exact statement this approver would sign now.") var principal: String?
@@ -44,7 +45,7 @@ struct ActionsCommand: ParsableCommand {
         func run() throws {
             let review = try ActionsCommand.review(options)
             try ActionsCommand.refusing {
-                print(ActionsCommand.describe(try review.store.proposal(id)))
+                print(ActionsCommand.describe(try review.review(id)))
                 if let principal {
                     print("statement to sign (for \(principal)):")
                     print(try review.statement(id, principal: principal), terminator: "")
@@ -79,7 +80,8 @@ struct ActionsCommand: ParsableCommand {
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: "The action id, or a unique prefix of at least 4 characters.") var id: String
         @Option(help: "Why you approve (required for HIGH impact).") var reason: String?
-        @Option(help: "The digest `actions show` printed; approval is refused if the action's digest differs.") var digest: String?
+        @Option(help: "The digest `actions show` printed (required with the agent or --key): nothing is signed unless the action's digest, recomputed now, is this one.")
+        var digest: String?
         @Option(help: "Sign with this key file instead of the agent's keys.") var key: String?
         @Option(help: "Your principal, when your keys belong to several approvers.") var principal: String?
         @Option(help: "A signature made elsewhere (ssh-keygen -Y sign); the statement is FILE without .sig unless --statement is given.")
@@ -95,10 +97,6 @@ struct ActionsCommand: ParsableCommand {
             let review = try ActionsCommand.review(options)
             let osAccount = OperatingSystemUser.current
             try ActionsCommand.refusing {
-                let current = try review.store.proposal(id)
-                if let digest, digest != current.digest {
-                    throw StoreError.refused("cannot approve: the digest you gave (\(digest)) is not the action's digest (\(current.digest)); run `actions show` again")
-                }
                 let source: ActionReview.SignatureSource
                 if let signature {
                     let statementPath = statement ?? (signature.hasSuffix(".sig") ? String(signature.dropLast(4)) : signature + ".txt")
@@ -114,7 +112,10 @@ struct ActionsCommand: ParsableCommand {
                 } else {
                     source = .agent
                 }
-                let record = try review.approve(id, source: source, principal: principal, reason: reason, osAccount: osAccount)
+                let record = try review.approve(id, source: source, digest: digest, principal: principal, reason: reason, osAccount: osAccount) {
+                    print("signing this statement (namespace \(ApprovalStatement.namespace)):")
+                    print($0, terminator: "")
+                }
                 let mine = record.decisions.last { $0.approves && $0.osAccount == osAccount }
                 print("approved by \(mine?.approver ?? "?") (signed; OS account \(osAccount)): \(record.approvals) of \(record.requiredApprovals) "
                       + "approvals; the action is now \(record.state.rawValue)")
@@ -163,43 +164,62 @@ struct ActionsCommand: ParsableCommand {
         }
     }
 
-    /// The review text of one action.
-    static func describe(_ record: ProposalRecord) -> String {
+    /// The review text of one action. What will run comes from the catalogue; every stored text is escaped,
+    /// and the AI's rationale is marked line by line, so nothing in the database can redraw or imitate the review.
+    static func describe(_ review: ProposalReview) -> String {
+        let record = review.record
+        func e(_ text: String) -> String { TerminalText.escaped(text) }
+        let parameters = record.parameters.keys.sorted().map { "\(e($0))=\(e(record.parameters[$0]!))" }.joined(separator: " ")
         var lines = [
-            "id:            \(record.id)",
+            "id:            \(e(record.id))",
             "state:         \(record.state.rawValue)",
-            "action:        \(record.action)  (impact \(record.impact))",
-            "host:          \(record.host)",
-            "parameters:    \(record.parameters.isEmpty ? "none" : record.parameters.keys.sorted().map { "\($0)=\(record.parameters[$0]!)" }.joined(separator: " "))",
-            "will run:      \(record.command.joined(separator: " "))",
-            "               as root on \(record.host), through pra-runner, pra-exec and sudo pra-run \(record.action)",
-            "verification:  \(record.verification.isEmpty ? "none" : record.verification.joined(separator: " "))",
-            "proposed by:   \(record.proposer) (MCP server account; client \(record.client)) at \(utc(record.createdAt)) UTC",
-            // The AI wrote the rationale: its extra lines are marked, so none can pass for a field of this review.
-            "rationale:     \(record.rationale.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n             | "))",
-            "digest:        \(record.digest)",
-            "catalogue:     \(record.catalogueVersion)",
+        ]
+        if let request = review.request {
+            lines += [
+                "action:        \(request.action.name)  (impact \(request.action.impact.rawValue), from the catalogue)",
+                "host:          \(request.host.name)",
+                "parameters:    \(parameters.isEmpty ? "none" : parameters)",
+                "will run:      \(e(request.command.joined(separator: " ")))",
+                "               as root on \(request.host.name), through pra-runner, pra-exec and sudo pra-run \(request.action.name)",
+                "verification:  \(request.verification.isEmpty ? "none" : e(request.verification.joined(separator: " ")))",
+            ]
+        } else {
+            lines += [
+                "action:        \(e(record.action))  (not in the reviewer's catalogue: what would run cannot be shown)",
+                "host:          \(e(record.host))",
+                "parameters:    \(parameters.isEmpty ? "none" : parameters)",
+            ]
+        }
+        lines.append("proposed by:   \(e(record.proposer)) (MCP server account; client \(e(record.client))) at \(utc(record.createdAt)) UTC")
+        // The AI wrote the rationale: each of its lines is marked and escaped, so none can pass for a field of this review.
+        lines.append("rationale, written by the AI (each line marked 'AI|'; not checked by anyone):")
+        lines += TerminalText.marked(record.rationale, marker: "  AI| ")
+        lines += [
+            "digest:        \(review.digest)  (recomputed from action, host, parameters and catalogue)",
+            "catalogue:     \(e(record.catalogueVersion))",
             "approvals:     \(record.approvals) of \(record.requiredApprovals) (pending expiry \(utc(record.expiresAt)) UTC)",
         ]
+        if let problem = review.problem { lines.append("DO NOT APPROVE: \(e(problem))") }
         for decision in record.decisions {
-            let how = decision.signed != nil ? " (signed; OS account \(decision.osAccount))" : decision.approves ? " (UNSIGNED: does not count)" : ""
-            lines.append("  \(decision.approves ? "approved" : "rejected") by \(decision.approver)\(how) at \(utc(decision.at)) UTC"
-                         + (decision.reason.isEmpty ? "" : ": " + decision.reason.replacingOccurrences(of: "\n", with: " | ")))
+            let how = decision.signed != nil ? " (signed; OS account \(e(decision.osAccount)))" : decision.approves ? " (UNSIGNED: does not count)" : ""
+            lines.append("  \(decision.approves ? "approved" : "rejected") by \(e(decision.approver))\(how) at \(utc(decision.at)) UTC"
+                         + (decision.reason.isEmpty ? "" : ": " + e(decision.reason)))
         }
         if let expires = record.approvalExpiresAt { lines.append("approval valid until \(utc(expires)) UTC") }
         for (index, decision) in record.decisions.enumerated() {
             guard let signed = decision.signed else { continue }
-            lines.append("signed statement \(index + 1) (\(decision.approver)):")
-            lines += signed.statement.split(separator: "\n").map { "  " + $0 }
+            lines.append("signed statement \(index + 1) (\(e(decision.approver))):")
+            lines += signed.statement.split(separator: "\n").map { "  " + e(String($0)) }
         }
         if let run = record.execution {
-            lines.append("execution:     exit \(run.exitCode.map(String.init) ?? "-"), verified \(run.verified ?? "-")")
-            if let check = run.verification, !check.isEmpty { lines.append("               \(check)") }
+            lines.append("execution:     exit \(run.exitCode.map(String.init) ?? "-"), verified \(e(run.verified ?? "-"))")
+            if let check = run.verification, !check.isEmpty { lines.append("               \(e(check))") }
         }
         lines.append("history:")
         for step in record.transitions {
-            lines.append("  \(utc(step.at))  \(step.from?.rawValue ?? "-") -> \(step.to.rawValue)  by \(step.actor): "
-                         + step.reason.replacingOccurrences(of: "\n", with: " | "))
+            // The first transition's reason is the rationale again: the AI's words, marked.
+            let reason = step.from == nil ? "(the rationale above)" : e(step.reason)
+            lines.append("  \(utc(step.at))  \(step.from?.rawValue ?? "-") -> \(step.to.rawValue)  by \(e(step.actor)): \(reason)")
         }
         return lines.joined(separator: "\n")
     }

@@ -43,22 +43,26 @@ struct ApprovalRulesTests {
                 != ApprovalDigest.compute(action: "ab", host: "c", parameters: [:], catalogueVersion: "v"))
     }
 
-    @Test("Policy: no self-approval, each approver once, reasons for reject and HIGH approvals")
+    @Test("Policy: no self-approval, each approver once, each key once, reasons for reject and HIGH approvals")
     func policy() throws {
         let policy = ApprovalPolicy(requiredApprovals: [.low: 1, .medium: 1, .high: 2], proposalLifetime: .seconds(3600), approvalLifetime: .seconds(900))
         #expect(policy.approvalsNeeded(for: .high) == 2 && policy.approvalsNeeded(for: .low) == 1)
         #expect(throws: ApprovalRefusal.selfApproval("svc")) {
-            try policy.checkApproval(proposer: "svc", impact: .low, approver: "svc", reason: nil, earlier: [])
+            try policy.checkApproval(proposer: "svc", impact: .low, approver: "svc", key: "SHA256:k1", reason: nil, earlier: [])
         }
-        #expect(try policy.checkApproval(proposer: "svc", impact: .low, approver: "alice", reason: nil, earlier: []) == 1)
+        #expect(try policy.checkApproval(proposer: "svc", impact: .low, approver: "alice", key: "SHA256:k1", reason: nil, earlier: []) == 1)
         #expect(throws: ApprovalRefusal.reasonRequired("approve a HIGH-impact action")) {
-            try policy.checkApproval(proposer: "svc", impact: .high, approver: "alice", reason: "  ", earlier: [])
+            try policy.checkApproval(proposer: "svc", impact: .high, approver: "alice", key: "SHA256:k1", reason: "  ", earlier: [])
         }
-        let first = [ApprovalPolicy.Decision(approver: "alice", approves: true)]
+        let first = [ApprovalPolicy.Decision(approver: "alice", approves: true, key: "SHA256:k1")]
         #expect(throws: ApprovalRefusal.alreadyDecided("alice")) {
-            try policy.checkApproval(proposer: "svc", impact: .high, approver: "alice", reason: "again", earlier: first)
+            try policy.checkApproval(proposer: "svc", impact: .high, approver: "alice", key: "SHA256:k2", reason: "again", earlier: first)
         }
-        #expect(try policy.checkApproval(proposer: "svc", impact: .high, approver: "bob", reason: "ok", earlier: first) == 2)
+        #expect(try policy.checkApproval(proposer: "svc", impact: .high, approver: "bob", key: "SHA256:k2", reason: "ok", earlier: first) == 2)
+        // One key is one approver: alice's key under another principal does not count again.
+        #expect(throws: ApprovalRefusal.sameKey("alice-admin", "alice", "SHA256:k1")) {
+            try policy.checkApproval(proposer: "svc", impact: .high, approver: "alice-admin", key: "SHA256:k1", reason: "ok", earlier: first)
+        }
         #expect(throws: ApprovalRefusal.reasonRequired("reject")) {
             try policy.checkRejection(proposer: "svc", approver: "bob", reason: nil, earlier: [])
         }

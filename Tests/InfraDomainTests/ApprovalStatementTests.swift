@@ -159,20 +159,26 @@ struct ApprovalVerificationTests {
                                                                                Approver(principal: "bob@example.org", key: try key("bob"))])
         let statement = ApprovalStatementTests.statement()
         return .init(proposalID: statement.proposalID, host: host, hostKeyFingerprints: [statement.hostKeyFingerprint], action: statement.action,
-                     parameters: statement.parameters, catalogueVersion: statement.catalogueVersion, digest: statement.digest)
+                     parameters: statement.parameters, catalogueVersion: statement.catalogueVersion)
     }
 
     let now = Date(timeIntervalSince1970: 1_795_000_300)
     func chain(_ sequence: Int64) -> String? { sequence == 42 ? String(repeating: "e", count: 64) : nil }
 
+    /// Signs `statement` (its digest recomputed from what it names, unless `keepDigest`) and verifies it.
     func check(_ statement: ApprovalStatement, by signer: String = "alice", namespace: String = ApprovalStatement.namespace,
-               expected: ApprovalVerification.Expected? = nil, at time: Date? = nil) throws -> Result<String, ApprovalVerification.Refusal> {
+               expected: ApprovalVerification.Expected? = nil, at time: Date? = nil, keepDigest: Bool = false) throws -> Result<String, ApprovalVerification.Refusal> {
+        var statement = statement
+        if !keepDigest {
+            statement.digest = ApprovalDigest.compute(action: statement.action, host: statement.host, parameters: statement.parameters,
+                                                      catalogueVersion: statement.catalogueVersion)
+        }
         let text = try statement.text()
         let signature = try sign(text, by: signer, namespace: namespace)
         let expectation = try expected ?? self.expected()
         do throws(ApprovalVerification.Refusal) {
             return .success(try ApprovalVerification.verify(statement: text, signature: signature, expected: expectation,
-                                                             now: time ?? now, maxLifetime: 900, auditHashAt: chain).principal)
+                                                             now: time ?? now, auditHashAt: chain).principal)
         } catch {
             return .failure(error)
         }
@@ -222,13 +228,21 @@ struct ApprovalVerificationTests {
         refused(try check(other), "not in the audit log")
         other.auditHead = .init(sequence: 42, hash: String(repeating: "f", count: 64))
         refused(try check(other), "rewritten")
+        // A digest copied from a database row instead of recomputed from what the statement names.
+        refused(try check(ApprovalStatementTests.statement(), keepDigest: true), "is not the one its action, host, parameters and catalogue recompute to")
+        // A window longer than the host allows (mcp_approval_max_window), though shorter than a day.
+        var strict = try expected()
+        strict.host.approvalMaxWindow = 600
+        refused(try check(ApprovalStatementTests.statement(), expected: strict), "window (900 s) is longer than web1's maximum (600 s")
         // A changed byte after signing.
-        let text = try ApprovalStatementTests.statement().text()
+        var original = ApprovalStatementTests.statement()
+        original.digest = try expected().digest
+        let text = try original.text()
         let signature = try sign(text, by: "alice")
         let expectation = try expected()
         #expect(throws: ApprovalVerification.Refusal.self) {
             try ApprovalVerification.verify(statement: text.replacingOccurrences(of: "nginx", with: "nginy"), signature: signature,
-                                            expected: expectation, now: now, maxLifetime: 900, auditHashAt: chain)
+                                            expected: expectation, now: now, auditHashAt: chain)
         }
     }
 }

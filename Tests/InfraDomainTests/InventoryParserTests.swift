@@ -132,19 +132,44 @@ struct InventoryParserTests {
             """)
     }
 
-    @Test("mcp_approvers refuses RSA, a missing key, a principal with spaces, and a principal listed twice, naming host and line")
+    @Test("mcp_approvers refuses RSA, a missing key, a principal with spaces, a principal listed twice and a key listed twice, naming host and line")
     func approversRefused() {
         let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 alice"
         for (body, words) in [("[{principal: alice@example.org, key: \"\(rsa)\"}]", "RSA keys are refused"),
                               ("[{principal: alice@example.org}]", "exactly 'principal' and 'key'"),
                               ("[{principal: \"alice smith\", key: \"\(Self.aliceKey)\"}]", "characters outside"),
                               ("[{principal: a@x, key: \"\(Self.aliceKey)\"}, {principal: a@x, key: \"\(Self.bobKey)\"}]", "listed twice"),
+                              // One key under two principals: one person would count twice (the comment differs; the key does not).
+                              ("[{principal: alice@x, key: \"\(Self.aliceKey)\"}, {principal: alice-admin@x, key: \"\(Self.aliceKey.split(separator: " ")[0...1].joined(separator: " ")) other\"}]",
+                               "alice-admin@x and alice@x have the same key"),
                               ("alice", "list of {principal, key}")] {
             #expect {
                 try InventoryParser.parse("all:\n  hosts:\n    web1:\n      mcp_approvers: \(body)\n", source: "inv.yml")
             } throws: { error in
                 let text = String(describing: error)
                 return text.contains("web1: mcp_approvers") && text.contains(words) && text.contains("inv.yml")
+            }
+        }
+    }
+
+    @Test("mcp_approval_max_window: per host with group precedence, default 3600, 60 to 86400")
+    func approvalWindow() throws {
+        let inventory = try InventoryParser.parse("""
+            all:
+              vars:
+                mcp_approval_max_window: 600
+              hosts:
+                web1:
+                db1:
+                  mcp_approval_max_window: 86400
+            """, source: "inv.yml")
+        #expect(inventory.host(named: "web1")?.approvalMaxWindow == 600 && inventory.host(named: "db1")?.approvalMaxWindow == 86_400)
+        #expect(try InventoryParser.parse("all:\n  hosts:\n    web1:\n", source: "inv.yml").host(named: "web1")?.approvalMaxWindow == 3600)
+        for value in ["59", "86401", "1h", "-5"] {
+            #expect {
+                try InventoryParser.parse("all:\n  hosts:\n    web1:\n      mcp_approval_max_window: \(value)\n", source: "inv.yml")
+            } throws: { error in
+                String(describing: error).contains("web1: mcp_approval_max_window") && String(describing: error).contains("from 60 to 86400")
             }
         }
     }

@@ -60,16 +60,19 @@ final class StoreFixture: @unchecked Sendable {
         return fixture
     }
 
+    /// Changes the inventory host (as an operator, or the server's account, edits the inventory).
+    func change(_ edit: (inout InventoryHost) -> Void) { edit(&host) }
+
     /// What the server knows from the operator's files: this host, its approvers and its pinned key.
     var context: ApprovalContext {
-        ApprovalContext(hosts: [host], pinnedHostKeys: [host.name: [hostKey]], maxLifetime: 900)
+        ApprovalContext(hosts: [host], pinnedHostKeys: [host.name: [hostKey]], preferredWindow: 900)
     }
 
     /// `name` signs the statement for `id` (as `principal`, default theirs) with their key and records it.
     @discardableResult
     func approve(_ store: ProposalStore, _ id: String, as name: String, principal: String? = nil, reason: String? = nil,
                  osAccount: String? = nil) async throws -> ProposalRecord {
-        let statement = try store.statement(for: id, principal: principal ?? "\(name)@example.org", hostKeyFingerprint: hostKey)
+        let statement = try store.statement(for: id, principal: principal ?? "\(name)@example.org", hostKeyFingerprint: hostKey, context: context)
         let signed = try await TestApprovals.sign(statement, keyFile: directory + "/keys/" + name)
         return try store.approve(id, signed: signed, osAccount: osAccount ?? name, reason: reason, context: context)
     }
@@ -181,6 +184,84 @@ struct ProposalStoreTests {
         #expect(try store.proposal(proposal.id).state == .approved)
         let refusals = try AuditLog(database: try StateDatabase(path: fixture.path)).records().filter { $0.outcome == "refused" }
         #expect(refusals.count == 1 && refusals[0].detail.contains("digest changed"))
+    }
+
+    @Test("One key is one approver: the same key under a second principal is refused at approval, and counts once at execution")
+    func oneKeyOneApprover() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        // An inventory the parser would refuse (the server's account may have edited it): alice's key listed twice.
+        fixture.change { $0.approvers.append(Approver(principal: "alice-admin@example.org", key: $0.approvers[0].key)) }
+        let store = try fixture.store()
+        let reboot = try fixture.propose(store, "reboot_system")
+        try await fixture.approve(store, reboot.id, as: "alice", reason: "kernel update")
+        await #expect(throws: StoreError.refused("cannot approve: alice-admin@example.org signs with the key \(fixture.host.approvers[0].key.fingerprint), "
+                                                 + "which already approved this action as alice@example.org: one key is one approver, however many principals list it")) {
+            try await fixture.approve(store, reboot.id, as: "alice", principal: "alice-admin@example.org", reason: "again", osAccount: "root")
+        }
+        #expect(try store.proposal(reboot.id).state == .proposed)
+        // The second signature written straight into the database (and the state forced) still counts for nothing at execution.
+        let statement = try store.statement(for: reboot.id, principal: "alice-admin@example.org", hostKeyFingerprint: fixture.hostKey,
+                                            context: fixture.context)
+        let signed = try await TestApprovals.sign(statement, keyFile: fixture.directory + "/keys/alice")
+        let queue = try DatabaseQueue(path: fixture.path)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO decision (proposal_id, approver, approves, reason, digest, at, os_account, statement, signature)
+                VALUES (?, 'alice-admin@example.org', 1, 'forged', ?, 0, 'root', ?, ?)
+                """, arguments: [reboot.id, reboot.digest, signed.statement, signed.signature])
+            try db.execute(sql: "UPDATE proposal SET state = 'APPROVED', approval_expires_at = ? WHERE id = ?",
+                           arguments: [Int64((fixture.now.timeIntervalSince1970 + 600) * 1000), reboot.id])
+        }
+        #expect(throws: StoreError.self) { try fixture.claim(store, reboot.id, reboot.digest, required: 2) }
+        let refusal = try AuditLog(database: try StateDatabase(path: fixture.path)).records().last { $0.outcome == "refused" }
+        #expect(refusal?.detail.contains("1 distinct approver keys verified; 2 are needed") == true
+                && refusal?.detail.contains("signed with the same key") == true, "\(refusal?.detail ?? "")")
+    }
+
+    @Test("A row changed after it was proposed (action swapped, digest kept) is never signed, and never run once signed")
+    func rewrittenRow() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let queue = try DatabaseQueue(path: fixture.path)
+        let first = try fixture.propose(store)
+        try await queue.write { try $0.execute(sql: "UPDATE proposal SET action = 'reboot_system' WHERE id = ?", arguments: [first.id]) }
+        #expect(throws: StoreError.self) {
+            try store.statement(for: first.id, principal: "alice@example.org", hostKeyFingerprint: fixture.hostKey, context: fixture.context)
+        }
+        do {
+            _ = try store.statement(for: first.id, principal: "alice@example.org", hostKeyFingerprint: fixture.hostKey, context: fixture.context)
+        } catch {
+            #expect("\(error)".contains("the stored digest \(first.digest) is not the one the stored action"), "\(error)")
+        }
+        // Approved first, then swapped: the claim recomputes and refuses.
+        let second = try fixture.propose(store)
+        try await fixture.approve(store, second.id, as: "alice")
+        try await queue.write { try $0.execute(sql: "UPDATE proposal SET action = 'reboot_system' WHERE id = ?", arguments: [second.id]) }
+        #expect(throws: StoreError.self) { try fixture.claim(store, second.id, second.digest) }
+        #expect(try store.proposal(second.id).state == .approved)
+    }
+
+    @Test("The window comes from the host's maximum (inventory), never longer; a longer statement does not count")
+    func windowMaximum() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        fixture.change { $0.approvalMaxWindow = 600 }
+        let store = try fixture.store()
+        let proposal = try fixture.propose(store)
+        let statement = try store.statement(for: proposal.id, principal: "alice@example.org", hostKeyFingerprint: fixture.hostKey,
+                                            context: fixture.context)
+        #expect(statement.notAfter.timeIntervalSince(statement.notBefore) == 600)
+        var long = statement
+        long.notAfter = long.notBefore + 900
+        let signed = try await TestApprovals.sign(long, keyFile: fixture.directory + "/keys/alice")
+        #expect(throws: StoreError.refused("cannot approve: the statement's window (900 s) is longer than t1's maximum (600 s, mcp_approval_max_window)")) {
+            try store.approve(proposal.id, signed: signed, osAccount: "alice", reason: nil, context: fixture.context)
+        }
+        let approved = try store.approve(proposal.id, signed: try await TestApprovals.sign(statement, keyFile: fixture.directory + "/keys/alice"),
+                                         osAccount: "alice", reason: nil, context: fixture.context)
+        #expect(approved.approvalExpiresAt == statement.notAfter)
     }
 
     @Test("20 concurrent claims over two independent connections pools: exactly one wins")

@@ -27,3 +27,24 @@ public enum ApprovalDigest {
         return "sha256:" + SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension ApprovalDigest {
+    /// Why a stored digest does not hold.
+    public struct Mismatch: Error, Equatable, CustomStringConvertible {
+        public var stored: String
+        public var recomputed: String
+        public var description: String {
+            "the stored digest \(stored) is not the one the stored action, host, parameters and catalogue recompute to (\(recomputed)): "
+                + "the row was changed after it was proposed; it is never signed or run"
+        }
+    }
+
+    /// The digest recomputed from the request, when `stored` (a database's copy) is that digest; every place
+    /// that makes or checks a statement (server, reviewer's CLI, `audit verify`) goes through here.
+    public static func recompute(stored: String, action: String, host: String, parameters: [String: String],
+                                 catalogueVersion: String) throws(Mismatch) -> String {
+        let digest = compute(action: action, host: host, parameters: parameters, catalogueVersion: catalogueVersion)
+        guard stored == digest else { throw Mismatch(stored: stored, recomputed: digest) }
+        return digest
+    }
+}

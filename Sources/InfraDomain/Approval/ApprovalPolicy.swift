@@ -28,21 +28,27 @@ public struct ApprovalPolicy: Sendable, Equatable {
     public struct Decision: Sendable, Equatable {
         public var approver: String
         public var approves: Bool
+        /// The fingerprint of the key that signed an approval (nil for a rejection or an unsigned row).
+        public var key: String?
         /// Creates a decision.
-        public init(approver: String, approves: Bool) {
+        public init(approver: String, approves: Bool, key: String? = nil) {
             self.approver = approver
             self.approves = approves
+            self.key = key
         }
     }
 
-    /// Checks an approval by `approver` and says whether it completes the proposal's approvals.
-    /// - Returns: the number of distinct approvals once this one is counted.
-    public func checkApproval(proposer: String, impact: ActionCatalogue.Impact, approver: String, reason: String?,
+    /// Checks an approval by `approver`, signed with the key whose fingerprint is `key`, and says whether it
+    /// completes the proposal's approvals. One key is one approver: a key that already approved under
+    /// another principal does not count again.
+    /// - Returns: the number of distinct approver keys once this one is counted.
+    public func checkApproval(proposer: String, impact: ActionCatalogue.Impact, approver: String, key: String, reason: String?,
                               earlier: [Decision]) throws(ApprovalRefusal) -> Int {
         guard approver != proposer else { throw .selfApproval(approver) }
         guard !earlier.contains(where: { $0.approver == approver }) else { throw .alreadyDecided(approver) }
+        if let same = earlier.first(where: { $0.approves && $0.key == key }) { throw .sameKey(approver, same.approver, key) }
         if impact == .high && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty { throw .reasonRequired("approve a HIGH-impact action") }
-        return Set(earlier.filter(\.approves).map(\.approver)).count + 1
+        return Set(earlier.filter(\.approves).compactMap(\.key)).count + 1
     }
 
     /// Checks a rejection: a reason is required, and the proposer cannot reject their own proposal (they cancel it).
@@ -58,12 +64,16 @@ public enum ApprovalRefusal: Error, Sendable, Equatable, CustomStringConvertible
     case selfApproval(String)
     case alreadyDecided(String)
     case reasonRequired(String)
+    case sameKey(String, String, String)
 
     public var description: String {
         switch self {
         case .selfApproval(let user): "\(user) proposed this action (the MCP server runs as \(user)) and cannot decide on it; another person must"
         case .alreadyDecided(let user): "\(user) has already decided on this action; each approver counts once"
         case .reasonRequired(let what): "a reason is required to \(what): add --reason \"...\""
+        case .sameKey(let user, let earlier, let key):
+            "\(user) signs with the key \(key), which already approved this action as \(earlier): one key is one approver, "
+                + "however many principals list it"
         }
     }
 }

@@ -5,11 +5,15 @@ import Foundation
 ///
 /// A signed approval counts when all of these hold:
 /// 1. the statement is canonical text and the signature is a well-formed SSHSIG for our namespace;
-/// 2. the statement names exactly this proposal: id, host, action, parameters, catalogue and digest;
+/// 2. the statement names exactly this proposal: id, host, action, parameters and catalogue, and its digest
+///    is the one recomputed from those (``ApprovalDigest``), never a digest copied from a database row;
 /// 3. its host key is the one pinned for the host;
 /// 4. its principal is an approver of that host, and the signature is by that approver's key;
-/// 5. the window holds now (with `skew` for clocks), and is no longer than the approval lifetime;
+/// 5. the window holds now (with `skew` for clocks), and is no longer than the host's maximum
+///    (`mcp_approval_max_window`, which the host's root side enforces too);
 /// 6. its audit head is in the chain with that hash (the caller looks it up).
+///
+/// Approvers are counted by key, not by name (``distinctKeys(_:)``): one key is one approver.
 public enum ApprovalVerification {
     /// What the statement must match.
     public struct Expected: Sendable {
@@ -20,18 +24,21 @@ public enum ApprovalVerification {
         public var action: String
         public var parameters: [String: String]
         public var catalogueVersion: String
-        public var digest: String
 
         /// Creates the expectation from the proposal's facts and the pinned host key.
         public init(proposalID: String, host: InventoryHost, hostKeyFingerprints: [String], action: String, parameters: [String: String],
-                    catalogueVersion: String, digest: String) {
+                    catalogueVersion: String) {
             self.proposalID = proposalID
             self.host = host
             self.hostKeyFingerprints = hostKeyFingerprints
             self.action = action
             self.parameters = parameters
             self.catalogueVersion = catalogueVersion
-            self.digest = digest
+        }
+
+        /// The digest of this request, recomputed: the only digest a statement may carry.
+        public var digest: String {
+            ApprovalDigest.compute(action: action, host: host.name, parameters: parameters, catalogueVersion: catalogueVersion)
         }
     }
 
@@ -46,7 +53,7 @@ public enum ApprovalVerification {
     ///
     /// `auditHashAt` answers the hash of the audit row with a sequence number (nil when there is none).
     public static func verify(statement text: String, signature armored: String, expected: Expected, now: Date,
-                              skew: TimeInterval = 120, maxLifetime: TimeInterval,
+                              skew: TimeInterval = 120,
                               auditHashAt: (Int64) -> String?) throws(Refusal) -> Approver {
         let statement: ApprovalStatement
         do {
@@ -72,7 +79,9 @@ public enum ApprovalVerification {
                     "the statement is for another action or other parameters")
         try require(statement.catalogueVersion == expected.catalogueVersion,
                     "the statement is for catalogue \(statement.catalogueVersion), not the one that will run it (\(expected.catalogueVersion))")
-        try require(statement.digest == expected.digest, "the statement's digest is not the proposal's (\(expected.digest))")
+        try require(statement.digest == expected.digest,
+                    "the statement's digest \(statement.digest) is not the one its action, host, parameters and catalogue recompute to "
+                        + "(\(expected.digest))")
         guard let approver = expected.host.approvers.first(where: { $0.principal == statement.principal }) else {
             throw Refusal(description: "\(statement.principal) is not an approver of \(expected.host.name) (mcp_approvers)")
         }
@@ -85,13 +94,20 @@ public enum ApprovalVerification {
         }
         try require(statement.notBefore.timeIntervalSince(now) <= skew, "the statement is not valid before \(ApprovalStatement.utc(statement.notBefore))")
         try require(now < statement.notAfter, "the statement expired at \(ApprovalStatement.utc(statement.notAfter))")
-        try require(statement.notAfter.timeIntervalSince(statement.notBefore) <= maxLifetime + skew,
-                    "the statement's window is longer than the approval lifetime")
+        let window = Int(statement.notAfter.timeIntervalSince(statement.notBefore))
+        try require(window <= expected.host.approvalMaxWindow,
+                    "the statement's window (\(window) s) is longer than \(expected.host.name)'s maximum (\(expected.host.approvalMaxWindow) s, "
+                        + "mcp_approval_max_window)")
         guard let hash = auditHashAt(statement.auditHead.sequence) else {
             throw Refusal(description: "the statement's audit head (row \(statement.auditHead.sequence)) is not in the audit log")
         }
         let anchored = statement.auditHead.hash.hasPrefix("sha256:") ? String(statement.auditHead.hash.dropFirst(7)) : statement.auditHead.hash
         try require(hash == anchored, "the audit row \(statement.auditHead.sequence) does not have the hash the approver saw: the log was rewritten")
         return approver
+    }
+
+    /// The distinct keys among verified approvers: what M-of-N counts. Two principals with one key are one.
+    public static func distinctKeys(_ approvers: [Approver]) -> Int {
+        Set(approvers.map(\.key.blob)).count
     }
 }
