@@ -118,7 +118,7 @@ struct ApprovedActionWorkflowTests {
         let show = cli("show")
         #expect(show.0 == 0 && show.1.contains(proposed["digest"] as? String ?? "?") && show.1.contains("will run:      systemctl restart unbound.service"), "\(show.1)")
         // A rationale cannot forge a field of the review: its second line is marked as the rationale's.
-        #expect(show.1.split(separator: "\n").filter { $0.hasPrefix("digest:") }.count == 1 && show.1.contains("| digest:        sha256:forged"), "\(show.1)")
+        #expect(show.1.split(separator: "\n").filter { $0.hasPrefix("digest:") }.count == 1 && show.1.contains("  AI| digest:        sha256:forged") && !show.1.contains("DO NOT APPROVE"), "\(show.1)")
         let selfApproval = cli("selfApproval")
         #expect(selfApproval.0 == 1 && selfApproval.1.contains("root proposed this action"), "\(selfApproval.1)")
         #expect(cli("approve").0 == 0, "\(cli("approve").1)")

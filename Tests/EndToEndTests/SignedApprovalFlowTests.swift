@@ -50,6 +50,7 @@ struct SignedApprovalFlowTests {
                 ["propose_pra_action", ["host": "loopback", "action": "test_marker", "parameters": ["label": "b"], "rationale": "interop: signed by actions approve"]],
             ])
             let first = try proposalID(proposed[0]), second = try proposalID(proposed[1])
+            let secondDigest = try #require(((proposed[1]["structured"] as? [String: Any])?["action"] as? [String: Any])?["digest"] as? String)
 
             // 1. ssh-keygen -Y sign → server and target. The statement is printed by the CLI; bob signs it elsewhere.
             let printed = try await cli(["actions", "statement", first, "--principal", "bob@loopback"])
@@ -71,7 +72,7 @@ struct SignedApprovalFlowTests {
             do {
                 try await agent.add(agentHome + "/key")
                 try FileManager.default.removeItem(atPath: agentHome + "/key")
-                let approvedSecond = try await cli(["actions", "approve", second], as: approver, extra: agent.environment)
+                let approvedSecond = try await cli(["actions", "approve", second, "--digest", secondDigest], as: approver, extra: agent.environment)
                 #expect(approvedSecond.status == 0 && approvedSecond.stdout.contains("approved by alice@loopback"), "\(approvedSecond)")
                 await agent.stop()
             } catch {

@@ -8,6 +8,7 @@ ssh-agent of their own OS account; `actions approve` signs with it. Prints one J
 asserts on it and on the target's journal.
 """
 import asyncio
+import datetime
 import json
 import os
 import subprocess
@@ -78,7 +79,7 @@ async def main():
             # 3. A human reviews and approves it as themself.
             report["show"] = cli("actions", "show", main_action["id"][:8], user=scenario["alice"])
             # root runs the server (the proposer): even holding an approver's key, it cannot approve.
-            report["selfApproval"] = cli("actions", "approve", main_action["id"], "--key", scenario["alice_key"])
+            report["selfApproval"] = cli("actions", "approve", main_action["id"], "--digest", main_action["digest"], "--key", scenario["alice_key"])
             report["approve"] = cli("actions", "approve", main_action["id"], "--digest", main_action["digest"], user=scenario["alice"])
 
             # 4. Execute once: completed and verified; a second execute is refused.
@@ -100,20 +101,30 @@ async def main():
             # 6. Approval expired: refused.
             expiring = action_of(await call(session, "propose_pra_action", {"host": host, "action": "flush_dns_cache",
                                                                            "rationale": "stale answers seen in get_journal_logs for unbound."}))
-            report["approveShort"] = cli("actions", "approve", expiring["id"], user=scenario["alice"],
-                                         env={"LINUX_MCP_APPROVAL_TTL_SECONDS": "1"})
-            time.sleep(1.5)
+            # A short window, still long enough for signing and storing on a loaded machine; then wait until the
+            # stored expiry has passed (read back from the server, with a deadline), never a fixed short sleep.
+            report["approveShort"] = cli("actions", "approve", expiring["id"], "--digest", expiring["digest"], user=scenario["alice"],
+                                         env={"LINUX_MCP_APPROVAL_TTL_SECONDS": "20"})
+            short = action_of(await call(session, "get_pra_action", {"id": expiring["id"]}))
+            report["shortWindow"] = short.get("approvalExpiresAt")
+            deadline = time.monotonic() + 120
+            while short.get("state") == "APPROVED" and time.monotonic() < deadline:
+                expires = datetime.datetime.fromisoformat(short["approvalExpiresAt"].replace("Z", "+00:00"))
+                if datetime.datetime.now(datetime.timezone.utc) > expires + datetime.timedelta(seconds=1):
+                    break
+                await asyncio.sleep(1)
+                short = action_of(await call(session, "get_pra_action", {"id": expiring["id"]}))
             report["afterExpiry"] = await call(session, "execute_pra_action", {"id": expiring["id"]})
             report["expiredID"] = expiring["id"]
 
             # 7. M-of-N: HIGH needs two distinct approvers; the same approver twice does not count.
             reboot = action_of(await call(session, "propose_pra_action", {"host": host, "action": "reboot_system",
                                                                         "rationale": "kernel update pending per get_system_info; reboot needed."}))
-            report["highNoReason"] = cli("actions", "approve", reboot["id"], user=scenario["alice"])
-            report["highFirst"] = cli("actions", "approve", reboot["id"], "--reason", "maintenance window", user=scenario["alice"])
+            report["highNoReason"] = cli("actions", "approve", reboot["id"], "--digest", reboot["digest"], user=scenario["alice"])
+            report["highFirst"] = cli("actions", "approve", reboot["id"], "--digest", reboot["digest"], "--reason", "maintenance window", user=scenario["alice"])
             report["highStateAfterOne"] = action_of(await call(session, "get_pra_action", {"id": reboot["id"]}))["state"]
-            report["highSameTwice"] = cli("actions", "approve", reboot["id"], "--reason", "again", user=scenario["alice"])
-            report["highSecond"] = cli("actions", "approve", reboot["id"], "--reason", "agreed", user=scenario["bob"])
+            report["highSameTwice"] = cli("actions", "approve", reboot["id"], "--digest", reboot["digest"], "--reason", "again", user=scenario["alice"])
+            report["highSecond"] = cli("actions", "approve", reboot["id"], "--digest", reboot["digest"], "--reason", "agreed", user=scenario["bob"])
             report["highStateAfterTwo"] = action_of(await call(session, "get_pra_action", {"id": reboot["id"]}))["state"]
             cancelled = await call(session, "cancel_pra_action", {"id": reboot["id"], "reason": "test: do not reboot"})
             report["highCancelled"] = action_of(cancelled).get("state")
@@ -122,7 +133,7 @@ async def main():
             # 8. Digest changed: approved under one catalogue, executed by a server that reads another.
             changed = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
                                                                          "rationale": "second restart to test digest binding."}))
-            report["approveChanged"] = cli("actions", "approve", changed["id"], user=scenario["alice"])
+            report["approveChanged"] = cli("actions", "approve", changed["id"], "--digest", changed["digest"], user=scenario["alice"])
             report["changedID"] = changed["id"]
 
             # 9. Forged in the database by the server's own account: an approval row with no signature, and one
@@ -152,7 +163,7 @@ async def main():
             await b.initialize()
             race = action_of(await call(a, "propose_pra_action", {"host": host, "action": "restart_caddy",
                                                                    "rationale": "caddy memory grows per list_processes; restart it."}))
-            report["approveRace"] = cli("actions", "approve", race["id"], user=scenario["alice"])
+            report["approveRace"] = cli("actions", "approve", race["id"], "--digest", race["digest"], user=scenario["alice"])
             answers = await asyncio.gather(*[call(a if i % 2 == 0 else b, "execute_pra_action", {"id": race["id"]}) for i in range(20)])
             report["race"] = {"id": race["id"], "ok": sum(1 for x in answers if not x["isError"]),
                               "refusals": sorted({x["text"] for x in answers if x["isError"]})}
@@ -163,7 +174,7 @@ async def main():
             await session.initialize()
             doomed = action_of(await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound",
                                                                         "rationale": "third restart, to be interrupted by a crash."}))
-    report["approveDoomed"] = cli("actions", "approve", doomed["id"], user=scenario["alice"])
+    report["approveDoomed"] = cli("actions", "approve", doomed["id"], "--digest", doomed["digest"], user=scenario["alice"])
     report["killed"] = kill_during_execution(doomed["id"])
     async with server() as (read, write):
         async with ClientSession(read, write) as session:
