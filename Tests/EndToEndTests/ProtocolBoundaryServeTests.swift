@@ -25,11 +25,12 @@ struct ProtocolBoundaryServeTests {
                 #expect(error?["code"] as? Int == -32600, "\(size): \(message)")
                 #expect((error?["message"] as? String)?.contains("larger than 1048576 bytes (LINUX_MCP_MAX_MESSAGE_BYTES)") == true, "\(message)")
                 #expect(refusal?["id"] as? Int != nil, "the refusal carries the request's id: \(message)")
-                // Refused as soon as the limit passed: while the client was still sending the rest, or within 0.5 s
+                // Refused as soon as the limit passed: while the client was still sending the rest, or within 3 s
                 // (a small message is written faster than that). Absolute speed is the benchmark's business.
                 let refused = message["refusalSeconds"] as? Double ?? 99, wrote = message["writeSeconds"] as? Double ?? 0
-                #expect(refused <= 0.5 || refused < wrote, "\(size) bytes: \(message)")
-                #expect((message["pingAfterWrittenSeconds"] as? Double ?? 99) <= 1.0, "\(size) bytes: \(message)")
+                #expect(refused <= 3.0 || refused < wrote, "\(size) bytes: \(message)")
+                // Still answering right after (a quadratic reader would take minutes on 64 MiB); slack for a loaded machine.
+                #expect((message["pingAfterWrittenSeconds"] as? Double ?? 99) <= 5.0, "\(size) bytes: \(message)")
                 #expect((message["peakRSS"] as? Int ?? Int.max) < 2 * idle, "\(size) bytes: RSS \(message["peakRSS"] ?? "?") kB, idle \(idle) kB")
             }
             #expect(report["exit"] as? Int == 0)

@@ -349,7 +349,8 @@ struct RoleDeploymentTests {
             let ok = codes.filter { $0 == 0 }.count, busy = codes.filter { $0 == 73 }.count
             #expect(ok + busy == 64 && ok >= 4 && busy >= 32, "ok \(ok), busy \(busy), others \(codes.filter { $0 != 0 && $0 != 73 }), errors \(errors)")
             #expect(most <= 4, "\(most) requests ran at once")
-            #expect(slowest < 1.0, "version took \(slowest) s under load")
+            // Exempt from the slots, version answers while 4-second requests hold them all (slack for a loaded machine).
+            #expect(slowest < 3.0, "version took \(slowest) s under load")
         }
         var left = try await readerCommands()
         for _ in 0..<30 where left.contains(where: { $0 != "sshd" }) {

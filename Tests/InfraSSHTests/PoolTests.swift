@@ -68,7 +68,8 @@ struct PoolTests {
             try await Task.sleep(for: .milliseconds(800))   // the commands are running on the host
             let started = ContinuousClock.now
             await pool.shutdown(within: .seconds(2))
-            #expect(started.duration(to: .now) < .seconds(4))
+            // Within its 2 s, with slack for a loaded machine, far below the commands' 30 s.
+            #expect(started.duration(to: .now) < .seconds(12))
             for task in running {
                 let outcome = await task.value
                 #expect(outcome.contains("shut down"), "\(outcome)")
@@ -114,7 +115,8 @@ struct PoolTests {
                     }
                 }
                 let worst = await heartbeat.worstDelay
-                #expect(worst < .milliseconds(50), "heartbeat delayed by \(worst)")
+                // A starved cooperative pool delays the heartbeat by whole seconds; a busy machine by a few tens of ms.
+                #expect(worst < .milliseconds(500), "heartbeat delayed by \(worst)")
                 #expect(await heartbeat.beats > 20)
                 // Bounded: never more sessions than configured per host and account.
                 #expect(await pool.openSessionCount(host: "loopback", user: target.readerUser) <= pool.options.maxSessionsPerHost)
