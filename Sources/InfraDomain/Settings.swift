@@ -88,7 +88,7 @@ public struct Settings: Sendable, Equatable {
         .init(name: "LINUX_MCP_PROPOSAL_TTL_SECONDS", defaultValue: "3600",
               meaning: "A proposal not approved within this time expires (1-604800)"),
         .init(name: "LINUX_MCP_APPROVAL_TTL_SECONDS", defaultValue: "900",
-              meaning: "An approved action not executed within this time expires (1-86400)"),
+              meaning: "The window a new signed approval gets (1-86400), at most each host's mcp_approval_max_window: it shortens, never stretches"),
         .init(name: "LINUX_MCP_APPROVALS_LOW", defaultValue: "1",
               meaning: "Distinct human approvers a LOW-impact action needs (1-5)"),
         .init(name: "LINUX_MCP_APPROVALS_MEDIUM", defaultValue: "1",
