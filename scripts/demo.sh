@@ -5,7 +5,8 @@
 # client (the official Python SDK, standing in for the AI) diagnoses it and proposes restart_unbound, a human
 # (another OS account, their SSH key in their own ssh-agent) reviews it and signs the approval with the CLI,
 # the client executes it, the target's root side verifies the signature before anything runs, the server
-# verifies the result, and `audit verify` proves the log. The runner key alone is shown to run nothing. Run as root on Debian 12; everything it starts is torn down on exit.
+# verifies the result, and `audit verify` proves the log. On the way, adding a second approver shows the role's
+# confirmation step: the redeploy is refused, printing the new set and its hash, until the operator passes it. The runner key alone is shown to run nothing. Run as root on Debian 12; everything it starts is torn down on exit.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -55,7 +56,9 @@ approver_key=$(cut -d' ' -f1,2 "$demo/approver/id_ed25519.pub")
 echo "$principal $approver_key"
 
 step "One inventory for Ansible and for the server ($demo/inventory.yml)"
-cat > "$demo/inventory.yml" <<INV
+# write_inventory APPROVERS: the inventory, with this YAML flow list as mcp_approvers.
+write_inventory() {
+  cat > "$demo/inventory.yml" <<INV
 all:
   vars:
     mcp_infra_keys_dir: $demo/keys
@@ -67,8 +70,10 @@ all:
       ansible_python_interpreter: /usr/bin/python3
       ansible_ssh_private_key_file: $target/bootstrap
       mcp_allowed_services: [unbound.service, caddy.service]
-      mcp_approvers: [{principal: $principal, key: "$approver_key"}]
+      mcp_approvers: $1
 INV
+}
+write_inventory "[{principal: $principal, key: \"$approver_key\"}]"
 cat "$demo/inventory.yml"
 cat > "$demo/.env" <<ENV
 LINUX_MCP_INVENTORY=$demo/inventory.yml
@@ -80,6 +85,7 @@ LINUX_MCP_RUNNER_KEY=$demo/keys/pra-runner
 LINUX_MCP_SSH_AGENT=none
 ENV
 
+root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" -l root 10.231.200.2)
 export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=$demo/cm/%C -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$demo/keys/known_hosts"
 export ANSIBLE_PIPELINING=true ANSIBLE_HOME="$demo/ansible-home" ANSIBLE_LOCAL_TEMP="$demo/ansible-tmp"
 step "ansible-playbook deploy-mcp-infra.yml (as root over SSH with the bootstrap key)"
@@ -88,12 +94,28 @@ ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-in
 step "The same playbook again: nothing to change"
 ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
 
+step "A second approver is added to the inventory: the role refuses to change the host's approvers unconfirmed"
+ssh-keygen -q -t ed25519 -N '' -C "second@demo.example" -f "$demo/second-approver"
+second_key=$(cut -d' ' -f1,2 "$demo/second-approver.pub")
+write_inventory "[{principal: $principal, key: \"$approver_key\"}, {principal: second@demo.example, key: \"$second_key\"}]"
+if ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" > "$demo/unconfirmed.out" 2>&1; then
+  echo "demo: the approvers changed without confirmation" >&2; exit 1
+fi
+grep -E 'approvers set of|SHA256:|approvals LOW|longest approval window|recorded before|Nothing was changed' "$demo/unconfirmed.out" \
+  | grep -v '^fatal' | sed 's/^ *//'
+confirm=$(grep -o 'mcp_approvers_confirm=[0-9a-f]\{64\}' "$demo/unconfirmed.out" | head -n 1 | cut -d= -f2)
+[ -n "$confirm" ] || { echo "demo: the refusal printed no confirmation hash" >&2; cat "$demo/unconfirmed.out" >&2; exit 1; }
+echo "    the host still has one approver: $("${root_ssh[@]}" grep -c namespaces= /usr/local/etc/mcp-linux-infra/allowed_signers)"
+
+step "The operator checked the new set and confirms it: -e mcp_approvers_confirm=$confirm"
+ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" -e "mcp_approvers_confirm=$confirm" | tail -n 3
+"${root_ssh[@]}" journalctl --no-pager -o short-iso _UID=0 -t mcp-linux-infra-role
+
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"
 .build/debug/mcp-linux-infra doctor --env-file "$demo/.env"
 
 binary=$repo/.build/debug/mcp-linux-infra
 python=/var/cache/mcp-linux-infra/mcp-venv/bin/python
-root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" -l root 10.231.200.2)
 
 step "A human approver: OS account $approver, whose key ($principal) sits in an ssh-agent of their own"
 groupadd "$approvers"

@@ -11,6 +11,7 @@ readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NO
 # Refusals of signed approvals (pra-run, as root), one code per reason.
 readonly EXIT_UNSIGNED=80 EXIT_APPROVAL_MALFORMED=81 EXIT_SIGNATURE_INVALID=82 EXIT_OTHER_REQUEST=83 EXIT_OTHER_HOST=84
 readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=87 EXIT_REPLAYED=88
+readonly EXIT_DIGEST_MISMATCH=89
 # Refused because this account already runs as many requests as the host allows; the server retries.
 readonly EXIT_BUSY=73
 
@@ -89,6 +90,24 @@ catalogue_lookup() {
     fi
   done < "$catalogue"
   return 1
+}
+
+# approval_digest ACTION HOST CATALOGUE: REPLY = "sha256:" and the lowercase hex SHA-256 of the canonical
+# request (ACTION, this HOST's inventory name, the CATALOGUE's "sha256:HEX", and the parameters in the
+# associative array `given`), and digest_text = that canonical text. It is byte for byte the server's
+# ApprovalDigest.canonical: every value prefixed by its length in bytes (LC_ALL=C), parameters sorted by name:
+#   mcp-linux-infra approval v1 / action LEN:ACTION / host LEN:HOST / catalogue LEN:CATALOGUE /
+#   param LEN:NAME LEN:VALUE (one line per parameter), each line ending in a newline.
+approval_digest() {
+  local name sum
+  local -a names=()
+  digest_text="mcp-linux-infra approval v1"$'\n'"action ${#1}:$1"$'\n'"host ${#2}:$2"$'\n'"catalogue ${#3}:$3"$'\n'
+  if [ "${#given[@]}" -gt 0 ]; then mapfile -t names < <(printf '%s\n' "${!given[@]}" | sort); fi
+  for name in "${names[@]}"; do
+    digest_text+="param ${#name}:$name ${#given[$name]}:${given[$name]}"$'\n'
+  done
+  sum=$(printf '%s' "$digest_text" | sha256sum)
+  REPLY="sha256:${sum%% *}"
 }
 
 # validate_parameters: checks the associative array `given` against c_params. Prints the problem and

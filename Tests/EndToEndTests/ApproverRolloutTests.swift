@@ -83,4 +83,133 @@ struct ApproverRolloutTests {
             }
         }
     }
+
+    /// The approvers set of a host, recomputed from its files with the recipe docs/PRA-PROCEDURES.md gives (in double quotes).
+    static let setRecipe = "cd /usr/local/etc/mcp-linux-infra && { echo \"mcp-linux-infra approvers set v1\"; "
+        + "for f in allowed_signers approvals approval-max-window; do echo \"$f $(wc -c < \"$f\")\"; cat \"$f\"; done; } | sha256sum"
+
+    @Test("Approver changes need the operator's confirmation; one key under two principals and a window over a day are refused; the host bounds the window")
+    func changesNeedConfirmation() async throws {
+        try requirePrerequisites()
+        try await NspawnTarget.with(indexes: [33]) { targets in
+            let target = targets[0]
+            try await DeploymentWorkspace.with(targets: targets) { workspace in
+                // The host's longest window, as an operator sets it for this run (the server reads the inventory's own).
+                let window = ["-e", "mcp_approval_max_window=900"]
+                func key(_ name: String) throws -> String {
+                    try String(contentsOfFile: workspace.approverKey(name) + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+                }
+                func approvers(_ list: [(String, String)]) -> [String] {
+                    let items = list.map { "{\"principal\": \"\($0.0)\", \"key\": \"\($0.1)\"}" }
+                    return ["-e", "{\"mcp_approvers\": [\(items.joined(separator: ", "))]}"]
+                }
+                let etc = "/usr/local/etc/mcp-linux-infra"
+                func hostFile(_ name: String) async throws -> String { try await target.root(["cat", "\(etc)/\(name)"]).stdout }
+                func recordFile() async throws -> String { try await target.root(["cat", "/var/lib/mcp-linux-infra-role/approvers-set.sha256"]).stdout }
+                func printedHash(_ output: String) -> String? {
+                    output.firstMatch(of: /mcp_approvers_confirm=([0-9a-f]{64})/).map { String($0.1) }
+                }
+                let alice = try key("alice"), bob = try key("bob")
+
+                // One key under two principals (another comment does not make it another key): refused before anything changes.
+                let shared = try await workspace.playbook("deploy-mcp-infra.yml",
+                                                          window + approvers([("alice@example.org", alice + " laptop"), ("alice-admin@example.org", alice + " admin")]))
+                #expect(shared.status != 0 && shared.recap("t1")?["changed"] == 0, "\(shared)")
+                #expect(shared.output.contains("mcp_approvers lists the same key under two principals (alice@example.org and alice-admin@example.org)"),
+                        "\(shared)")
+                let tooLong = try await workspace.playbook("deploy-mcp-infra.yml", ["-e", "mcp_approval_max_window=86401"])
+                #expect(tooLong.status != 0 && tooLong.output.contains("mcp_approval_max_window must be a whole number of seconds from 60 to 86400"),
+                        "\(tooLong)")
+                #expect(try await target.root(["test", "-e", etc]).status != 0, "a refused deploy changed the host")
+
+                // First deploy: the set is recorded and printed, no confirmation needed, and the journal says who.
+                let first = try await workspace.playbook("deploy-mcp-infra.yml", window)
+                try #require(first.status == 0, "\(first)")
+                let recorded = try await recordFile().trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(recorded.wholeMatch(of: /[0-9a-f]{64}/) != nil, "\(recorded)")
+                #expect(first.output.contains("approvers set of t1, sha256 \(recorded):") && first.output.contains("recorded before: nothing (first deploy)"),
+                        "\(first)")
+                let aliceFingerprint = try TestApprovals.fingerprint(ofPublicKeyFile: workspace.approverKey("alice") + ".pub")
+                #expect(first.output.contains("alice@example.org \(aliceFingerprint) (ssh-ed25519)"), "\(first)")
+                #expect(first.output.contains("approvals LOW 1, MEDIUM 1, HIGH 2") && first.output.contains("longest approval window 900 s"), "\(first)")
+                #expect(try await hostFile("approval-max-window") == "900\n")
+                // The recorded hash is the documented recipe over the host's own files.
+                #expect(try await target.root(["sh", "-c", Self.setRecipe]).stdout.hasPrefix(recorded + " "))
+                let user = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "root"
+                func journal(containing text: String) async throws -> String {
+                    var found = ""
+                    for _ in 0..<100 where !found.contains(text) {
+                        found = try await target.root(["journalctl", "--no-pager", "-o", "cat", "_UID=0", "-t", "mcp-linux-infra-role"]).stdout
+                        if !found.contains(text) { try await Task.sleep(for: .milliseconds(200)) }
+                    }
+                    return found
+                }
+                let firstLine = "approvers set of t1 changed: old=none new=\(recorded) by=\(user) sudo-from="
+                #expect(try await journal(containing: firstLine).contains(firstLine))
+
+                // The same set again: nothing to confirm, nothing changed, nothing printed.
+                let again = try await workspace.playbook("deploy-mcp-infra.yml", window)
+                #expect(again.status == 0 && again.recap("t1")?["changed"] == 0 && !again.output.contains("approvers set of t1, sha256"), "\(again)")
+
+                // Adding an approver without confirmation: refused before anything changes, printing the new set and the hash to pass.
+                let carol = try await TestApprovals.makeKey(in: workspace.directory, name: "carol")
+                let carolKey = try String(contentsOfFile: carol + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+                let three = window + approvers([("alice@example.org", alice), ("bob@example.org", bob), ("carol@example.org", carolKey)])
+                let signersBefore = try await hostFile("allowed_signers")
+                let unconfirmed = try await workspace.playbook("deploy-mcp-infra.yml", three)
+                #expect(unconfirmed.status != 0 && unconfirmed.recap("t1")?["changed"] == 0, "\(unconfirmed)")
+                let newHash = try #require(printedHash(unconfirmed.output), "\(unconfirmed)")
+                #expect(newHash != recorded)
+                let carolFingerprint = try TestApprovals.fingerprint(ofPublicKeyFile: carol + ".pub")
+                #expect(unconfirmed.output.contains("would change (recorded \(recorded), new \(newHash))")
+                        && unconfirmed.output.contains("carol@example.org \(carolFingerprint)") && unconfirmed.output.contains("Nothing was changed."),
+                        "\(unconfirmed)")
+                #expect(try await hostFile("allowed_signers") == signersBefore)
+                #expect(try await recordFile() == recorded + "\n")
+                // A dry run prints the same; a wrong confirmation is refused; lowering HIGH is a change too.
+                let dry = try await workspace.playbook("deploy-mcp-infra.yml", three + ["--check"])
+                #expect(dry.status != 0 && printedHash(dry.output) == newHash, "\(dry)")
+                let wrong = try await workspace.playbook("deploy-mcp-infra.yml", three + ["-e", "mcp_approvers_confirm=\(recorded)"])
+                #expect(wrong.status != 0 && wrong.output.contains("The mcp_approvers_confirm given is not this set."), "\(wrong)")
+                let lower = try await workspace.playbook("deploy-mcp-infra.yml", window + ["-e", "mcp_approvals_high=1"])
+                #expect(lower.status != 0 && lower.recap("t1")?["changed"] == 0 && printedHash(lower.output).map { $0 != newHash && $0 != recorded } == true,
+                        "\(lower)")
+                #expect(try await hostFile("approvals") == "LOW 1\nMEDIUM 1\nHIGH 2\n")
+
+                // The right hash kept beside the inventory (group_vars) instead of on the command line: refused, naming the file.
+                let groupVars = workspace.directory + "/group_vars"
+                try FileManager.default.createDirectory(atPath: groupVars, withIntermediateDirectories: true)
+                try "mcp_approvers_confirm: \(newHash)\n".write(toFile: groupVars + "/all.yml", atomically: true, encoding: .utf8)
+                let kept = try await workspace.playbook("deploy-mcp-infra.yml", three)
+                #expect(kept.status != 0 && kept.recap("t1")?["changed"] == 0
+                        && kept.output.contains("never kept in the inventory; found in \(groupVars)/all.yml"), "\(kept)")
+                try FileManager.default.removeItem(atPath: groupVars)
+                #expect(try await recordFile() == recorded + "\n")
+
+                // Confirmed with the printed hash: changed, recorded, and the journal names old, new and who.
+                let confirmed = try await workspace.playbook("deploy-mcp-infra.yml", three + ["-e", "mcp_approvers_confirm=\(newHash)"])
+                #expect(confirmed.status == 0, "\(confirmed)")
+                #expect(try await hostFile("allowed_signers").contains("carol@example.org namespaces=\"approval@mcp-linux-infra\" \(carolKey)"))
+                #expect(try await recordFile() == newHash + "\n")
+                let change = "approvers set of t1 changed: old=\(recorded) new=\(newHash) by=\(user) sudo-from="
+                let changeLog = try await journal(containing: change)
+                #expect(changeLog.split(separator: "\n").contains { $0.hasPrefix(change) && $0.hasSuffix("ansible_user=root confirmed=yes") }, "\(changeLog)")
+                let settled = try await workspace.playbook("deploy-mcp-infra.yml", three)
+                #expect(settled.status == 0 && settled.recap("t1")?["changed"] == 0, "\(settled)")
+
+                // The host's own maximum window (900 s here) bounds what any statement may claim.
+                try await DeployedFleet.with(workspace) { fleet in
+                    let long = try fleet.statement("t1", "restart_unbound", id: "0a17-0001", from: -5, until: 1200)
+                    let refused = try await fleet.act("t1", "restart_unbound id=0a17-0001", approvals: [try await fleet.sign(long)])
+                    #expect(refused.exitCode == 86 && refused.stderrText.contains("window 1205 s longer than this host's maximum 900 s (mcp_approval_max_window)"),
+                            "\(String(describing: refused.exitCode)) \(refused.stderrText)")
+                    let ran = try await fleet.actApproved("t1", "restart_unbound", id: "0a17-0001")
+                    #expect(ran.exitCode == 0, "\(ran.stderrText)")
+                    let ledger = try await fleet.read("t1", "ledger lines=10")
+                    #expect(ledger.stdoutText.contains("entry 0a17-0001 ran=") && ledger.stdoutText.contains(" action=restart_unbound caller=pra-runner "),
+                            "\(ledger.stdoutText.prefix(300))")
+                }
+            }
+        }
+    }
 }

@@ -243,7 +243,7 @@ struct RoleDeploymentTests {
         try await refused("restart_unbound", code: 82, reason: "does not verify") { id in
             [try await fleet.sign(try fleet.statement("t1", "restart_unbound", id: id), namespace: "git")]
         }
-        try await refused("reboot_system", code: 87, reason: "HIGH needs 2 distinct approvers, got 1") { id in
+        try await refused("reboot_system", code: 87, reason: "HIGH needs 2 distinct approver keys, got 1") { id in
             [try await fleet.sign(try fleet.statement("t1", "reboot_system", id: id)),
              try await fleet.sign(try fleet.statement("t1", "reboot_system", id: id, from: -10))]
         }

@@ -9,15 +9,19 @@ import Testing
 /// Signatures are made by OpenSSH's `ssh-keygen -Y sign` and checked by the target with `ssh-keygen -Y verify`.
 @Suite("Signed approvals enforced by the target's root side (real sshd, sudo, ssh-keygen)", requiresRoot)
 struct SignedApprovalTests {
-    /// Test-only actions: one LOW, one HIGH (which needs two distinct approvers), both creating a marker as root.
+    /// Test-only actions: LOW ones with no, one and two parameters, and one HIGH (which needs two distinct
+    /// approver keys), each creating a marker as root.
     static func extraCatalogue(_ link: String) -> String {
         "test_marker\tLOW\tlabel:string:^[a-z]{1,16}$\t/usr/bin/touch -- \(link)/marker-{label}\t/usr/bin/test -e \(link)/marker-{label}\tyes\tTest only.\n"
             + "test_high\tHIGH\t-\t/usr/bin/touch -- \(link)/marker-high\t/usr/bin/test -e \(link)/marker-high\tyes\tTest only (HIGH).\n"
+            + "test_plain\tLOW\t-\t/usr/bin/touch -- \(link)/marker-plain\t/usr/bin/test -e \(link)/marker-plain\tyes\tTest only (no parameter).\n"
+            + "test_pair\tLOW\tx1:string:^[a-z0-9.@:/_-]{1,32}$;x:string:^[a-z]{1,16}$\t/usr/bin/touch -- \(link)/marker-{x}\t"
+            + "/usr/bin/test -e \(link)/marker-{x}\tyes\tTest only (two parameters).\n"
     }
 
-    func withTarget(_ body: (SystemTarget) async throws -> Void) async throws {
+    func withTarget(_ extraArguments: [String] = [], _ body: (SystemTarget) async throws -> Void) async throws {
         let link = "/run/mcp-infra-tests/signed-\(UUID().uuidString.prefix(8))"
-        try await SystemTarget.with(extraCatalogue: Self.extraCatalogue(link)) { t in
+        try await SystemTarget.with(extraCatalogue: Self.extraCatalogue(link), extraArguments: extraArguments) { t in
             try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: t.state)
             defer { try? FileManager.default.removeItem(atPath: link) }
             try await body(t)
@@ -122,7 +126,7 @@ struct SignedApprovalTests {
             let future = try t.statement(id: "0004-aaaa", action: "test_marker", parameters: ["label": "a"], from: 900, until: 1800)
             try await expectRefused(t, request, [try await t.sign(future)], code: 86, reason: "not valid before")
             let long = try t.statement(id: "0004-aaaa", action: "test_marker", parameters: ["label": "a"], from: -5, until: 200_000)
-            try await expectRefused(t, request, [try await t.sign(long)], code: 86, reason: "window longer than")
+            try await expectRefused(t, request, [try await t.sign(long)], code: 86, reason: "s longer than this host's maximum 3600 s (mcp_approval_max_window)")
         }
     }
 
@@ -147,18 +151,18 @@ struct SignedApprovalTests {
         }
     }
 
-    @Test("HIGH needs two distinct principals: the same one twice is refused, alice and bob run it; a stricter host threshold wins")
+    @Test("HIGH needs two distinct approver keys: the same one twice is refused, alice and bob run it; a stricter host threshold wins")
     func thresholdEnforced() async throws {
         try await withTarget { t in
             let request = "test_high id=0006-aaaa"
             let byAlice = try await t.sign(try t.statement(id: "0006-aaaa", action: "test_high"))
             let again = try await t.sign(try t.statement(id: "0006-aaaa", action: "test_high", from: -10))
-            try await expectRefused(t, request, [byAlice], code: 87, reason: "HIGH needs 2 distinct approvers, got 1")
-            try await expectRefused(t, request, [byAlice, again], code: 87, reason: "HIGH needs 2 distinct approvers, got 1")
+            try await expectRefused(t, request, [byAlice], code: 87, reason: "HIGH needs 2 distinct approver keys, got 1")
+            try await expectRefused(t, request, [byAlice, again], code: 87, reason: "HIGH needs 2 distinct approver keys, got 1")
             // A host stricter than the server (its approvals file says LOW 2) refuses what the server would count.
             try "LOW 2\nMEDIUM 1\nHIGH 2\n".write(toFile: t.state + "/prefix/etc/mcp-linux-infra/approvals", atomically: true, encoding: .utf8)
             let low = try await t.sign(try t.statement(id: "0006-bbbb", action: "test_marker", parameters: ["label": "a"]))
-            try await expectRefused(t, "test_marker label=a id=0006-bbbb", [low], code: 87, reason: "LOW needs 2 distinct approvers, got 1")
+            try await expectRefused(t, "test_marker label=a id=0006-bbbb", [low], code: 87, reason: "LOW needs 2 distinct approver keys, got 1")
             let byBob = try await t.sign(try t.statement(id: "0006-aaaa", action: "test_high", principal: "bob@loopback"), by: "bob")
             let ran = try await t.act(request, approvals: [byAlice, byBob])
             #expect(ran.exitCode == 0, "\(ran.stderrText)")

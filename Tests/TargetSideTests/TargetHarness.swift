@@ -46,26 +46,28 @@ struct SystemTarget {
         try await pool.execute(host: host, credentials: configuration.reader, command: request, timeout: .seconds(25))
     }
 
-    /// Sends a request to pra-exec as the runner, with these signed approvals on stdin.
-    func act(_ request: String, approvals: [SignedApproval] = []) async throws -> ExecResult {
+    /// Sends a request to pra-exec as the runner, with these signed approvals on stdin, then `extraStdin`
+    /// (for example an `audit-head SEQ HEX` line) as given.
+    func act(_ request: String, approvals: [SignedApproval] = [], extraStdin: String = "") async throws -> ExecResult {
         try await pool.execute(host: host, credentials: configuration.runner, command: request,
-                               stdin: Array(approvals.map(\.stdinLine).joined().utf8), timeout: .seconds(25))
+                               stdin: Array((approvals.map(\.stdinLine).joined() + extraStdin).utf8), timeout: .seconds(25))
     }
 
     /// The key of one of the target's approvers (alice or bob).
     func approverKey(_ name: String) -> String { state + "/approvers/" + name }
 
     /// A statement for this target as the server would make it: its inventory name and pinned ed25519 key,
-    /// the catalogue installed on it, a window around now.
+    /// the catalogue installed on it, the request's digest (ApprovalDigest), a window around now.
     func statement(id: String, action: String, parameters: [String: String] = [:], principal: String = "alice@loopback",
                    from: TimeInterval = -5, until: TimeInterval = 600) throws -> ApprovalStatement {
-        ApprovalStatement(proposalID: id, host: "loopback",
-                          hostKeyFingerprint: try TestApprovals.fingerprint(ofPublicKeyFile: state + "/hostkeys/ssh_host_ed25519_key.pub"),
-                          action: action, parameters: parameters,
-                          catalogueVersion: try TestApprovals.sha256(ofFile: lib + "/pra-catalogue.tsv"),
-                          digest: "sha256:" + String(repeating: "d", count: 64), principal: principal,
-                          notBefore: Date().addingTimeInterval(from), notAfter: Date().addingTimeInterval(until),
-                          auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
+        let catalogue = try TestApprovals.sha256(ofFile: lib + "/pra-catalogue.tsv"), now = Date()
+        return ApprovalStatement(
+            proposalID: id, host: "loopback",
+            hostKeyFingerprint: try TestApprovals.fingerprint(ofPublicKeyFile: state + "/hostkeys/ssh_host_ed25519_key.pub"),
+            action: action, parameters: parameters, catalogueVersion: catalogue,
+            digest: ApprovalDigest.compute(action: action, host: "loopback", parameters: parameters, catalogueVersion: catalogue),
+            principal: principal, notBefore: now.addingTimeInterval(from), notAfter: now.addingTimeInterval(until),
+            auditHead: .init(sequence: 1, hash: String(repeating: "0", count: 64)))
     }
 
     /// Signs `statement` with an approver's key (alice unless named).

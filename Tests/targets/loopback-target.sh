@@ -2,7 +2,8 @@
 # A loopback SSH target for tests and the demo: a private sshd on 127.0.0.1, two forced-command accounts.
 #
 #   loopback-target.sh up STATE_DIR [--reader NAME] [--runner NAME] [--port N] [--system [--extra-catalogue FILE]] [--listen-any]
-#                         [--hosts N] [--sshd-line 'KEYWORD VALUE']...
+#                         [--hosts N] [--sshd-line 'KEYWORD VALUE']... [--approval-max-window SECONDS]
+#                         [--alice-also-as PRINCIPAL]
 #   loopback-target.sh down STATE_DIR
 #
 # `up` (as root) creates STATE_DIR with host keys, client keys, the two accounts, root-owned
@@ -20,7 +21,10 @@
 # where it answers on all of 127.0.0.0/8 (the benchmark's 100 hosts) and nowhere else.
 # With --system there are also two approvers, alice@loopback and bob@loopback: their ed25519 keys in
 # STATE_DIR/approvers/{alice,bob} (root's, mode 600), listed in the inventory's mcp_approvers and in the
-# target's allowed_signers, with the role's thresholds (LOW 1, MEDIUM 1, HIGH 2) and inventory-name loopback.
+# target's allowed_signers, with the role's thresholds (LOW 1, MEDIUM 1, HIGH 2), inventory-name loopback and
+# approval-max-window 3600 (--approval-max-window sets another number; the file holds it as given).
+# --alice-also-as PRINCIPAL lists alice's key a second time, under PRINCIPAL, in the target's allowed_signers
+# only (as a hand-edited file could; the role and the inventory refuse it): one key under two principals.
 # --sshd-line adds one line to the sshd config (an operator's looser setting, e.g. 'AcceptEnv BASH_ENV').
 # --hosts N (2..200) makes the inventory name N hosts h1 .. hN (group fleet) at 127.0.0.1 .. 127.0.0.N, each
 # pinned in known_hosts, and sshd listen on each of those addresses (up to 16; more need --listen-any).
@@ -125,6 +129,8 @@ extra_catalogue=
 listen=127.0.0.1
 hosts=1
 sshd_lines=()
+max_window=3600
+alice_alias=
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --reader) reader=$2; shift 2 ;;
@@ -134,6 +140,10 @@ while [ "$#" -gt 0 ]; do
     --extra-catalogue) extra_catalogue=$2; shift 2 ;;
     --listen-any) listen=0.0.0.0; shift ;;
     --hosts) hosts=$2; shift 2 ;;
+    --approval-max-window) max_window=$2; shift 2 ;;
+    --alice-also-as)
+      case "$2" in *[!A-Za-z0-9_.@+-]*|'') die "--alice-also-as takes a principal (letters, digits, _.@+-)" ;; esac
+      alice_alias=$2; shift 2 ;;
     --sshd-line)
       case "$2" in *[!A-Za-z0-9\ _.,=*/-]*|'') die "--sshd-line takes 'KEYWORD VALUE' (letters, digits, space, _.,=*/-)" ;; esac
       sshd_lines+=("$2"); shift 2 ;;
@@ -141,6 +151,7 @@ while [ "$#" -gt 0 ]; do
   esac
 done
 case "$hosts" in ''|*[!0-9]*) die "--hosts takes a number" ;; esac
+case "$max_window" in ''|*[!A-Za-z0-9]*) die "--approval-max-window takes one word (a number, or anything else to test refusals)" ;; esac
 hosts=$((10#$hosts))
 if [ "$hosts" -lt 1 ] || [ "$hosts" -gt 200 ]; then die "--hosts takes 1 to 200"; fi
 # sshd listens on at most 16 sockets: a larger fleet needs --listen-any (in a network namespace of its own).
@@ -202,8 +213,13 @@ if [ -n "$system" ]; then
     printf '%s@loopback namespaces="approval@mcp-linux-infra" %s\n' "$approver" \
       "$(cut -d' ' -f1,2 "$state/approvers/$approver.pub")" >> "$etc/allowed_signers"
   done
+  if [ -n "$alice_alias" ]; then
+    printf '%s namespaces="approval@mcp-linux-infra" %s\n' "$alice_alias" \
+      "$(cut -d' ' -f1,2 "$state/approvers/alice.pub")" >> "$etc/allowed_signers"
+  fi
   chmod 0644 "$etc/allowed_signers"
   printf 'LOW 1\nMEDIUM 1\nHIGH 2\n' > "$etc/approvals"
+  printf '%s\n' "$max_window" > "$etc/approval-max-window"
   printf 'loopback\n' > "$etc/inventory-name"
   printf '%s\n' "$state/hostkeys/ssh_host_ed25519_key.pub" "$state/hostkeys/ssh_host_ecdsa_key.pub" > "$etc/host-keys"
   printf 'sshd[1]: Accepted publickey for someone\nkernel: disk error on sda\nplain line\n' > "$state/logs/app.log"
