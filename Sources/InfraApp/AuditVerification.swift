@@ -33,6 +33,8 @@ public struct AuditVerification: Sendable {
         public var anchorsHeld = 0
         public var statementsChecked = 0
         public var ledgerEntriesChecked = 0
+        /// What the witness of the head showed (``verifyWitness(_:report:)``), one line; empty when not checked.
+        public var witness = ""
     }
 
     /// Checks the chain, the given anchors and every stored signed approval.

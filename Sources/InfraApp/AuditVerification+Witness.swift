@@ -1,0 +1,19 @@
+import InfraDomain
+import InfraStore
+
+extension AuditVerification {
+    /// Checks the log against the heads its witness recorded (read before the log, so every head read was
+    /// committed before): each must still be a row with that hash. A cut tail names its first missing row;
+    /// a rewritten row names itself. No readable witness is said plainly and is not a problem by itself.
+    public func verifyWitness(_ reading: AuditWitnessReader.Reading, report: inout Report) throws {
+        switch reading {
+        case .none(let reason):
+            report.witness = "witness: none readable (\(reason)): a cut tail after the last signed approval would not be detected"
+        case .heads(let heads, let source):
+            let check = AuditWitness.check(heads, against: try AuditLog(database: database).records(), source: source)
+            report.problems += check.problems
+            report.witness = "witness: \(check.headsChecked) head(s) from \(source) checked"
+                + (check.problems.isEmpty ? ", every one is in the chain" : ", \(check.problems.count) problem(s)")
+        }
+    }
+}
