@@ -9,6 +9,8 @@ import MCP
 /// proposal, the tool once it is one of ours. Everything else the client sent, the whole argument object
 /// included, goes into the detail under `raw.*` keys, escaped (TerminalText) and so marked as the
 /// client's raw input: the AI cannot put terminal control sequences into what a human reads from the log.
+/// Single values are escaped as text; `raw.arguments` is the argument object's JSON with the same
+/// characters as JSON escapes (still JSON, unless longer than ``rawLimit``, then cut and escaped as text).
 struct ToolCallAudit: Sendable {
     /// The tool's name, once it names one of ours.
     var tool: String?
@@ -26,7 +28,9 @@ struct ToolCallAudit: Sendable {
     func entry(actor: String, name: String, arguments: [String: Value]?, outcome: String, durationMs: Int64) -> AuditLog.Entry {
         var detail = ["durationMs": String(durationMs)]
         if let tool { detail["tool"] = tool } else { detail["raw.tool"] = Self.raw(name) }
-        detail["raw.arguments"] = Self.raw(arguments.map { DiagnosticsServer.json(.object($0)) } ?? "{}")
+        // JSON stays JSON: the same rule as JSON escapes, so the exact arguments can still be read back from it.
+        let json = arguments.map { DiagnosticsServer.json(.object($0)) } ?? "{}"
+        detail["raw.arguments"] = json.count <= Self.rawLimit ? TerminalText.jsonEscaped(json) : Self.raw(json)
         for (key, validated) in [("host", host), ("action", action), ("id", proposalID)] where validated == nil {
             if let given = arguments?[key] { detail["raw." + key] = Self.raw(given.stringValue ?? DiagnosticsServer.json(given)) }
         }

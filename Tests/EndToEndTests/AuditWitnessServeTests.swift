@@ -1,0 +1,90 @@
+import Foundation
+import InfraTestSupport
+import Testing
+
+/// Issue 17, finding 5: cutting the audit log's tail after the last signed approval's anchor was invisible.
+/// Now every commit of audit rows sends the head to a syslog socket (LINUX_MCP_AUDIT_WITNESS), and
+/// `audit verify` checks the chain against the heads the witness recorded. The test's own syslog sink
+/// stands in for the journal (these machines run no journald).
+@Suite("Witnessed head: a cut audit tail is named by audit verify (real binary, real MCP client, real SQLite file)", endToEnd)
+struct AuditWitnessServeTests {
+    @Test("serve sends each commit's head to the sink; verify --witness passes, then fails after the last 5 rows are cut, naming the first missing row; without a witness it says none was readable")
+    func cutTailIsNamed() async throws {
+        try await LoopbackTarget.with(extraArguments: ["--system"]) { target in
+            let sink = try await SyslogSinkProcess.start(socketPath: target.stateDirectory + "/witness.sock",
+                                                         outputPath: target.stateDirectory + "/witness.log")
+            defer { sink.stop() }
+            let calls: [[Any]] = [
+                ["list_pra_catalog", [:]],
+                ["list_pending_actions", [:]],
+                ["get_memory_info", ["host": "loopback"]],
+                ["get_pra_action", ["id": "0000"]],
+                ["list_hosts", [:]],
+                ["list_pra_catalog", [:]],
+            ]
+            let scenario: [String: Any] = ["env": ["LINUX_MCP_AUDIT_WITNESS": sink.socketPath], "calls": calls]
+            let stderrPath = target.stateDirectory + "/serve.stderr"
+            let run = try await ProcessRunner.run("/usr/bin/python3", [FaultInjectionTests.rawClient, "calls", productBinary(), target.envFile,
+                                                                       stderrPath, String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+            try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
+            let results = try FaultInjectionTests.json(run.stdout)["results"] as? [[String: Any]] ?? []
+            #expect(results.count == calls.count && results[2]["isError"] as? Bool == false, "\(results)")
+            let serveLog = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            #expect(!serveLog.contains("LINUX_MCP_AUDIT_WITNESS"), "the witness warned although the sink listened: \(serveLog.suffix(1500))")
+
+            // The sink has the head of the log's last row (the server's stop), in syslog form with its own identifier.
+            let rows = try await Self.rows(target)
+            let last = try #require(rows.last)
+            let lastSeq = try #require(last["seq"] as? Int), lastHash = try #require(last["hash"] as? String)
+            try #require(lastSeq >= 8, "too few rows to cut 5: \(rows.count)")
+            #expect(await sink.wait(seconds: 30) { $0.contains("mcp-linux-infra-audit[") && $0.contains("]: head \(lastSeq) \(lastHash)") },
+                    "the last head never reached the sink: \(sink.text().suffix(1500))")
+            let witnessed = sink.text().split(separator: "\n")
+            #expect(witnessed.allSatisfy { $0.hasPrefix("<13>mcp-linux-infra-audit[") }, "\(witnessed.prefix(5))")
+            // One head per commit: never more heads than rows, and every head is a row of the log.
+            let hashes = Dictionary(uniqueKeysWithValues: rows.compactMap { row in (row["seq"] as? Int).map { ($0, row["hash"] as? String ?? "") } })
+            #expect(witnessed.count <= rows.count, "\(witnessed.count) heads for \(rows.count) rows")
+            for line in witnessed {
+                let words = line.split(separator: " ")
+                #expect(words.count == 4 && hashes[Int(words[2]) ?? -1] == String(words[3]), "not a head of this log: \(line)")
+            }
+
+            let before = try await FaultInjectionTests.cli(target, ["audit", "verify", "--witness", sink.outputPath])
+            #expect(before.status == 0, "\(before.stdout)\(before.stderr)")
+            #expect(before.stdout.contains("witness: \(witnessed.count) head(s) from the witness file \(sink.outputPath) checked, every one is in the chain"),
+                    "\(before.stdout)")
+            let plain = try await FaultInjectionTests.cli(target, ["audit", "verify"])
+            #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
+            #expect(plain.stdout.split(separator: "\n").contains { $0.hasPrefix("witness: none readable (")
+                && $0.hasSuffix("): a cut tail after the last signed approval would not be detected") }, "\(plain.stdout)")
+
+            // The server's account cuts the last 5 rows: the triggers forbid DELETE, so it drops them first.
+            let cut = try await ProcessRunner.run("/usr/bin/python3", ["-c", """
+                import sqlite3, sys
+                db = sqlite3.connect(sys.argv[1])
+                db.execute("DROP TRIGGER audit_append_only_delete")
+                db.execute("DELETE FROM audit WHERE seq > ?", (int(sys.argv[2]) - 5,))
+                db.commit()
+                """, target.stateDirectory + "/state/state.sqlite3", String(lastSeq)])
+            try #require(cut.status == 0, "\(cut.stderr)")
+            #expect(try await Self.rows(target).count == rows.count - 5)
+
+            let after = try await FaultInjectionTests.cli(target, ["audit", "verify", "--witness", sink.outputPath])
+            #expect(after.status == 1, "\(after.stdout)\(after.stderr)")
+            #expect(after.stdout.contains("audit verify: FAILED"), "\(after.stdout)")
+            #expect(after.stdout.contains("the witness file \(sink.outputPath) witnessed row \(lastSeq) (sha256 \(lastHash.prefix(16))…), "
+                                          + "but the log ends at row \(lastSeq - 5): rows \(lastSeq - 4)–\(lastSeq) were cut (first missing row: \(lastSeq - 4))"),
+                    "\(after.stdout)")
+            // Without a witness the cut is invisible, and verify says plainly that nothing witnessed the head.
+            let blind = try await FaultInjectionTests.cli(target, ["audit", "verify"])
+            #expect(blind.stdout.contains("witness: none readable ("), "\(blind.stdout)")
+        }
+    }
+
+    /// Every row of the target's log, as `audit export --jsonl` prints it.
+    static func rows(_ target: LoopbackTarget) async throws -> [[String: Any]] {
+        let export = try await FaultInjectionTests.cli(target, ["audit", "export", "--jsonl"])
+        try #require(export.status == 0, "\(export.stderr)")
+        return try export.stdout.split(separator: "\n").map { try FaultInjectionTests.json(String($0)) }
+    }
+}
