@@ -10,10 +10,12 @@ extension AuditVerification {
         case .none(let reason):
             report.witness = "witness: none readable (\(reason)): a cut tail after the last signed approval would not be detected"
         case .heads(let heads, let source):
-            let check = AuditWitness.check(heads, against: try AuditLog(database: database).records(), source: source)
+            let records = try AuditLog(database: database).records()
+            let check = AuditWitness.check(heads, against: records, source: source)
             report.problems += check.problems
             report.witness = "witness: \(check.headsChecked) head(s) from \(source) checked"
                 + (check.problems.isEmpty ? ", every one is in the chain" : ", \(check.problems.count) problem(s)")
+                + "; newest witnessed row \(check.newestWitnessed ?? 0) of \(records.last?.seq ?? 0)"
         }
     }
 }

@@ -55,6 +55,6 @@ public enum AuditWitnessReader {
         guard !heads.isEmpty else {
             return .none("journalctl: no entries with \(filter.joined(separator: " ")); run as root or in group systemd-journal to read them")
         }
-        return .heads(heads, source: "the journal")
+        return .heads(heads, source: "the journal (_UID=\(status.st_uid))")
     }
 }

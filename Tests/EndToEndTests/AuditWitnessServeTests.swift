@@ -51,7 +51,7 @@ struct AuditWitnessServeTests {
 
             let before = try await FaultInjectionTests.cli(target, ["audit", "verify", "--witness", sink.outputPath])
             #expect(before.status == 0, "\(before.stdout)\(before.stderr)")
-            #expect(before.stdout.contains("witness: \(witnessed.count) head(s) from the witness file \(sink.outputPath) checked, every one is in the chain"),
+            #expect(before.stdout.contains("witness: \(witnessed.count) head(s) from the witness file \(sink.outputPath) checked, every one is in the chain; newest witnessed row \(lastSeq) of \(lastSeq)"),
                     "\(before.stdout)")
             let plain = try await FaultInjectionTests.cli(target, ["audit", "verify"])
             #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")

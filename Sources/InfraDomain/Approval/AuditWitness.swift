@@ -59,6 +59,9 @@ public enum AuditWitness {
     public struct Check: Sendable, Equatable {
         /// Distinct heads checked.
         public var headsChecked: Int
+        /// The newest row witnessed (nil: none). Rows after it are not witnessed: far behind the log's last row,
+        /// the witness stopped receiving heads (its socket was changed, or it was unreachable).
+        public var newestWitnessed: Int64?
         /// Problems, most telling first: the cut tail (naming the first missing row), then rewritten rows.
         public var problems: [String]
     }
@@ -96,6 +99,6 @@ public enum AuditWitness {
         if ordered.count > 5 {
             problems.append("\(source): \(ordered.count - 5) more witnessed rows differ (rows \(ordered[5].head.seq)–\(ordered.last!.head.seq))")
         }
-        return Check(headsChecked: distinct.count, problems: problems)
+        return Check(headsChecked: distinct.count, newestWitnessed: heads.map(\.seq).max(), problems: problems)
     }
 }
