@@ -33,12 +33,8 @@ struct ToolCallAuditServeTests {
                 ("no_such_tool\u{1b}[31m", ["host": "x\u{9b}2J"], "no tool named"),
                 ("get_pra_action", ["id": "abcd1234"], "no action with id"),
             ]
-            let scenario: [String: Any] = ["calls": cases.map { [$0.0, $0.1] as [Any] }]
-            let run = try await ProcessRunner.run("/usr/bin/python3", [FaultInjectionTests.rawClient, "calls", productBinary(), target.envFile,
-                                                                       target.stateDirectory + "/serve.stderr",
-                                                                       String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
-            try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
-            let results = try FaultInjectionTests.json(run.stdout)["results"] as? [[String: Any]] ?? []
+            let results = try await AuditWitnessServeTests.serve(target, calls: cases.map { [$0.0, $0.1] as [Any] },
+                                                                 stderr: target.stateDirectory + "/serve.stderr")
             try #require(results.count == cases.count, "\(results)")
             for (index, expected) in cases.enumerated() {
                 #expect(results[index]["isError"] as? Bool == true && (results[index]["text"] as? String ?? "").contains(expected.2),
