@@ -37,6 +37,8 @@ public struct AuditVerification: Sendable {
         public var anchorsHeld = 0
         public var statementsChecked = 0
         public var ledgerEntriesChecked = 0
+        /// What the witness of the head showed (``verifyWitness(_:report:)``), one line; empty when not checked.
+        public var witness = ""
     }
 
     /// How long a host keeps ledger entries (pra-run prunes older ones): older executions are not looked for.

@@ -31,6 +31,9 @@ public struct Settings: Sendable, Equatable {
     public var shutdownGrace: Duration
     /// The largest JSON-RPC message `serve` reads; a larger one is refused as soon as it passes this.
     public var maxMessageBytes: Int
+    /// The unix datagram socket that witnesses the audit log's head after every commit (the journal's syslog
+    /// socket by default; see ``AuditWitness``).
+    public var auditWitnessSocket: String
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -99,6 +102,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "On SIGTERM/SIGINT or a closed client, how long serve lets a running approved action finish (0-3600)"),
         .init(name: "LINUX_MCP_MAX_MESSAGE_BYTES", defaultValue: "1048576",
               meaning: "Largest JSON-RPC message serve reads; a larger one is refused as soon as it passes this (4096-67108864)"),
+        .init(name: "LINUX_MCP_AUDIT_WITNESS", defaultValue: "/dev/log",
+              meaning: "Unix datagram socket that gets the audit log's head after every commit, as syslog identifier mcp-linux-infra-audit (the journal; audit verify reads it back)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -192,6 +197,17 @@ public struct Settings: Sendable, Equatable {
                                      problem: "'\(level)' is not a log level",
                                      fix: "use trace, debug, info, notice, warning, error or critical")
         }
+        func socketPath(_ name: String) throws(ConfigurationError) -> String {
+            let value = try text(name)
+            // sun_path holds 108 bytes with its terminating NUL.
+            guard value.hasPrefix("/"), value.utf8.count <= 107, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                let (_, file, line) = raw(name)
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name,
+                                         problem: "'\(value)' is not an absolute unix socket path of at most 107 bytes without control characters",
+                                         fix: "set \(name) to the journal's syslog socket (/dev/log) or another absolute socket path, or remove the line")
+            }
+            return value
+        }
         return Settings(
             inventoryPath: try text("LINUX_MCP_INVENTORY"),
             knownHostsPath: try text("LINUX_MCP_KNOWN_HOSTS"),
@@ -216,7 +232,8 @@ public struct Settings: Sendable, Equatable {
                 proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
                 approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
             shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
-            maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864))
+            maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
+            auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

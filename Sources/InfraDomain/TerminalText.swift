@@ -13,18 +13,41 @@ public enum TerminalText {
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             let value = scalar.value
-            switch value {
-            case 0x5C:
+            if value == 0x5C {
                 out += "\\\\"
-            case 0x00...0x1F, 0x7F...0x9F:
+            } else if !isUnsafe(value) {
+                out.unicodeScalars.append(scalar)
+            } else if value <= 0x9F {
                 out += "\\x" + hex(value, width: 2)
-            case 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF, 0xFFF9...0xFFFB:
+            } else {
                 out += "\\u{" + hex(value, width: 4) + "}"
-            default:
+            }
+        }
+        return out
+    }
+
+    /// JSON text (a line of `--jsonl` output) made safe to print with the same rule, without changing what it
+    /// means: every character ``escaped(_:)`` would escape becomes a JSON `\uHHHH` escape, so a JSON reader
+    /// gets exactly the same values (and the same hashes) back. Such characters only occur inside JSON strings.
+    public static func jsonEscaped(_ json: String) -> String {
+        var out = ""
+        out.reserveCapacity(json.utf8.count)
+        for scalar in json.unicodeScalars {
+            if isUnsafe(scalar.value) {
+                out += "\\u" + hex(scalar.value, width: 4)
+            } else {
                 out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+
+    /// The one list: C0 controls, DEL, C1 controls, and the format characters that reorder or hide text.
+    static func isUnsafe(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF, 0xFFF9...0xFFFB: true
+        default: false
+        }
     }
 
     /// Someone else's text (the AI's rationale, an MCP client's raw input) as lines that each start with

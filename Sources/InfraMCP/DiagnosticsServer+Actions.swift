@@ -6,8 +6,8 @@ import InfraStore
 import MCP
 
 extension DiagnosticsServer {
-    /// Runs one of ActionTools' tools.
-    func callAction(_ name: String, _ arguments: [String: Value]) async throws -> Value {
+    /// Runs one of ActionTools' tools; `validated` gets the host, action and id once they passed validation.
+    func callAction(_ name: String, _ arguments: [String: Value], validated: inout ToolCallAudit) async throws -> Value {
         switch name {
         case "propose_pra_action":
             try only(arguments, ["host", "action", "parameters", "rationale"])
@@ -15,7 +15,9 @@ extension DiagnosticsServer {
             guard let host = configuration.inventory.host(named: hostName) else {
                 throw ToolCallError.unknownHost("'\(hostName)' is not an inventory host (a proposal names exactly one host)")
             }
+            validated.host = host.name
             let actionName = try text(arguments, "action", pattern: "^[a-z][a-z0-9_]{0,63}$", example: "restart_unbound")
+            if let known = configuration.catalogue.action(named: actionName) { validated.action = known.name }
             var parameters: [String: String] = [:]
             if let given = arguments["parameters"] {
                 guard case .object(let object) = given else { throw ToolCallError.badArgument("parameters", "must be an object of NAME: \"value\"") }
@@ -35,6 +37,7 @@ extension DiagnosticsServer {
             } catch let refusal as ActionWorkflow.Refusal {
                 throw ToolCallError.invalid(refusal.description)
             }
+            validated.proposalID = record.id
             return .object(["action": view(record)])
         case "list_pending_actions":
             try only(arguments, [])
@@ -42,17 +45,17 @@ extension DiagnosticsServer {
             return .object(["actions": .array(try proposals.list(states: [.proposed, .approved]).map(view))])
         case "get_pra_action":
             try only(arguments, ["id"])
-            return .object(["action": view(try proposals.proposal(try id(arguments)))])
+            return .object(["action": view(try proposals.proposal(try storedID(arguments, validated: &validated)))])
         case "cancel_pra_action":
             try only(arguments, ["id", "reason"])
             guard let reason = arguments["reason"]?.stringValue, (3...500).contains(reason.count),
                   !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                 throw ToolCallError.badArgument("reason", "must be 3 to 500 characters without control characters")
             }
-            return .object(["action": view(try proposals.cancel(try id(arguments), by: user, reason: reason))])
+            return .object(["action": view(try proposals.cancel(try storedID(arguments, validated: &validated), by: user, reason: reason))])
         case "execute_pra_action":
             try only(arguments, ["id"])
-            return .object(["action": view(try await execute(id: try id(arguments)))])
+            return .object(["action": view(try await execute(id: try storedID(arguments, validated: &validated)))])
         case "list_pra_catalog":
             try only(arguments, [])
             return Self.catalogueValue(configuration.catalogue)
@@ -142,5 +145,12 @@ extension DiagnosticsServer {
 
     func id(_ arguments: [String: Value]) throws(ToolCallError) -> String {
         try text(arguments, "id", pattern: "^[0-9a-f-]{4,36}$", example: "3f2a9c1e")
+    }
+
+    /// The full id of the stored proposal the `id` argument names (a unique prefix is enough), noted in `validated`.
+    func storedID(_ arguments: [String: Value], validated: inout ToolCallAudit) throws -> String {
+        let id = try proposals.proposal(try id(arguments)).id
+        validated.proposalID = id
+        return id
     }
 }

@@ -152,21 +152,20 @@ public final class DiagnosticsServer: Sendable {
     /// One tools/call: validate, resolve hosts, run through the wrapper, type the answer.
     func call(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
         let started = ContinuousClock.now
-        guard let ticket = calls.begin(tool: parameters.name, proposalID: parameters.arguments?["id"]?.stringValue ?? "") else {
+        // The raw id is escaped: a stop that leaves this call running names it in the audit log and on stderr.
+        guard let ticket = calls.begin(tool: parameters.name, proposalID: TerminalText.escaped(parameters.arguments?["id"]?.stringValue ?? "")) else {
             return .init(content: [.text(text: "the server is shutting down and takes no new calls; call again once it has restarted",
                                          annotations: nil, _meta: nil)], isError: true)
         }
         defer { calls.end(ticket) }
-        let answer = await dispatch(parameters, server: server)
-        // Every call is audited: tool, arguments (validated or not, never secrets: the tools take none), outcome, duration.
-        let arguments = parameters.arguments.map { Self.json(.object($0)) } ?? "{}"
+        var validated = ToolCallAudit()
+        let answer = await dispatch(parameters, server: server, validated: &validated)
+        // Every call is audited: validated values in the columns, the client's raw arguments escaped and marked
+        // (never secrets: the tools take none), outcome, duration.
         do {
-            try await auditWriter.record(.init(actor: "mcp:\(user)", kind: "tool", host: parameters.arguments?["host"]?.stringValue ?? "",
-                                   action: parameters.arguments?["action"]?.stringValue ?? "",
-                                   proposalID: parameters.arguments?["id"]?.stringValue ?? "",
-                                   outcome: answer.isError == true ? "error" : "ok",
-                                   detail: ["tool": parameters.name, "arguments": String(arguments.prefix(4096)),
-                                            "durationMs": String(started.duration(to: .now).milliseconds)]))
+            try await auditWriter.record(validated.entry(actor: "mcp:\(user)", name: parameters.name, arguments: parameters.arguments,
+                                                         outcome: answer.isError == true ? "error" : "ok",
+                                                         durationMs: started.duration(to: .now).milliseconds))
         } catch {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
             // The database's own message (SQL text, sometimes a path) stays in the log.
@@ -176,18 +175,21 @@ public final class DiagnosticsServer: Sendable {
         return answer
     }
 
-    /// Routes one tools/call.
-    func dispatch(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
+    /// Routes one tools/call; `validated` gets each value that passed validation, for the call's audit row.
+    func dispatch(_ parameters: CallTool.Parameters, server: Server, validated: inout ToolCallAudit) async -> CallTool.Result {
         let started = ContinuousClock.now
         do {
             try ArgumentEnvelope.check(parameters.arguments ?? [:])
             if ActionTools.names.contains(parameters.name) {
-                return try result(try await callAction(parameters.name, parameters.arguments ?? [:]), isError: false)
+                validated.tool = parameters.name
+                return try result(try await callAction(parameters.name, parameters.arguments ?? [:], validated: &validated), isError: false)
             }
             if parameters.name == Self.listHostsTool.name {
+                validated.tool = parameters.name
                 return try result(await listHosts(parameters.arguments ?? [:]), isError: false)
             }
             guard let tool = tools[parameters.name] else { throw ToolCallError.unknownTool(parameters.name) }
+            validated.tool = tool.name
             let (expression, words) = try tool.validate(parameters.arguments ?? [:])
             let hosts: [InventoryHost]
             do {
@@ -198,6 +200,7 @@ public final class DiagnosticsServer: Sendable {
             if !tool.fansOut && (hosts.count != 1 || configuration.inventory.host(named: expression) == nil) {
                 throw ToolCallError.notASingleHost(expression)
             }
+            validated.host = expression
             // The host's own lists (inventory), checked before any SSH: the wrapper checks them again.
             for host in hosts {
                 let refusal: String? = switch tool.name {

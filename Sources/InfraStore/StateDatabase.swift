@@ -105,8 +105,9 @@ public final class StateDatabase: Sendable {
         return migrator
     }
 
-    /// Opens (creating the file and its folder, 0700, when absent) and migrates the database.
-    public init(path: String) throws(StoreError) {
+    /// Opens (creating the file and its folder, 0700, when absent) and migrates the database. With `witness`,
+    /// every commit that appends audit rows then sends the new head to it (``AuditHeadObserver``).
+    public init(path: String, witness: AuditHeadWitness? = nil) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
@@ -139,6 +140,7 @@ public final class StateDatabase: Sendable {
         } catch {
             throw .unusable(path, String(describing: error))
         }
+        if let witness { pool.add(transactionObserver: AuditHeadObserver(witness: witness), extent: .databaseLifetime) }
     }
 
     /// Runs `body` in one IMMEDIATE write transaction: all of it is committed, or none of it.

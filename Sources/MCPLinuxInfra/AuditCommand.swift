@@ -82,12 +82,19 @@ struct AuditCommand: AsyncParsableCommand {
             discussion: """
             It prints the head as SEQ:HASH: save it somewhere the server cannot write, and give it later with --anchor. Every stored \
             signed approval is checked against the approvers' keys in the inventory, and the audit head it names must still be in \
-            the chain. --hosts also reads each host's ledger of executed approvals (reader account) and checks every entry.
+            the chain. --hosts also reads each host's ledger of executed approvals (reader account) and checks every entry. \
+            Every head the witness recorded (LINUX_MCP_AUDIT_WITNESS; by default read back from the journal with journalctl, \
+            entries of the account that owns the database) must still be a row of the chain with that hash: a cut tail names its \
+            first missing row. --witness reads the heads from a file instead (a journalctl export or a syslog file).
             """)
         @OptionGroup var options: ConfigurationOptions
         @Option(name: .long, help: "A head saved earlier (SEQ:HASH); the chain must still hold that row with that hash. Repeatable.")
         var anchor: [String] = []
         @Flag(help: "Also check every host's ledger (needs the reader key, as the server has).") var hosts = false
+        @Option(help: ArgumentHelp("Read the witnessed heads from this file instead of the journal.",
+                                   discussion: "An export of `journalctl -q -o cat --no-pager _UID=UID SYSLOG_IDENTIFIER=mcp-linux-infra-audit`, or a syslog file.",
+                                   valueName: "file"))
+        var witness: String?
 
         func validate() throws {
             for text in anchor where AuditChain.Anchor(text) == nil {
@@ -99,9 +106,13 @@ struct AuditCommand: AsyncParsableCommand {
             let anchors = anchor.compactMap(AuditChain.Anchor.init)
             var report: AuditVerification.Report
             var hostCount = 0
+            let settings = try options.loadSettings()
+            // Before the log: every head read then was committed before the log is read.
+            let witnessed = if let witness { AuditWitnessReader.file(witness) } else { await AuditWitnessReader.journal(databasePath: settings.databasePath) }
+            let verification: AuditVerification
             if hosts {
                 let configuration = try options.load()
-                let verification = AuditVerification(configuration: configuration.review, database: try openDatabase(configuration.settings))
+                verification = AuditVerification(configuration: configuration.review, database: try openDatabase(configuration.settings))
                 report = try verification.verifyLog(anchors: anchors)
                 hostCount = configuration.inventory.hosts.count
                 try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
@@ -110,8 +121,11 @@ struct AuditCommand: AsyncParsableCommand {
                 }
             } else {
                 let configuration = try options.loadReview()
-                report = try AuditVerification(configuration: configuration, database: try openDatabase(configuration.settings)).verifyLog(anchors: anchors)
+                verification = AuditVerification(configuration: configuration, database: try openDatabase(configuration.settings))
+                report = try verification.verifyLog(anchors: anchors)
             }
+            try verification.verifyWitness(witnessed, report: &report)
+            print(report.witness)
             if !report.problems.isEmpty {
                 print("audit verify: FAILED (\(report.rows) rows, \(report.statementsChecked) signed approvals\(hosts ? ", \(report.ledgerEntriesChecked) ledger entries" : ""))")
                 for problem in report.problems { print("  " + problem) }
@@ -128,16 +142,19 @@ struct AuditCommand: AsyncParsableCommand {
         AuditLog(database: try openDatabase(try options.loadSettings()))
     }
 
+    /// One row as a line: every field through TerminalText, whoever wrote it (an older release, a database writer).
     static func line(_ record: AuditChain.Record) -> String {
         [String(record.seq), record.at, record.actor, record.kind, record.host.isEmpty ? "-" : record.host,
          record.action.isEmpty ? "-" : record.action, record.proposalID.isEmpty ? "-" : String(record.proposalID.prefix(8)),
-         record.outcome, record.detail].joined(separator: "  ")
+         record.outcome, record.detail].map(TerminalText.escaped).joined(separator: "  ")
     }
 
+    /// One row as JSON, safe to print: the same values (so the hashes still verify), with every character
+    /// TerminalText escapes written as a JSON escape.
     static func json(_ record: AuditChain.Record) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(record), as: UTF8.self)
+        return TerminalText.jsonEscaped(String(decoding: try encoder.encode(record), as: UTF8.self))
     }
 
     /// A date bound as the stored text form: `YYYY-MM-DD` or a full ISO 8601 UTC time.

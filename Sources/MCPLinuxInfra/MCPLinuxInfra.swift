@@ -83,10 +83,11 @@ struct ConfigurationOptions: ParsableArguments {
     }
 }
 
-/// Opens the state database, or prints why it cannot be used and exits with status 2.
+/// Opens the state database, or prints why it cannot be used and exits with status 2. Every commit that
+/// appends audit rows sends the new head to the audit witness (LINUX_MCP_AUDIT_WITNESS).
 func openDatabase(_ settings: Settings) throws -> StateDatabase {
     do {
-        return try StateDatabase(path: settings.databasePath)
+        return try StateDatabase(path: settings.databasePath, witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(2)

@@ -37,4 +37,29 @@ struct SettingsTests {
         #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_LOG_LEVEL": "loud"])) }
         #expect(throws: ConfigurationError.self) { try DotEnvParser.parse("LINUX_MCP_X=\"open\n", source: ".env") }
     }
+
+    @Test("LINUX_MCP_AUDIT_WITNESS: /dev/log by default; any absolute socket path; else an error naming the field and the fix")
+    func auditWitness() throws {
+        #expect(try Settings.resolve(.init(environment: [:])).auditWitnessSocket == "/dev/log")
+        #expect(try Settings.resolve(.init(environment: ["LINUX_MCP_AUDIT_WITNESS": "/run/sink/log.sock"])).auditWitnessSocket == "/run/sink/log.sock")
+        let fromFile = try Settings.resolve(.init(environment: [:], dotEnv: try DotEnvParser.parse("LINUX_MCP_AUDIT_WITNESS=/tmp/w.sock\n", source: ".env")))
+        #expect(fromFile.auditWitnessSocket == "/tmp/w.sock")
+        for bad in ["dev/log", "/" + String(repeating: "s", count: 107), "/tmp/a\u{1b}b"] {
+            do {
+                _ = try Settings.resolve(.init(environment: ["LINUX_MCP_AUDIT_WITNESS": bad]))
+                Issue.record("'\(bad)' was accepted")
+            } catch {
+                let text = String(describing: error)
+                #expect(text.contains("LINUX_MCP_AUDIT_WITNESS") && text.contains("absolute unix socket path") && text.contains("/dev/log"), "\(text)")
+            }
+        }
+        do {
+            _ = try Settings.resolve(.init(environment: [:], dotEnv: try DotEnvParser.parse("\nLINUX_MCP_AUDIT_WITNESS=log.sock\n", source: "/etc/x/.env"),
+                                           dotEnvPath: "/etc/x/.env"))
+            Issue.record("a relative path was accepted")
+        } catch {
+            #expect(String(describing: error).contains("/etc/x/.env") && String(describing: error).contains("2"), "\(error)")
+        }
+        #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_AUDIT_WITNES": "/dev/log"])) }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import InfraDomain
 import Testing
 
@@ -19,5 +20,15 @@ struct TerminalTextTests {
         let lines = TerminalText.marked("restart it\ndigest:        sha256:forged\r\n\u{1b}[1A\u{1b}[2Klow", marker: "AI| ")
         #expect(lines == ["AI| restart it", "AI| digest:        sha256:forged", "AI| \\x1b[1A\\x1b[2Klow"])
         #expect(lines.allSatisfy { $0.hasPrefix("AI| ") && !$0.contains("\u{1b}") && !$0.contains("\n") })
+    }
+
+    @Test("JSON lines: the same characters become JSON escapes, so the values (and hashes) read back unchanged")
+    func jsonLines() throws {
+        let value = "a\u{1b}[31m\u{7f}\u{9b}2J\u{202e}b\\\"c"
+        let json = String(decoding: try JSONEncoder().encode(["k": value]), as: UTF8.self)
+        let safe = TerminalText.jsonEscaped(json)
+        #expect(!safe.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) || $0 == "\u{202e}" }, "\(safe)")
+        #expect(safe.contains("\\u007f") && safe.contains("\\u009b") && safe.contains("\\u202e"), "\(safe)")
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(safe.utf8)) == ["k": value])
     }
 }
