@@ -125,7 +125,7 @@ struct SignedApprovalFlowTests {
                                          "DELETE FROM decision WHERE proposal_id = '\(second)'", "DELETE FROM execution WHERE proposal_id = '\(second)'",
                                          "DELETE FROM proposal WHERE id = '\(second)'"])
             let missing = try await cli(["audit", "verify", "--hosts"], extra: ["LINUX_MCP_DB": deleted])
-            #expect(missing.status == 1 && missing.stdout.contains("host loopback, ledger entry \(second): no such proposal"), "\(missing)")
+            #expect(missing.status == 1 && missing.stdout.contains("host loopback, ledger entry \(second): ran on the host, but the store has no such proposal"), "\(missing)")
         }
     }
 
