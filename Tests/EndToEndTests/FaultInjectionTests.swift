@@ -341,7 +341,9 @@ struct FaultInjectionTests {
         let environment = actionEnvironment(target, grace: grace)
         let scenario: [String: Any] = [
             "host": "loopback", "action": "test_sleep", "parameters": ["seconds": String(sleep)],
-            "approve": ["runuser", "-u", approver, "--", target.stateDirectory + "/mcp-linux-infra", "actions", "approve", "--env-file", target.envFile,
+            // The approver reviews with the same catalogue as the server (the target's, with test_sleep).
+            "approve": ["runuser", "-u", approver, "--", "/usr/bin/env", "LINUX_MCP_CATALOGUE=" + environment["LINUX_MCP_CATALOGUE"]!,
+                        target.stateDirectory + "/mcp-linux-infra", "actions", "approve", "--env-file", target.envFile,
                         "--key", target.stateDirectory + "/approver-key"],
             "termAfterSeconds": 1, "graceSeconds": grace,
             "env": ["LINUX_MCP_CATALOGUE": environment["LINUX_MCP_CATALOGUE"]!, "LINUX_MCP_SHUTDOWN_GRACE_SECONDS": String(grace)],
