@@ -46,8 +46,8 @@ public struct ActionReview: Sendable {
     /// Signs (unless already signed) and records an approval by the person at this terminal.
     ///
     /// What is signed is what was reviewed: the proposal must still render from the catalogue, and its digest,
-    /// recomputed, must be `digest`, the one the approver read in the review (required unless the signature
-    /// was made elsewhere, whose statement the store checks against the recomputed digest anyway). `signing`
+    /// recomputed, must be `digest`, the one the approver read in the review (required; a statement signed
+    /// elsewhere must name it too). `signing`
     /// receives the exact statement before it is signed, for the adapter to show.
     public func approve(_ id: String, source: SignatureSource, digest typed: String?, principal: String?, reason: String?,
                         osAccount: String, signer: ApprovalSigner = ApprovalSigner(),
@@ -61,6 +61,15 @@ public struct ActionReview: Sendable {
         let signed: SignedApproval
         switch source {
         case .signed(let given):
+            // Signed elsewhere: the statement must carry the digest the approver read in the review.
+            guard let typed else {
+                throw StoreError.refused("cannot approve: give --digest with the digest `actions show` printed, so that what you signed is what you reviewed")
+            }
+            let named = (try? ApprovalStatement.parse(given.statement))?.digest
+            guard named == typed else {
+                throw StoreError.refused("cannot approve: the signed statement names digest \(named ?? "none"), not the one you reviewed (\(typed)); "
+                                         + "nothing was recorded. Run `actions show` and `actions statement` again")
+            }
             signed = given
         case .keyFile, .agent:
             guard typed != nil else {

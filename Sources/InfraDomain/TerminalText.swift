@@ -3,8 +3,8 @@
 /// cursor, recolour, clear or redraw the screen, reorder the line, or start a line that looks like another
 /// field. The one rule, used by every reader-facing printer.
 ///
-/// Escaped: C0 controls (newline and tab included), DEL, C1 controls, and the Unicode format characters that
-/// reorder or hide text (bidirectional overrides and isolates, zero-width characters, the BOM). Each
+/// Escaped: C0 controls (newline and tab included), DEL, C1 controls, line separators, and the Unicode
+/// characters that reorder, hide or blank out text (see ``isUnsafe(_:)``). Each
 /// becomes a visible `\xHH` or `\u{HHHH}`; a backslash becomes `\\`, so an escape cannot be imitated.
 public enum TerminalText {
     /// `text` as one printable line.
@@ -34,7 +34,7 @@ public enum TerminalText {
         out.reserveCapacity(json.utf8.count)
         for scalar in json.unicodeScalars {
             if isUnsafe(scalar.value) {
-                out += "\\u" + hex(scalar.value, width: 4)
+                for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), width: 4) }
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -42,10 +42,13 @@ public enum TerminalText {
         return out
     }
 
-    /// The one list: C0 controls, DEL, C1 controls, and the format characters that reorder or hide text.
+    /// The one list: C0 controls, DEL, C1 controls, line and paragraph separators, and the characters that
+    /// reorder, hide or blank out text (bidirectional marks, overrides and isolates, zero-width and invisible
+    /// format characters, the soft hyphen, Hangul fillers, the BOM, interlinear annotation, tag characters).
     static func isUnsafe(_ value: UInt32) -> Bool {
         switch value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2069, 0xFEFF, 0xFFF9...0xFFFB: true
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x061C, 0x115F, 0x1160, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F,
+             0x3164, 0xFEFF, 0xFFA0, 0xFFF9...0xFFFB, 0xE0000...0xE007F: true
         default: false
         }
     }

@@ -27,7 +27,7 @@ struct ActionsCommand: ParsableCommand {
             if records.isEmpty { print(all ? "no actions" : "no pending actions"); return }
             print("ID        STATE        IMPACT  APPROVALS  HOST              ACTION                 PROPOSED (UTC)")
             for record in records {
-                print([String(record.id.prefix(8)), pad(record.state.rawValue, 12), pad(TerminalText.escaped(record.impact), 7),
+                print([TerminalText.escaped(String(record.id.prefix(8))), pad(record.state.rawValue, 12), pad(TerminalText.escaped(record.impact), 7),
                        pad("\(record.approvals)/\(record.requiredApprovals)", 10), pad(TerminalText.escaped(record.host), 17),
                        pad(TerminalText.escaped(record.action), 22), utc(record.createdAt)].joined(separator: " "))
             }
@@ -159,7 +159,8 @@ struct ActionsCommand: ParsableCommand {
         do {
             try body()
         } catch let error as StoreError {
-            FileHandle.standardError.write(Data("refused: \(error)\n".utf8))
+            // A refusal may quote stored text (a digest column, an id, a host): escaped, like everything printed.
+            FileHandle.standardError.write(Data("refused: \(TerminalText.escaped(error.description))\n".utf8))
             throw ExitCode(1)
         }
     }

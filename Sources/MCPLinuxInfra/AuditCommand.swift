@@ -125,10 +125,11 @@ struct AuditCommand: AsyncParsableCommand {
                 report = try verification.verifyLog(anchors: anchors)
             }
             try verification.verifyWitness(witnessed, report: &report)
-            print(report.witness)
+            print(TerminalText.escaped(report.witness))
             if !report.problems.isEmpty {
                 print("audit verify: FAILED (\(report.rows) rows, \(report.statementsChecked) signed approvals\(hosts ? ", \(report.ledgerEntriesChecked) ledger entries" : ""))")
-                for problem in report.problems { print("  " + problem) }
+                // Problems quote what the database holds: escaped, so no stored text can redraw this report.
+                for problem in report.problems { print("  " + TerminalText.escaped(problem)) }
                 throw ExitCode(1)
             }
             let anchored = anchors.isEmpty ? "" : ", \(anchors.count) anchor(s) held"

@@ -61,7 +61,13 @@ struct SignedApprovalFlowTests {
                                                                              "-f", state + "/approvers/bob", statementFile])
             #expect(signed.status == 0, "\(signed.stderr)")
             for file in [statementFile, statementFile + ".sig"] { try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file) }
-            let approvedFirst = try await cli(["actions", "approve", first, "--signature", statementFile + ".sig"], as: approver)
+            // Signed elsewhere, the statement must name the digest the approver reviewed: --digest is required and compared.
+            let firstDigest = try #require(((proposed[0]["structured"] as? [String: Any])?["action"] as? [String: Any])?["digest"] as? String)
+            let unbound = try await cli(["actions", "approve", first, "--signature", statementFile + ".sig"], as: approver)
+            #expect(unbound.status == 1 && unbound.stderr.contains("give --digest"), "\(unbound)")
+            let otherDigest = try await cli(["actions", "approve", first, "--signature", statementFile + ".sig", "--digest", secondDigest], as: approver)
+            #expect(otherDigest.status == 1 && otherDigest.stderr.contains("the digest you gave (\(secondDigest)) is not the action's digest"), "\(otherDigest)")
+            let approvedFirst = try await cli(["actions", "approve", first, "--signature", statementFile + ".sig", "--digest", firstDigest], as: approver)
             #expect(approvedFirst.status == 0 && approvedFirst.stdout.contains("approved by bob@loopback"), "\(approvedFirst)")
 
             // 2. actions approve with alice's key in an ssh-agent of the approver's own account → ssh-keygen -Y verify.

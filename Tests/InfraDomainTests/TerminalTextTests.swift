@@ -32,3 +32,16 @@ struct TerminalTextTests {
         #expect(try JSONDecoder().decode([String: String].self, from: Data(safe.utf8)) == ["k": value])
     }
 }
+
+@Suite("Terminal text: invisible and reordering characters beyond the controls")
+struct TerminalTextInvisibleTests {
+    @Test("Separators, soft hyphen, Arabic letter mark, Hangul fillers and tag characters are escaped; JSON stays JSON")
+    func invisibles() throws {
+        #expect(TerminalText.escaped("a\u{2028}b\u{2029}c\u{ad}d\u{61c}e\u{3164}f\u{e0041}") == "a\\u{2028}b\\u{2029}c\\u{00ad}d\\u{061c}e\\u{3164}f\\u{e0041}")
+        let json = "{\"v\":\"x\u{e0041}\u{2028}\"}"
+        let escaped = TerminalText.jsonEscaped(json)
+        #expect(escaped == "{\"v\":\"x\\udb40\\udc41\\u2028\"}")
+        let decoded = try JSONSerialization.jsonObject(with: Data(escaped.utf8)) as? [String: String]
+        #expect(decoded?["v"] == "x\u{e0041}\u{2028}")
+    }
+}
