@@ -43,8 +43,9 @@ public struct AuditVerification: Sendable {
 
     /// How long a host keeps ledger entries (pra-run prunes older ones): older executions are not looked for.
     public static let ledgerRetention: TimeInterval = 89 * 86_400
-    /// Entries the reader verb returns per page (its maximum).
-    static let ledgerPage = 500
+    /// Entries asked for per page: small enough that a page of HIGH entries stays far below the output cap
+    /// (a page that was cut short anyway is an error, never the end of the ledger).
+    static let ledgerPage = 100
 
     /// Checks the chain, the given anchors, every stored digest and every stored signed approval.
     public func verifyLog(anchors: [AuditChain.Anchor]) throws -> Report {
@@ -61,8 +62,12 @@ public struct AuditVerification: Sendable {
         }
         let store = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
         var proposals: [String: ProposalRecord] = [:]
+        let lifecycles = Self.lifecycles(records)
         for proposal in try store.list() {
             proposals[proposal.id] = proposal
+            if let problem = Self.lifecycleProblem(lifecycles[proposal.id] ?? [], stored: proposal.state) {
+                report.problems.append("proposal \(proposal.id): \(problem)")
+            }
             do {
                 _ = try ApprovalDigest.recompute(stored: proposal.digest, action: proposal.action, host: proposal.host,
                                                  parameters: proposal.parameters, catalogueVersion: proposal.catalogueVersion)
@@ -95,6 +100,7 @@ public struct AuditVerification: Sendable {
         let records = try AuditLog(database: database).records()
         let executed = Set(records.filter { $0.kind == "state" && $0.outcome == ActionLifecycle.State.executing.rawValue }.map(\.proposalID))
         let proposals = Dictionary(try store.list().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let ran = Self.runsInChain(records)
         for host in configuration.inventory.hosts {
             let entries: [LedgerEntry]
             do {
@@ -107,13 +113,11 @@ public struct AuditVerification: Sendable {
                 report.ledgerEntriesChecked += 1
                 report.problems += reconcile(entry, host: host.name, proposal: proposals[entry.id], executed: executed, records: records)
             }
-            // Executions the store says ran on this host (the action was started: exit 0, or a failure after the
-            // ledger entry was made) must have a ledger entry there.
+            // Executions the chain records as run on this host (exit 0, or a failure after the ledger entry was
+            // made) must have a ledger entry there. The chain, not the execution table: its rows cannot be rewritten unseen.
             let inLedger = Set(entries.map(\.id))
-            for proposal in proposals.values where proposal.host == host.name && !inLedger.contains(proposal.id) {
-                guard let run = proposal.execution, let exit = run.exitCode, LedgerEntry.exitCodesAfterEntry.contains(exit),
-                      now.timeIntervalSince(run.startedAt) < Self.ledgerRetention else { continue }
-                report.problems.append("proposal \(proposal.id): the store records it ran on \(host.name) (exit \(exit)), "
+            for run in ran where run.host == host.name && !inLedger.contains(run.id) && now.timeIntervalSince(run.at) < Self.ledgerRetention {
+                report.problems.append("proposal \(run.id): the audit log records it ran on \(host.name) (exit \(run.exit)), "
                                        + "but the host's ledger has no entry for it")
             }
         }
@@ -126,6 +130,10 @@ public struct AuditVerification: Sendable {
         while true {
             let command = "ledger lines=\(Self.ledgerPage)" + (after.map { " after=\($0)" } ?? "")
             let answer = try await pool.execute(host: host, credentials: reader, command: command, timeout: .seconds(60))
+            guard !answer.stdoutTruncated else {
+                throw AuditVerification.Problem.invalid("a ledger page was cut at the output cap (LINUX_MCP_MAX_OUTPUT_BYTES): the entries "
+                                                        + "after \(after ?? "the first") were not read")
+            }
             guard answer.exitCode == 0 else {
                 throw AuditVerification.Problem.invalid("ledger exit \(answer.exitCode.map(String.init) ?? "?"): "
                                                         + TerminalText.escaped(String(answer.stderrText.prefix(200))))
@@ -174,10 +182,52 @@ public struct AuditVerification: Sendable {
                 problems.append("\(label): \(problem)")
             }
         }
-        if let head = entry.head, let broken = AuditChain.check(head, in: records) {
-            problems.append("\(label): the audit head sent with it (\(head)) does not hold: \(broken.problem)")
+        // The server sends the head with its own claim row in it: a run without one went past the server.
+        if let head = entry.head {
+            if let broken = AuditChain.check(head, in: records) {
+                problems.append("\(label): the audit head sent with it (\(head)) does not hold: \(broken.problem)")
+            } else if let row = records.first(where: { $0.seq == head.seq }),
+                      row.kind != "state" || row.proposalID != entry.id || row.outcome != ActionLifecycle.State.executing.rawValue {
+                problems.append("\(label): the audit head sent with it (row \(head.seq)) is not this proposal's execution claim")
+            }
+        } else {
+            problems.append("\(label): no audit head came with it: it was sent past the server")
         }
         return problems
+    }
+
+    /// The states each proposal went through, in the chain's order (the `state` rows; refusals left out).
+    static func lifecycles(_ records: [AuditChain.Record]) -> [String: [ActionLifecycle.State]] {
+        var states: [String: [ActionLifecycle.State]] = [:]
+        for record in records where record.kind == "state" {
+            if let state = ActionLifecycle.State(rawValue: record.outcome) { states[record.proposalID, default: []].append(state) }
+        }
+        return states
+    }
+
+    /// Why a proposal's states in the chain are not a legal lifecycle ending in its stored state, or nil.
+    static func lifecycleProblem(_ states: [ActionLifecycle.State], stored: ActionLifecycle.State) -> String? {
+        guard states.first == .proposed else { return "the audit log does not record its proposal" }
+        for (from, to) in zip(states, states.dropFirst()) where !ActionLifecycle.transitions.contains(where: { $0.0 == from && $0.2 == to }) {
+            return "the audit log records \(from.rawValue) -> \(to.rawValue), which no action can do (state rows were forged into the log)"
+        }
+        guard states.last == stored else {
+            return "the store says \(stored.rawValue), but the audit log's last state for it is \(states.last!.rawValue) (the store was rewritten)"
+        }
+        return nil
+    }
+
+    /// The runs the chain records as finished after pra-run's ledger entry (COMPLETED or FAILED with such an exit).
+    static func runsInChain(_ records: [AuditChain.Record]) -> [(id: String, host: String, exit: Int, at: Date)] {
+        let finished: Set<String> = [ActionLifecycle.State.completed.rawValue, ActionLifecycle.State.failed.rawValue]
+        let time = ISO8601DateFormatter()
+        time.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return records.compactMap { record in
+            guard record.kind == "state", finished.contains(record.outcome),
+                  let detail = try? JSONDecoder().decode([String: String].self, from: Data(record.detail.utf8)),
+                  let exit = detail["exit"].flatMap(Int.init), LedgerEntry.exitCodesAfterEntry.contains(exit) else { return nil }
+            return (record.proposalID, record.host, exit, time.date(from: record.at) ?? Date())
+        }
     }
 
     /// Why a signed approval does not hold.

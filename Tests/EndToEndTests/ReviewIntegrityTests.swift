@@ -183,19 +183,28 @@ struct ReviewIntegrityTests {
             let changed = try await bench.cli(["audit", "verify", "--hosts"], extra: ["LINUX_MCP_DB": rewritten])
             #expect(changed.status == 1 && changed.stdout.contains("the host ran test_marker label=e, but the store says test_marker label=f"), "\(changed)")
 
-            // A copy claiming another proposal ran (COMPLETED, exit 0) where the host has no ledger entry for it.
-            let other = try await bench.propose("test_marker", ["label": "g"], "reconcile: never ran, the store says it did")
+            // A proposal the audit log records as run on loopback (COMPLETED, exit 0) for which the host holds no
+            // ledger entry (as if the server had run it against another machine): named, from the chain.
+            let other = try await bench.propose("test_marker", ["label": "g"], "reconcile: ran, then its ledger entry is gone")
             let otherID = try #require(other["id"] as? String)
-            let claimed = bench.state + "/claimed.sqlite3"
-            try await SignedApprovalFlowTests.copyDatabase(bench.database, to: claimed)
-            try await SignedApprovalFlowTests.sql(claimed, [
-                "UPDATE proposal SET state = 'COMPLETED' WHERE id = '\(otherID)'",
-                "INSERT INTO execution (proposal_id, executor, owner_host, owner_pid, owner_start, started_at, finished_at, exit_code, verified) "
-                    + "VALUES ('\(otherID)', 'mcp:root', 'x', 1, '1', \(Int64(Date().timeIntervalSince1970 * 1000)), \(Int64(Date().timeIntervalSince1970 * 1000)), 0, 'yes')",
-            ])
-            let ghost = try await bench.cli(["audit", "verify", "--hosts"], extra: ["LINUX_MCP_DB": claimed])
-            #expect(ghost.status == 1 && ghost.stdout.contains("proposal \(otherID): the store records it ran on loopback (exit 0), but the host's ledger has no entry for it"),
+            #expect(try await bench.approve(otherID, ["--digest", other["digest"] as? String ?? "?"]).status == 0)
+            let executed = try await bench.calls([["execute_pra_action", ["id": otherID]]])
+            #expect(((executed.first?["structured"] as? [String: Any])?["action"] as? [String: Any])?["state"] as? String == "COMPLETED", "\(executed)")
+            try FileManager.default.removeItem(atPath: bench.state + "/prefix/var/lib/mcp-linux-infra/ledger/" + otherID)
+            let ghost = try await bench.cli(["audit", "verify", "--hosts"])
+            #expect(ghost.status == 1 && ghost.stdout.contains("proposal \(otherID): the audit log records it ran on loopback (exit 0), but the host's ledger has no entry for it"),
                     "\(ghost)")
+            // The run past the server carried no audit head, and the cancelled proposal's chain is still a legal lifecycle.
+            #expect(ghost.stdout.contains("ledger entry \(id): no audit head came with it") && !ghost.stdout.contains("proposal \(id): the audit log records"),
+                    "\(ghost)")
+
+            // The store's state rewritten to say it ran: the chain's last state for it says otherwise, and is named.
+            let forged = bench.state + "/forged.sqlite3"
+            try await SignedApprovalFlowTests.copyDatabase(bench.database, to: forged)
+            try await SignedApprovalFlowTests.sql(forged, ["UPDATE proposal SET state = 'COMPLETED' WHERE id = '\(id)'"])
+            let lifecycle = try await bench.cli(["audit", "verify"], extra: ["LINUX_MCP_DB": forged])
+            #expect(lifecycle.status == 1 && lifecycle.stdout.contains("proposal \(id): the store says COMPLETED, but the audit log's last state for it is CANCELLED"),
+                    "\(lifecycle)")
         }
     }
 }
