@@ -23,7 +23,7 @@ struct AuditWitnessTests {
         #expect(AuditWitness.datagram(head, pid: 4242) == "<13>mcp-linux-infra-audit[4242]: head 57 " + String(repeating: "ab", count: 32))
     }
 
-    @Test("Heads are read from journalctl -o cat, full syslog lines, -o short and JSON; stray and malformed lines are ignored")
+    @Test("Heads are read from journalctl -o cat, full syslog lines, -o short and JSON; stray, imitated and malformed lines are ignored")
     func parsing() {
         let hash = String(repeating: "0f", count: 32), other = String(repeating: "e1", count: 32)
         let text = """
@@ -33,6 +33,9 @@ struct AuditWitnessTests {
         {"SYSLOG_IDENTIFIER":"mcp-linux-infra-audit","MESSAGE":"head 6 \(other)","_UID":"998"}
           head 7 \(other)\t
         Nov 21 10:00:00 controller someone-else[1]: head 99 \(hash)
+        Nov 21 10:00:00 controller someone-else[1]: mcp-linux-infra-audit[77]: head 98 \(hash)
+        Nov 21 10:00:00 controller someone-else[1]: {"SYSLOG_IDENTIFIER":"mcp-linux-infra-audit","MESSAGE":"head 97 \(hash)"}
+        Nov 21 10:00:00 controller mcp-linux-infra-audit[77]: head 96 \(hash) and more
         head 8 \(hash.prefix(60))
         head 0 \(hash)
         head 9 \(hash.uppercased())

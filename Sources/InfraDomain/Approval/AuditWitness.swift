@@ -1,3 +1,4 @@
+import Foundation
 /// The audit log's head, witnessed outside the database: after every commit that appended audit rows, the
 /// server sends the new head (sequence and hash of the last row) to the controller's system journal under its
 /// own syslog identifier, where the server's account can add entries but not remove them. `audit verify`
@@ -35,8 +36,15 @@ public enum AuditWitness {
             let candidate: Substring, headPattern = Self.headPattern
             if let match = text.wholeMatch(of: headPattern) {
                 candidate = match.output
-            } else if let mark = text.firstRange(of: identifier), let match = text[mark.upperBound...].firstMatch(of: headPattern) {
-                candidate = match.output
+            } else if text.hasPrefix("{"), let entry = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)),
+                      entry["SYSLOG_IDENTIFIER"] == identifier, let message = entry["MESSAGE"], let match = message.wholeMatch(of: headPattern) {
+                // A journal entry exported as JSON (`journalctl -o json`): the identifier field, and the message alone.
+                candidate = Substring(match.output)
+            } else if let mark = text.firstRange(of: identifier), !text[..<mark.lowerBound].contains(": "),
+                      let match = text[mark.upperBound...].wholeMatch(of: /(?:\[[0-9]{1,10}\])?: (head [0-9]{1,18} [0-9a-f]{64})/) {
+                // A syslog line: the identifier in the tag position (nothing before it ends a tag), then exactly the
+                // message. Text another program logged that merely contains the identifier does not count.
+                candidate = match.output.1
             } else {
                 continue
             }
