@@ -176,13 +176,13 @@ struct ApproverRolloutTests {
                         "\(lower)")
                 #expect(try await hostFile("approvals") == "LOW 1\nMEDIUM 1\nHIGH 2\n")
 
-                // The right hash kept beside the inventory (group_vars) instead of on the command line: refused, naming the file.
+                // The right hash kept beside the inventory (group_vars) instead of on the command line: refused.
                 let groupVars = workspace.directory + "/group_vars"
                 try FileManager.default.createDirectory(atPath: groupVars, withIntermediateDirectories: true)
                 try "mcp_approvers_confirm: \(newHash)\n".write(toFile: groupVars + "/all.yml", atomically: true, encoding: .utf8)
                 let kept = try await workspace.playbook("deploy-mcp-infra.yml", three)
                 #expect(kept.status != 0 && kept.recap("t1")?["changed"] == 0
-                        && kept.output.contains("never kept in the inventory; found in \(groupVars)/all.yml"), "\(kept)")
+                        && kept.output.contains("never kept in the inventory, which sets mcp_approvers_confirm for t1"), "\(kept)")
                 try FileManager.default.removeItem(atPath: groupVars)
                 #expect(try await recordFile() == recorded + "\n")
 
