@@ -9,83 +9,13 @@ import Testing
 /// and `audit verify --hosts` reconciles every ledger entry with the store.
 @Suite("Review integrity and ledger reconciliation (real binary, sshd, sudo, ssh-agent)", endToEnd, .serialized)
 struct ReviewIntegrityTests {
-    /// The approver's CLI, the server's tools and the database of one action target.
-    struct Bench {
-        let target: LoopbackTarget
-        let approver: String
-        let agent: SSHAgentProcess
-        let catalogue: String
-
-        var state: String { target.stateDirectory }
-        var database: String { state + "/state/state.sqlite3" }
-
-        func cli(_ arguments: [String], as user: String? = nil, extra: [String: String] = [:]) async throws -> ProcessRunner.Outcome {
-            let argv = [state + "/mcp-linux-infra"] + arguments + ["--env-file", target.envFile]
-            let env = (extra.merging(["LINUX_MCP_CATALOGUE": catalogue]) { first, _ in first }).map { "\($0.key)=\($0.value)" }.sorted()
-            if let user { return try await ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", "/usr/bin/env"] + env + argv) }
-            return try await ProcessRunner.run("/usr/bin/env", env + argv)
-        }
-
-        /// The approver at their terminal, their key in their own ssh-agent.
-        func approve(_ id: String, _ extra: [String] = []) async throws -> ProcessRunner.Outcome {
-            try await cli(["actions", "approve", id] + extra, as: approver, extra: agent.environment)
-        }
-
-        func calls(_ list: [[Any]]) async throws -> [[String: Any]] {
-            let scenario: [String: Any] = ["env": ["LINUX_MCP_CATALOGUE": catalogue], "calls": list]
-            let run = try await ProcessRunner.run("/usr/bin/python3", [FaultInjectionTests.rawClient, "calls", productBinary(), target.envFile,
-                                                                       state + "/serve.stderr",
-                                                                       String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
-            try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
-            return try FaultInjectionTests.json(run.stdout)["results"] as? [[String: Any]] ?? []
-        }
-
-        func propose(_ action: String, _ parameters: [String: String], _ rationale: String) async throws -> [String: Any] {
-            let answer = try await calls([["propose_pra_action", ["host": "loopback", "action": action, "parameters": parameters, "rationale": rationale]]])
-            let proposed = (answer.first?["structured"] as? [String: Any])?["action"] as? [String: Any]
-            return try #require(proposed, "\(answer)")
-        }
-
-        /// The runner key used with OpenSSH, past the server, as the server's account can.
-        func runnerDirect(_ request: String, stdin: String) async throws -> ProcessRunner.Outcome {
-            try await ProcessRunner.run("/usr/bin/ssh", ["-i", state + "/keys/pra-runner", "-p", String(target.port), "-o", "BatchMode=yes",
-                                                         "-o", "UserKnownHostsFile=" + state + "/known_hosts", "-o", "StrictHostKeyChecking=yes",
-                                                         "-o", "IdentitiesOnly=yes", "\(target.runnerUser)@127.0.0.1", request],
-                                        input: Data(stdin.utf8))
-        }
-    }
-
-    /// A loopback action target with the marker action, and the approver's agent holding alice's key.
-    static func withBench(_ body: (Bench) async throws -> Void) async throws {
-        let link = "/run/mcp-infra-tests/review-\(UUID().uuidString.prefix(8))"
-        try await FaultInjectionTests.withActionTarget(extraCatalogue: SignedApprovalFlowTests.markerAction(link)) { target, approver in
-            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target.stateDirectory)
-            defer { try? FileManager.default.removeItem(atPath: link) }
-            let state = target.stateDirectory
-            let agentHome = state + "/agent-home"
-            #expect(try await ProcessRunner.run("/usr/bin/install", ["-d", "-m", "0700", "-o", approver, agentHome]).status == 0)
-            #expect(try await ProcessRunner.run("/usr/bin/install", ["-m", "0600", "-o", approver, state + "/approvers/alice", agentHome + "/key"]).status == 0)
-            let agent = try await SSHAgentProcess(socketPath: agentHome + "/agent.sock", user: approver)
-            do {
-                try await agent.add(agentHome + "/key")
-                try FileManager.default.removeItem(atPath: agentHome + "/key")
-                let catalogue = FaultInjectionTests.actionEnvironment(target)["LINUX_MCP_CATALOGUE"]!
-                try await body(Bench(target: target, approver: approver, agent: agent, catalogue: catalogue))
-            } catch {
-                await agent.stop()
-                throw error
-            }
-            await agent.stop()
-        }
-    }
-
     static func digest(in show: String) -> String? {
         show.split(separator: "\n").first { $0.hasPrefix("digest:") }.flatMap { $0.split(separator: " ").dropFirst().first }.map(String.init)
     }
 
     @Test("The approver signs what they reviewed: a swap between show and approve is refused and nothing is signed; the review comes from the catalogue and escapes stored text")
     func whatYouSeeIsWhatYouSign() async throws {
-        try await Self.withBench { bench in
+        try await ActionBench.with { bench in
             let swapped = try await bench.propose("test_marker", ["label": "a"], "swap test: the row changes between show and approve")
             let both = try await bench.propose("test_marker", ["label": "c"], "swap test: the row and its digest change together")
             let lying = try await bench.propose("reboot_system", [:], "review test: the row's copies claim something harmless")
@@ -156,7 +86,7 @@ struct ReviewIntegrityTests {
 
     @Test("audit verify --hosts reconciles the ledger: a run through the runner key then cancelled, a rewritten row, and a stored run with no ledger entry are named")
     func ledgerReconciliation() async throws {
-        try await Self.withBench { bench in
+        try await ActionBench.with { bench in
             let ran = try await bench.propose("test_marker", ["label": "e"], "reconcile: run past the server, then cancel")
             let id = try #require(ran["id"] as? String)
             #expect(try await bench.approve(id, ["--digest", ran["digest"] as? String ?? "?"]).status == 0)

@@ -16,30 +16,12 @@ struct SignedApprovalFlowTests {
 
     @Test("ssh-keygen signature accepted by server and target; actions approve's signature verified by ssh-keygen; audit verify catches a cut tail and a deleted proposal")
     func interoperabilityAndAnchors() async throws {
-        let link = "/run/mcp-infra-tests/flow-\(UUID().uuidString.prefix(8))"
-        try await FaultInjectionTests.withActionTarget(extraCatalogue: Self.markerAction(link)) { target, approver in
-            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target.stateDirectory)
-            defer { try? FileManager.default.removeItem(atPath: link) }
-            let state = target.stateDirectory
-            let binary = state + "/mcp-linux-infra"
-            let environment = FaultInjectionTests.actionEnvironment(target)
-            let catalogue = environment["LINUX_MCP_CATALOGUE"]!
+        try await ActionBench.with { bench in
+            let state = bench.state, approver = bench.approver
             func cli(_ arguments: [String], as user: String? = nil, extra: [String: String] = [:]) async throws -> ProcessRunner.Outcome {
-                let argv = [binary] + arguments + ["--env-file", target.envFile]
-                let env = extra.map { "\($0.key)=\($0.value)" }.sorted()
-                if let user {
-                    return try await ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", "/usr/bin/env", "LINUX_MCP_CATALOGUE=\(catalogue)"] + env + argv)
-                }
-                return try await ProcessRunner.run("/usr/bin/env", ["LINUX_MCP_CATALOGUE=\(catalogue)"] + env + argv)
+                try await bench.cli(arguments, as: user, extra: extra)
             }
-            func calls(_ list: [[Any]]) async throws -> [[String: Any]] {
-                let scenario: [String: Any] = ["env": ["LINUX_MCP_CATALOGUE": catalogue], "calls": list]
-                let run = try await ProcessRunner.run("/usr/bin/python3", [FaultInjectionTests.rawClient, "calls", productBinary(), target.envFile,
-                                                                           state + "/serve.stderr",
-                                                                           String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
-                try #require(run.status == 0, "client failed: \(run.stderr.suffix(2000))")
-                return try FaultInjectionTests.json(run.stdout)["results"] as? [[String: Any]] ?? []
-            }
+            func calls(_ list: [[Any]]) async throws -> [[String: Any]] { try await bench.calls(list) }
             func proposalID(_ answer: [String: Any]) throws -> String {
                 let action = (answer["structured"] as? [String: Any])?["action"] as? [String: Any]
                 return try #require(action?["id"] as? String, "\(answer)")
@@ -71,20 +53,8 @@ struct SignedApprovalFlowTests {
             #expect(approvedFirst.status == 0 && approvedFirst.stdout.contains("approved by bob@loopback"), "\(approvedFirst)")
 
             // 2. actions approve with alice's key in an ssh-agent of the approver's own account → ssh-keygen -Y verify.
-            let agentHome = state + "/agent-home"
-            #expect(try await ProcessRunner.run("/usr/bin/install", ["-d", "-m", "0700", "-o", approver, agentHome]).status == 0)
-            #expect(try await ProcessRunner.run("/usr/bin/install", ["-m", "0600", "-o", approver, state + "/approvers/alice", agentHome + "/key"]).status == 0)
-            let agent = try await SSHAgentProcess(socketPath: agentHome + "/agent.sock", user: approver)
-            do {
-                try await agent.add(agentHome + "/key")
-                try FileManager.default.removeItem(atPath: agentHome + "/key")
-                let approvedSecond = try await cli(["actions", "approve", second, "--digest", secondDigest], as: approver, extra: agent.environment)
-                #expect(approvedSecond.status == 0 && approvedSecond.stdout.contains("approved by alice@loopback"), "\(approvedSecond)")
-                await agent.stop()
-            } catch {
-                await agent.stop()
-                throw error
-            }
+            let approvedSecond = try await bench.approve(second, ["--digest", secondDigest])
+            #expect(approvedSecond.status == 0 && approvedSecond.stdout.contains("approved by alice@loopback"), "\(approvedSecond)")
             let stored = try await ProcessRunner.run("/usr/bin/python3", ["-c", """
                 import json, sqlite3, sys
                 row = sqlite3.connect(sys.argv[1]).execute("SELECT statement, signature FROM decision WHERE proposal_id = ?", (sys.argv[2],)).fetchone()
