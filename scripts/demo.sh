@@ -103,12 +103,12 @@ if ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp
 fi
 grep -E 'approvers set of|SHA256:|approvals LOW|longest approval window|recorded before|Nothing was changed' "$demo/unconfirmed.out" \
   | grep -v '^fatal' | sed 's/^ *//'
-confirm=$(grep -o 'mcp_approvers_confirm=[0-9a-f]\{64\}' "$demo/unconfirmed.out" | head -n 1 | cut -d= -f2)
+confirm=$(grep -o 'MCP_APPROVERS_CONFIRM=[0-9a-f]\{64\}' "$demo/unconfirmed.out" | head -n 1 | cut -d= -f2)
 [ -n "$confirm" ] || { echo "demo: the refusal printed no confirmation hash" >&2; cat "$demo/unconfirmed.out" >&2; exit 1; }
 echo "    the host still has one approver: $("${root_ssh[@]}" grep -c namespaces= /usr/local/etc/mcp-linux-infra/allowed_signers)"
 
-step "The operator checked the new set and confirms it: -e mcp_approvers_confirm=$confirm"
-ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" -e "mcp_approvers_confirm=$confirm" | tail -n 3
+step "The operator checked the new set and confirms it: MCP_APPROVERS_CONFIRM=$confirm ansible-playbook ..."
+MCP_APPROVERS_CONFIRM=$confirm ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
 "${root_ssh[@]}" journalctl --no-pager -o short-iso _UID=0 -t mcp-linux-infra-role
 
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"

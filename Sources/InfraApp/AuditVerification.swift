@@ -85,6 +85,9 @@ public struct AuditVerification: Sendable {
             case .success: break
             }
         }
+        for id in lifecycles.keys.sorted() where proposals[id] == nil {
+            report.problems.append("proposal \(id): the audit log records it, but the store has none (its rows were deleted)")
+        }
         for unsigned in try store.unsignedApprovals() {
             report.problems.append("approval by \(TerminalText.escaped(unsigned.principal)) of proposal \(unsigned.proposalID): no signature (it never counted)")
         }
@@ -139,6 +142,11 @@ public struct AuditVerification: Sendable {
                                                         + TerminalText.escaped(String(answer.stderrText.prefix(200))))
             }
             let page = LedgerEntry.parse(answer.stdoutText)
+            // Ids come in ascending order, each after the last page's: anything else is not a ledger read to the end.
+            for (previous, next) in zip([after].compactMap { $0 } + page.map(\.id), page.map(\.id)) where next <= previous {
+                throw AuditVerification.Problem.invalid("the ledger's entries did not come in ascending order (\(TerminalText.escaped(next)) after "
+                                                        + "\(TerminalText.escaped(previous))): it cannot be read to the end")
+            }
             entries += page
             guard page.count >= Self.ledgerPage, let last = page.last?.id, last != after else { return entries }
             after = last

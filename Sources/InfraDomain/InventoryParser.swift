@@ -12,8 +12,7 @@ public enum InventoryParser {
     /// The `mcp_` variables this version understands.
     public static let knownVariables: Set<String> = ["mcp_allowed_services", "mcp_approvers", "mcp_approvals_low",
                                                      "mcp_approvals_medium", "mcp_approvals_high", "mcp_allowed_containers",
-                                                     "mcp_http_checks", "mcp_ping_targets", "mcp_approval_max_window",
-                                                     "mcp_approvers_confirm"]
+                                                     "mcp_http_checks", "mcp_ping_targets", "mcp_approval_max_window"]
     /// The prefix of the deployment role's variables, which the server does not read.
     public static let roleVariablePrefix = "mcp_infra_"
 

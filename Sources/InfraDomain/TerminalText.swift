@@ -46,7 +46,13 @@ public enum TerminalText {
     /// reorder, hide or blank out text (bidirectional marks, overrides and isolates, zero-width and invisible
     /// format characters, the soft hyphen, Hangul fillers, the BOM, interlinear annotation, tag characters).
     static func isUnsafe(_ value: UInt32) -> Bool {
-        switch value {
+        // Every format character and every code point Unicode says to render as nothing (variation selectors,
+        // fillers, invisible operators...), besides the explicit list below.
+        if let scalar = Unicode.Scalar(value), value > 0x7F,
+           scalar.properties.isDefaultIgnorableCodePoint || scalar.properties.generalCategory == .format {
+            return true
+        }
+        return switch value {
         case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x061C, 0x115F, 0x1160, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F,
              0x3164, 0xFEFF, 0xFFA0, 0xFFF9...0xFFFB, 0xE0000...0xE007F: true
         default: false

@@ -67,7 +67,7 @@ struct ConfigurationOptions: ParsableArguments {
             LogSetup.bootstrap(level: settings(configuration).logLevel)
             return configuration
         } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            writeError("configuration error: \(error)")
             throw ExitCode(2)
         }
     }
@@ -77,10 +77,17 @@ struct ConfigurationOptions: ParsableArguments {
         do {
             return try ConfigurationLoader.settings(envFile: envFile)
         } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            writeError("configuration error: \(error)")
             throw ExitCode(2)
         }
     }
+}
+
+/// Writes an error to stderr, each of its lines escaped: errors quote the inventory, the database's schema and
+/// other text an attacker may have written, which must not redraw the operator's terminal.
+func writeError(_ text: String) {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }
+    FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }
 
 /// Opens the state database, or prints why it cannot be used and exits with status 2. Every commit that
@@ -89,7 +96,7 @@ func openDatabase(_ settings: Settings) throws -> StateDatabase {
     do {
         return try StateDatabase(path: settings.databasePath, witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
     } catch {
-        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        writeError("\(error)")
         throw ExitCode(2)
     }
 }
@@ -110,8 +117,9 @@ struct DoctorCommand: AsyncParsableCommand {
         let checks = await Doctor(configuration: configuration, pool: pool).run()
         await pool.shutdown()
         for check in checks {
-            print(check.line)
-            for warning in check.warningLines { print(warning) }
+            // A check quotes what the host answered: escaped, so a host cannot turn a FAIL line into another.
+            print(TerminalText.escaped(check.line))
+            for warning in check.warningLines { print(TerminalText.escaped(warning)) }
         }
         let failed = checks.filter { !$0.passed }.count
         print("\(checks.count - failed) of \(checks.count) checks passed")

@@ -107,7 +107,7 @@ struct ApproverRolloutTests {
                 func hostFile(_ name: String) async throws -> String { try await target.root(["cat", "\(etc)/\(name)"]).stdout }
                 func recordFile() async throws -> String { try await target.root(["cat", "/var/lib/mcp-linux-infra-role/approvers-set.sha256"]).stdout }
                 func printedHash(_ output: String) -> String? {
-                    output.firstMatch(of: /mcp_approvers_confirm=([0-9a-f]{64})/).map { String($0.1) }
+                    output.firstMatch(of: /MCP_APPROVERS_CONFIRM=([0-9a-f]{64})/).map { String($0.1) }
                 }
                 let alice = try key("alice"), bob = try key("bob")
 
@@ -169,25 +169,29 @@ struct ApproverRolloutTests {
                 // A dry run prints the same; a wrong confirmation is refused; lowering HIGH is a change too.
                 let dry = try await workspace.playbook("deploy-mcp-infra.yml", three + ["--check"])
                 #expect(dry.status != 0 && printedHash(dry.output) == newHash, "\(dry)")
-                let wrong = try await workspace.playbook("deploy-mcp-infra.yml", three + ["-e", "mcp_approvers_confirm=\(recorded)"])
-                #expect(wrong.status != 0 && wrong.output.contains("The mcp_approvers_confirm given is not this set."), "\(wrong)")
+                let wrong = try await workspace.playbook("deploy-mcp-infra.yml", three, environment: ["MCP_APPROVERS_CONFIRM": recorded])
+                #expect(wrong.status != 0 && wrong.output.contains("The MCP_APPROVERS_CONFIRM given is not this set."), "\(wrong)")
                 let lower = try await workspace.playbook("deploy-mcp-infra.yml", window + ["-e", "mcp_approvals_high=1"])
                 #expect(lower.status != 0 && lower.recap("t1")?["changed"] == 0 && printedHash(lower.output).map { $0 != newHash && $0 != recorded } == true,
                         "\(lower)")
                 #expect(try await hostFile("approvals") == "LOW 1\nMEDIUM 1\nHIGH 2\n")
 
-                // The right hash kept beside the inventory (group_vars) instead of on the command line: refused.
+                // The right hash as a variable, kept beside the inventory (group_vars) or given with -e, or as the role's
+                // own variable: refused, only the environment of ansible-playbook counts.
                 let groupVars = workspace.directory + "/group_vars"
                 try FileManager.default.createDirectory(atPath: groupVars, withIntermediateDirectories: true)
                 try "mcp_approvers_confirm: \(newHash)\n".write(toFile: groupVars + "/all.yml", atomically: true, encoding: .utf8)
                 let kept = try await workspace.playbook("deploy-mcp-infra.yml", three)
-                #expect(kept.status != 0 && kept.recap("t1")?["changed"] == 0
-                        && kept.output.contains("never kept in the inventory, which sets mcp_approvers_confirm for t1"), "\(kept)")
                 try FileManager.default.removeItem(atPath: groupVars)
+                let given = try await workspace.playbook("deploy-mcp-infra.yml", three + ["-e", "mcp_infra_approvers_confirm=\(newHash)"])
+                for refused in [kept, given] {
+                    #expect(refused.status != 0 && refused.recap("t1")?["changed"] == 0
+                            && refused.output.contains("read only from the environment of ansible-playbook on the controller"), "\(refused)")
+                }
                 #expect(try await recordFile() == recorded + "\n")
 
                 // Confirmed with the printed hash: changed, recorded, and the journal names old, new and who.
-                let confirmed = try await workspace.playbook("deploy-mcp-infra.yml", three + ["-e", "mcp_approvers_confirm=\(newHash)"])
+                let confirmed = try await workspace.playbook("deploy-mcp-infra.yml", three, environment: ["MCP_APPROVERS_CONFIRM": newHash])
                 #expect(confirmed.status == 0, "\(confirmed)")
                 #expect(try await hostFile("allowed_signers").contains("carol@example.org namespaces=\"approval@mcp-linux-infra\" \(carolKey)"))
                 #expect(try await recordFile() == newHash + "\n")

@@ -45,3 +45,14 @@ struct TerminalTextInvisibleTests {
         #expect(decoded?["v"] == "x\u{e0041}\u{2028}")
     }
 }
+
+@Suite("Terminal text: whatever Unicode renders as nothing")
+struct TerminalTextIgnorableTests {
+    @Test("Variation selectors, the combining grapheme joiner, Khmer inherent vowels, Arabic number signs and braille blank are escaped")
+    func ignorables() {
+        for scalar: Unicode.Scalar in ["\u{fe0f}", "\u{e0100}", "\u{34f}", "\u{17b4}", "\u{600}", "\u{1d173}"] {
+            #expect(!TerminalText.escaped("a\(scalar)b").unicodeScalars.contains(scalar), "U+\(String(scalar.value, radix: 16)) passed")
+        }
+        #expect(TerminalText.escaped("é café ß 日本 😀") == "é café ß 日本 😀")
+    }
+}

@@ -110,8 +110,8 @@ public struct DeploymentWorkspace: Sendable {
     }
 
     /// Runs one playbook of ansible/playbooks against this inventory, as an operator would.
-    public func playbook(_ name: String, _ arguments: [String] = []) async throws -> AnsibleOutcome {
-        var environment = ProcessInfo.processInfo.environment
+    public func playbook(_ name: String, _ arguments: [String] = [], environment extra: [String: String] = [:]) async throws -> AnsibleOutcome {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { _, given in given }
         environment["PATH"] = Self.ansibleBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["ANSIBLE_SSH_ARGS"] = "-o ControlMaster=auto -o ControlPersist=120s -o ControlPath=\(directory)/cm/%C "
             + "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\(keys)/known_hosts -o IdentityAgent=none"
