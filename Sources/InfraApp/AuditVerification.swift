@@ -143,7 +143,8 @@ public struct AuditVerification: Sendable {
             }
             let page = LedgerEntry.parse(answer.stdoutText)
             // Ids come in ascending order, each after the last page's: anything else is not a ledger read to the end.
-            for (previous, next) in zip([after].compactMap { $0 } + page.map(\.id), page.map(\.id)) where next <= previous {
+            let ids = page.map(\.id)
+            for (previous, next) in zip((after.map { [$0] } ?? []) + ids, after == nil ? Array(ids.dropFirst()) : ids) where next <= previous {
                 throw AuditVerification.Problem.invalid("the ledger's entries did not come in ascending order (\(TerminalText.escaped(next)) after "
                                                         + "\(TerminalText.escaped(previous))): it cannot be read to the end")
             }
