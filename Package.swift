@@ -45,26 +45,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Operations built from the parts above (doctor, later the MCP server).
-        // posix_spawn with every inherited descriptor closed (Foundation's Process crashes now and then on Linux).
+        // The application layer: the use cases behind their ports (action store, audit sink, remote exec), and
+        // the one composition root that builds them. posix_spawn with every inherited descriptor closed (Foundation's Process crashes now and then on Linux).
         .target(name: "CSpawn"),
         .target(
             name: "InfraApp",
             dependencies: [
-                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
+                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The state database (SQLite through GRDB): proposals, approvals, executions, the chained audit log.
+        // The SQLite store (GRDB): persistence of proposals, decisions, executions and the chained audit log,
+        // nothing else. Its types meet InfraApp's ports in InfraApp's composition root.
         .target(
-            name: "InfraStore",
+            name: "InfraStoreSQLite",
             dependencies: ["InfraDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // The MCP server: tools, resources and their wiring to the SSH pool (stdio transport).
+        // The MCP adapter: tools, resources and transports over InfraApp's use cases. It reaches neither the
+        // store, SSH nor the configuration files: only InfraApp and the domain.
         .target(
             name: "InfraMCP",
             dependencies: [
-                "InfraApp", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStore",
+                "InfraApp", "InfraDomain",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -72,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "MCPLinuxInfra",
             dependencies: [
-                "InfraApp", "InfraConfig", "InfraDomain", "InfraMCP", "InfraSSH", "InfraStore",
+                "InfraApp", "InfraDomain", "InfraMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,7 +96,8 @@ let package = Package(
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", .product(name: "MCP", package: "swift-sdk")]),
-        .testTarget(name: "InfraStoreTests", dependencies: ["InfraStore", "InfraDomain", "InfraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "InfraStoreSQLiteTests", dependencies: ["InfraStoreSQLite", "InfraApp", "InfraDomain", "InfraTestSupport",
+                                                           .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
         .testTarget(
             name: "InfraSSHTests",

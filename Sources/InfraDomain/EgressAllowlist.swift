@@ -45,6 +45,25 @@ public enum EgressAllowlist {
         return lower == "fd00:ec2::254"
     }
 
+    /// Which of a host's lists a diagnostic's argument must be on, declared by the tool that takes it.
+    public enum Rule: Sendable, Equatable {
+        /// The argument is a URL the host may fetch (`mcp_http_checks`).
+        case url(argument: String)
+        /// The argument is an address the host may ping (`mcp_ping_targets`).
+        case ping(argument: String)
+        /// The argument is a container whose logs may be read (`mcp_allowed_containers`).
+        case container(argument: String)
+
+        /// Why the validated arguments `words` may not leave `host`, or nil when they may.
+        public func refusal(_ words: [String: String], on host: InventoryHost) -> String? {
+            switch self {
+            case .url(let name): words[name].flatMap { EgressAllowlist.refusal(url: $0, on: host) }
+            case .ping(let name): words[name].flatMap { EgressAllowlist.refusal(ping: $0, on: host) }
+            case .container(let name): words[name].flatMap { EgressAllowlist.refusal(container: $0, on: host) }
+            }
+        }
+    }
+
     /// Why `host` may not fetch `url`, naming the variable to set; nil when it may.
     public static func refusal(url: String, on host: InventoryHost) -> String? {
         guard permitsURL(url, list: host.httpChecks) else {

@@ -1,3 +1,4 @@
+import InfraDomain
 import CLibSSH2
 import Glibc
 

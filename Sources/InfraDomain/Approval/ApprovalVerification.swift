@@ -19,14 +19,15 @@ public enum ApprovalVerification {
     public struct Expected: Sendable {
         public var proposalID: String
         public var host: InventoryHost
-        /// The fingerprints pinned for the host (known_hosts): the statement must name one of them.
-        public var hostKeyFingerprints: [String]
+        /// The fingerprints pinned for the host (known_hosts): the statement must name one of them. Nil when the
+        /// approval is checked as history (`audit verify`): the host's key may have been rotated since it was signed.
+        public var hostKeyFingerprints: [String]?
         public var action: String
         public var parameters: [String: String]
         public var catalogueVersion: String
 
         /// Creates the expectation from the proposal's facts and the pinned host key.
-        public init(proposalID: String, host: InventoryHost, hostKeyFingerprints: [String], action: String, parameters: [String: String],
+        public init(proposalID: String, host: InventoryHost, hostKeyFingerprints: [String]?, action: String, parameters: [String: String],
                     catalogueVersion: String) {
             self.proposalID = proposalID
             self.host = host
@@ -45,14 +46,20 @@ public enum ApprovalVerification {
     /// Why a signed approval does not count; each names what to do.
     public struct Refusal: Error, Equatable, CustomStringConvertible {
         public var description: String
+        /// The audit row the statement anchors when that row is gone (the log was cut), else nil.
+        public var missingAuditRow: Int64?
         /// Creates a refusal that says what failed and what to do.
-        public init(description: String) { self.description = description }
+        public init(description: String, missingAuditRow: Int64? = nil) {
+            self.description = description
+            self.missingAuditRow = missingAuditRow
+        }
     }
 
     /// The approver whose signature counts, or the first rule that fails.
     ///
-    /// `auditHashAt` answers the hash of the audit row with a sequence number (nil when there is none).
-    public static func verify(statement text: String, signature armored: String, expected: Expected, now: Date,
+    /// `auditHashAt` answers the hash of the audit row with a sequence number (nil when there is none). `now`
+    /// nil checks the approval as history: everything but the window's position in time (its length still counts).
+    public static func verify(statement text: String, signature armored: String, expected: Expected, now: Date?,
                               skew: TimeInterval = 120,
                               auditHashAt: (Int64) -> String?) throws(Refusal) -> Approver {
         let statement: ApprovalStatement
@@ -72,9 +79,11 @@ public enum ApprovalVerification {
         }
         try require(statement.proposalID == expected.proposalID, "the statement is for proposal \(statement.proposalID), not \(expected.proposalID)")
         try require(statement.host == expected.host.name, "the statement is for host \(statement.host), not \(expected.host.name)")
-        try require(expected.hostKeyFingerprints.contains(statement.hostKeyFingerprint),
-                    "the statement names host key \(statement.hostKeyFingerprint), but \(expected.host.name)'s pinned keys are "
-                        + "\(expected.hostKeyFingerprints.isEmpty ? "none" : expected.hostKeyFingerprints.joined(separator: ", "))")
+        if let pinned = expected.hostKeyFingerprints {
+            try require(pinned.contains(statement.hostKeyFingerprint),
+                        "the statement names host key \(statement.hostKeyFingerprint), but \(expected.host.name)'s pinned keys are "
+                            + "\(pinned.isEmpty ? "none" : pinned.joined(separator: ", "))")
+        }
         try require(statement.action == expected.action && statement.parameters == expected.parameters,
                     "the statement is for another action or other parameters")
         try require(statement.catalogueVersion == expected.catalogueVersion,
@@ -92,14 +101,18 @@ public enum ApprovalVerification {
         } catch {
             throw Refusal(description: "the signature does not verify: \(error)")
         }
-        try require(statement.notBefore.timeIntervalSince(now) <= skew, "the statement is not valid before \(ApprovalStatement.utc(statement.notBefore))")
-        try require(now < statement.notAfter, "the statement expired at \(ApprovalStatement.utc(statement.notAfter))")
+        if let now {
+            try require(statement.notBefore.timeIntervalSince(now) <= skew, "the statement is not valid before \(ApprovalStatement.utc(statement.notBefore))")
+            try require(now < statement.notAfter, "the statement expired at \(ApprovalStatement.utc(statement.notAfter))")
+        }
         let window = Int(statement.notAfter.timeIntervalSince(statement.notBefore))
         try require(window <= expected.host.approvalMaxWindow,
                     "the statement's window (\(window) s) is longer than \(expected.host.name)'s maximum (\(expected.host.approvalMaxWindow) s, "
                         + "mcp_approval_max_window)")
-        guard let hash = auditHashAt(statement.auditHead.sequence) else {
-            throw Refusal(description: "the statement's audit head (row \(statement.auditHead.sequence)) is not in the audit log")
+        let sequence = statement.auditHead.sequence
+        guard let hash = sequence == 0 ? AuditChain.genesis : auditHashAt(sequence) else {
+            throw Refusal(description: "the statement's audit head (row \(sequence)) is not in the audit log (rows were cut off the end)",
+                          missingAuditRow: sequence)
         }
         let anchored = statement.auditHead.hash.hasPrefix("sha256:") ? String(statement.auditHead.hash.dropFirst(7)) : statement.auditHead.hash
         try require(hash == anchored, "the audit row \(statement.auditHead.sequence) does not have the hash the approver saw: the log was rewritten")

@@ -1,7 +1,4 @@
-import InfraConfig
 import InfraDomain
-import InfraSSH
-import Logging
 
 /// Checks every inventory host with both accounts: connect, verify the pinned host key, authenticate,
 /// and run the account's forced command with the harmless `version` request.
@@ -39,29 +36,33 @@ public struct Doctor: Sendable {
     }
 
     /// The request every forced command answers without side effects.
-    public static let probeRequest = "version"
+    public static let probeRequest = AuditedExec.versionRequest
 
-    private let configuration: LoadedConfiguration
-    private let pool: SSHPool
+    private let hosts: [InventoryHost]
+    private let remote: any RemoteExec
+    private let users: @Sendable (Account) -> String
+    private let timeout: Duration
+    private let release: [String: String]
 
-    /// Creates a doctor over a validated configuration and a pool built from it.
-    public init(configuration: LoadedConfiguration, pool: SSHPool) {
-        self.configuration = configuration
-        self.pool = pool
+    /// Creates a doctor over the inventory's hosts and the remote-execution port.
+    public init(hosts: [InventoryHost], remote: any RemoteExec, users: @escaping @Sendable (Account) -> String, timeout: Duration,
+                release: [String: String]) {
+        self.hosts = hosts
+        self.remote = remote
+        self.users = users
+        self.timeout = timeout
+        self.release = release
     }
 
     /// Runs every check concurrently and returns them in inventory order, reader before runner.
     public func run() async -> [Check] {
-        let hosts = configuration.inventory.hosts
-        let configuration = self.configuration
-        let pool = self.pool
+        let hosts = self.hosts, remote = self.remote, users = self.users, timeout = self.timeout, release = self.release
         var checks = await withTaskGroup(of: (Int, Check).self) { group in
             for (index, host) in hosts.enumerated() {
                 for (offset, account) in Account.allCases.enumerated() {
                     group.addTask {
-                        (index * 2 + offset, await Self.check(host: host, credentials: configuration.credentials(for: account),
-                                                              timeout: configuration.settings.connectTimeout * 2, pool: pool,
-                                                              release: configuration.releaseComponents))
+                        (index * 2 + offset, await Self.check(host: host, account: account, user: users(account), timeout: timeout,
+                                                              remote: remote, release: release))
                     }
                 }
             }
@@ -73,30 +74,30 @@ public struct Doctor: Sendable {
         return checks.map(\.1)
     }
 
-    private static func check(host: InventoryHost, credentials: AccountCredentials, timeout: Duration, pool: SSHPool,
+    private static func check(host: InventoryHost, account: Account, user: String, timeout: Duration, remote: any RemoteExec,
                               release: [String: String]) async -> Check {
         let started = ContinuousClock.now
         do {
-            let result = try await pool.execute(host: host, credentials: credentials, command: probeRequest, timeout: timeout)
+            let result = try await remote.run(RemoteRequest(host: host, account: account, command: probeRequest, timeout: timeout))
             let firstLine = result.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
             let passed = result.exitCode == 0
             let detail = passed ? firstLine
                 : "forced command answered exit \(result.exitCode.map(String.init) ?? "signal \(result.exitSignal ?? "?")"): "
                     + (result.stderrText.split(separator: "\n").first.map(String.init) ?? "")
             // The reader's answer lists the host's component hashes; a difference from this release fails the check.
-            let drift = passed && credentials.account == .reader
+            let drift = passed && account == .reader
                 ? ComponentDrift.differences(reported: ComponentDrift.reported(in: result.stdoutText), expected: release) : []
             // The host records the login paths its sshd leaves open when the role's drop-in is off.
-            let warnings = passed && credentials.account == .reader
+            let warnings = passed && account == .reader
                 ? result.stdoutText.split(separator: "\n").filter { $0.hasPrefix("warning sshd-open-path ") }
-                    .map { "sshd lets \(credentials.user) log in through " + $0.dropFirst("warning sshd-open-path ".count) + ", which skips authorized_keys' command=" }
+                    .map { "sshd lets \(user) log in through " + $0.dropFirst("warning sshd-open-path ".count) + ", which skips authorized_keys' command=" }
                 : []
-            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: passed && drift.isEmpty,
+            return Check(host: host.name, account: account, user: user, passed: passed && drift.isEmpty,
                          latency: started.duration(to: .now), detail: detail,
-                         authentication: await pool.authenticationMethod(host: host.name, user: credentials.user), drift: drift,
+                         authentication: await remote.authenticationMethod(host: host.name, user: user), drift: drift,
                          warnings: warnings)
         } catch {
-            return Check(host: host.name, account: credentials.account, user: credentials.user, passed: false,
+            return Check(host: host.name, account: account, user: user, passed: false,
                          latency: started.duration(to: .now), detail: "\(error)", authentication: nil)
         }
     }

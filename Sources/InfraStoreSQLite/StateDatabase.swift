@@ -174,13 +174,10 @@ public final class StateDatabase: Sendable {
     }
 }
 
-/// Why the state database refused an operation.
+/// Why the state database cannot be used (refusals of a use case are InfraDomain.Refusal).
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unusable(String, String)
     case newerSchema(String, [String])
-    case notFound(String)
-    case ambiguous(String, [String])
-    case refused(String)
 
     public var description: String {
         switch self {
@@ -188,9 +185,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .newerSchema(let path, let unknown):
             "state database \(path) was written by a newer mcp-linux-infra (unknown migrations: \(unknown.joined(separator: ", "))); "
                 + "nothing was changed. Run that newer release, or point LINUX_MCP_DB at another file"
-        case .notFound(let id): "no action with id '\(id)'; list them with `mcp-linux-infra actions list --all` or list_pending_actions"
-        case .ambiguous(let prefix, let matches): "'\(prefix)' matches several actions (\(matches.joined(separator: ", "))); give more of the id"
-        case .refused(let reason): reason
         }
     }
 }

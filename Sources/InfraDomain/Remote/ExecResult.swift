@@ -1,4 +1,4 @@
-/// What one remote command produced.
+/// What one remote command produced (the answer of the remote-execution port, whatever carries it).
 public struct ExecResult: Sendable, Equatable {
     /// Captured standard output, at most the configured cap.
     public var stdout: [UInt8]
@@ -14,6 +14,18 @@ public struct ExecResult: Sendable, Equatable {
     public var exitSignal: String?
     /// Wall time from the call to the result, queueing and connecting included.
     public var duration: Duration
+
+    /// Creates a result.
+    public init(stdout: [UInt8], stderr: [UInt8], stdoutTruncated: Bool = false, stderrTruncated: Bool = false, exitCode: Int32?,
+                exitSignal: String? = nil, duration: Duration) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdoutTruncated = stdoutTruncated
+        self.stderrTruncated = stderrTruncated
+        self.exitCode = exitCode
+        self.exitSignal = exitSignal
+        self.duration = duration
+    }
 
     /// Standard output decoded as UTF-8 (invalid bytes replaced).
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }

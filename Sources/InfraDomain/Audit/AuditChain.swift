@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The audit log's tamper evidence: each record's hash covers its fields and the previous record's hash,
 /// so changing, removing or reordering any row breaks every hash after it. Pure; the store keeps the rows.
@@ -24,6 +25,19 @@ public enum AuditChain {
         public var previousHash: String
         public var hash: String
 
+        /// A row to append: what happened, with `detail` as values (no secret ever goes there: keys and outputs
+        /// are not logged, only sizes). The sink gives it its sequence number, time (when `at` is empty) and hashes.
+        public init(actor: String, kind: String, host: String = "", action: String = "", proposalID: String = "",
+                    outcome: String, detail: [String: String] = [:], at: String = "") {
+            self.init(seq: 0, at: at, actor: actor, kind: kind, host: host, action: action, proposalID: proposalID, outcome: outcome,
+                      detail: AuditChain.detailText(detail))
+        }
+
+        /// The detail as values (empty when it is not a JSON object of strings).
+        public var details: [String: String] {
+            (try? JSONDecoder().decode([String: String].self, from: Data(detail.utf8))) ?? [:]
+        }
+
         /// Creates a record (the hash is whatever is given; ``AuditChain/seal(_:previousHash:)`` computes it).
         public init(seq: Int64, at: String, actor: String, kind: String, host: String, action: String, proposalID: String,
                     outcome: String, detail: String, previousHash: String = "", hash: String = "") {
@@ -39,6 +53,27 @@ public enum AuditChain {
             self.previousHash = previousHash
             self.hash = hash
         }
+    }
+
+    /// The stored text of a detail: a JSON object with sorted keys.
+    public static func detailText(_ detail: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(detail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// The row's time as stored: ISO 8601 UTC with milliseconds.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// A stored time read back (nil when it is not in the stored form).
+    public static func date(_ timestamp: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: timestamp)
     }
 
     /// The canonical bytes of a record: every field length-prefixed, in a fixed order, then the previous hash.

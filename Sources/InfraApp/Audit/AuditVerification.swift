@@ -1,8 +1,5 @@
 import Foundation
-import InfraConfig
 import InfraDomain
-import InfraSSH
-import InfraStore
 
 /// `audit verify`: what anyone holding the approvers' public keys can prove about the log.
 ///
@@ -19,13 +16,16 @@ import InfraStore
 ///    verifying and anchoring, and the audit head the server sent with it still in the chain. Executions the
 ///    store records as run on a host with no ledger entry there are named too.
 public struct AuditVerification: Sendable {
-    public let configuration: ReviewConfiguration
-    public let database: StateDatabase
+    let store: any ActionStore
+    let audit: any AuditSink
+    /// The approvers of each host (the operator's inventory, not the store).
+    let inventory: Inventory
 
-    /// A verifier over a configuration's approvers and a state database.
-    public init(configuration: ReviewConfiguration, database: StateDatabase) {
-        self.configuration = configuration
-        self.database = database
+    /// A verifier over the inventory's approvers, the action store and the audit log.
+    public init(store: any ActionStore, audit: any AuditSink, inventory: Inventory) {
+        self.store = store
+        self.audit = audit
+        self.inventory = inventory
     }
 
     /// What a run found.
@@ -43,15 +43,11 @@ public struct AuditVerification: Sendable {
 
     /// How long a host keeps ledger entries (pra-run prunes older ones): older executions are not looked for.
     public static let ledgerRetention: TimeInterval = 89 * 86_400
-    /// Entries asked for per page: small enough that a page of HIGH entries stays far below the output cap
-    /// (a page that was cut short anyway is an error, never the end of the ledger).
-    static let ledgerPage = 100
 
     /// Checks the chain, the given anchors, every stored digest and every stored signed approval.
     public func verifyLog(anchors: [AuditChain.Anchor]) throws -> Report {
         var report = Report()
-        let log = AuditLog(database: database)
-        let records = try log.records()
+        let records = try audit.records(AuditFilter())
         report.rows = records.count
         report.head = records.last.map { AuditChain.Anchor(seq: $0.seq, hash: $0.hash) }
         if let broken = AuditChain.verify(records) {
@@ -60,10 +56,10 @@ public struct AuditVerification: Sendable {
         for anchor in anchors {
             if let broken = AuditChain.check(anchor, in: records) { report.problems.append("--anchor \(anchor): \(broken.problem)") } else { report.anchorsHeld += 1 }
         }
-        let store = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
         var proposals: [String: ProposalRecord] = [:]
         let lifecycles = Self.lifecycles(records)
-        for proposal in try store.list() {
+        let stored = try store.list(states: [])
+        for proposal in stored {
             proposals[proposal.id] = proposal
             if let problem = Self.lifecycleProblem(lifecycles[proposal.id] ?? [], stored: proposal.state) {
                 report.problems.append("proposal \(proposal.id): \(problem)")
@@ -76,20 +72,22 @@ public struct AuditVerification: Sendable {
             }
         }
         var missing: [(Int64, String)] = []
-        for stored in try store.signedApprovals() {
+        let decisions = stored.flatMap { proposal in proposal.decisions.filter(\.approves).map { (proposal, $0) } }.sorted {
+            ($0.1.at, $0.0.id, $0.1.approver) < ($1.1.at, $1.0.id, $1.1.approver)
+        }
+        for (proposal, decision) in decisions {
+            let label = "approval by \(TerminalText.escaped(decision.approver)) of proposal \(proposal.id)"
+            guard let signed = decision.signed else {
+                report.problems.append("\(label): no signature (it never counted)")
+                continue
+            }
             report.statementsChecked += 1
-            let label = "approval by \(TerminalText.escaped(stored.principal)) of proposal \(stored.proposalID)"
-            switch check(stored.signed, host: stored.host, proposalID: stored.proposalID, records: records, proposal: proposals[stored.proposalID]) {
-            case .failure(let problem):
-                if case .missingRow(let seq, let text) = problem { missing.append((seq, "\(label): \(text)")) } else { report.problems.append("\(label): \(problem)") }
-            case .success: break
+            if let problem = check(signed, host: proposal.host, proposalID: proposal.id, records: records, proposal: proposal) {
+                if let seq = problem.missingAuditRow { missing.append((seq, "\(label): \(problem)")) } else { report.problems.append("\(label): \(problem)") }
             }
         }
         for id in lifecycles.keys.sorted() where proposals[id] == nil {
             report.problems.append("proposal \(id): the audit log records it, but the store has none (its rows were deleted)")
-        }
-        for unsigned in try store.unsignedApprovals() {
-            report.problems.append("approval by \(TerminalText.escaped(unsigned.principal)) of proposal \(unsigned.proposalID): no signature (it never counted)")
         }
         // The newest anchored row that is gone names how far the log was cut.
         report.problems += missing.sorted { $0.0 > $1.0 }.map(\.1)
@@ -98,16 +96,15 @@ public struct AuditVerification: Sendable {
 
     /// Reads every host's whole ledger through the reader account, page by page, and reconciles each entry
     /// with the store and the chain; then names executions the store records with no ledger entry.
-    public func verifyHosts(pool: SSHPool, reader: AccountCredentials, report: inout Report, now: Date = Date()) async throws {
-        let store = ProposalStore(database: database, policy: configuration.settings.approvalPolicy)
-        let records = try AuditLog(database: database).records()
+    public func verifyHosts(ledgers: HostLedgerReader, report: inout Report, now: Date = Date()) async throws {
+        let records = try audit.records(AuditFilter())
         let executed = Set(records.filter { $0.kind == "state" && $0.outcome == ActionLifecycle.State.executing.rawValue }.map(\.proposalID))
-        let proposals = Dictionary(try store.list().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let proposals = Dictionary(try store.list(states: []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let ran = Self.runsInChain(records)
-        for host in configuration.inventory.hosts {
+        for host in inventory.hosts {
             let entries: [LedgerEntry]
             do {
-                entries = try await ledger(of: host, pool: pool, reader: reader)
+                entries = try await ledgers.entries(of: host)
             } catch {
                 report.problems.append("host \(host.name): cannot read its ledger: \(error)")
                 continue
@@ -123,34 +120,6 @@ public struct AuditVerification: Sendable {
                 report.problems.append("proposal \(run.id): the audit log records it ran on \(host.name) (exit \(run.exit)), "
                                        + "but the host's ledger has no entry for it")
             }
-        }
-    }
-
-    /// Every entry of one host's ledger, oldest id first, in pages of ``ledgerPage``.
-    func ledger(of host: InventoryHost, pool: SSHPool, reader: AccountCredentials) async throws -> [LedgerEntry] {
-        var entries: [LedgerEntry] = []
-        var after: String?
-        while true {
-            let command = "ledger lines=\(Self.ledgerPage)" + (after.map { " after=\($0)" } ?? "")
-            let answer = try await pool.execute(host: host, credentials: reader, command: command, timeout: .seconds(60))
-            guard !answer.stdoutTruncated else {
-                throw AuditVerification.Problem.invalid("a ledger page was cut at the output cap (LINUX_MCP_MAX_OUTPUT_BYTES): the entries "
-                                                        + "after \(after ?? "the first") were not read")
-            }
-            guard answer.exitCode == 0 else {
-                throw AuditVerification.Problem.invalid("ledger exit \(answer.exitCode.map(String.init) ?? "?"): "
-                                                        + TerminalText.escaped(String(answer.stderrText.prefix(200))))
-            }
-            let page = LedgerEntry.parse(answer.stdoutText)
-            // Ids come in ascending order, each after the last page's: anything else is not a ledger read to the end.
-            let ids = page.map(\.id)
-            for (previous, next) in zip((after.map { [$0] } ?? []) + ids, after == nil ? Array(ids.dropFirst()) : ids) where next <= previous {
-                throw AuditVerification.Problem.invalid("the ledger's entries did not come in ascending order (\(TerminalText.escaped(next)) after "
-                                                        + "\(TerminalText.escaped(previous))): it cannot be read to the end")
-            }
-            entries += page
-            guard page.count >= Self.ledgerPage, let last = page.last?.id, last != after else { return entries }
-            after = last
         }
     }
 
@@ -187,7 +156,7 @@ public struct AuditVerification: Sendable {
             problems.append("\(label): the signatures the host verified (\(ledgered.count)) are not the approvals stored for it (\(stored.count))")
         }
         for signed in entry.approvals {
-            if case .failure(let problem) = check(signed, host: host, proposalID: entry.id, records: records, proposal: nil) {
+            if let problem = check(signed, host: host, proposalID: entry.id, records: records, proposal: nil) {
                 problems.append("\(label): \(problem)")
             }
         }
@@ -229,70 +198,35 @@ public struct AuditVerification: Sendable {
     /// The runs the chain records as finished after pra-run's ledger entry (COMPLETED or FAILED with such an exit).
     static func runsInChain(_ records: [AuditChain.Record]) -> [(id: String, host: String, exit: Int, at: Date)] {
         let finished: Set<String> = [ActionLifecycle.State.completed.rawValue, ActionLifecycle.State.failed.rawValue]
-        let time = ISO8601DateFormatter()
-        time.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return records.compactMap { record in
             guard record.kind == "state", finished.contains(record.outcome),
                   let detail = try? JSONDecoder().decode([String: String].self, from: Data(record.detail.utf8)),
-                  let exit = detail["exit"].flatMap(Int.init), LedgerEntry.exitCodesAfterEntry.contains(exit) else { return nil }
-            return (record.proposalID, record.host, exit, time.date(from: record.at) ?? Date())
+                  let exit = detail["exit"].flatMap(Int.init), TargetExitCode.afterLedgerEntry.contains(exit) else { return nil }
+            return (record.proposalID, record.host, exit, AuditChain.date(record.at) ?? Date())
         }
     }
 
-    /// Why a signed approval does not hold.
-    enum Problem: Error, CustomStringConvertible {
-        case invalid(String)
-        case missingRow(Int64, String)
-
-        var description: String {
-            switch self {
-            case .invalid(let text): text
-            case .missingRow(_, let text): text
-            }
-        }
-    }
-
-    /// A signed approval holds when its statement is canonical and names `proposalID` and `host` (and, when
-    /// given, the proposal's stored action, parameters and catalogue), its digest recomputes from what it names,
-    /// its signature is by a key the inventory lists for its principal there, and its audit head is in `records`.
+    /// Why a stored or ledgered signed approval does not hold, or nil when it does: the one check of
+    /// ``ApprovalVerification``, as history (the window's length counts, not its position in time; the host's
+    /// key may have been rotated since). It must name `proposalID` on `host` and, when known, the proposal's
+    /// stored action, parameters and catalogue; otherwise what the statement itself names, whose digest must
+    /// recompute. Its audit head must still be in `records` with that hash.
     func check(_ signed: SignedApproval, host name: String, proposalID: String, records: [AuditChain.Record],
-               proposal: ProposalRecord?) -> Result<Void, Problem> {
-        let statement: ApprovalStatement
-        let signature: SSHSignature
+               proposal: ProposalRecord?) -> ApprovalVerification.Refusal? {
+        guard let host = inventory.host(named: name) else {
+            return .init(description: "host \(name) is not in the inventory: its approvers' keys are unknown")
+        }
+        let named = try? ApprovalStatement.parse(signed.statement)
+        let expected = ApprovalVerification.Expected(
+            proposalID: proposalID, host: host, hostKeyFingerprints: nil, action: proposal?.action ?? named?.action ?? "",
+            parameters: proposal?.parameters ?? named?.parameters ?? [:], catalogueVersion: proposal?.catalogueVersion ?? named?.catalogueVersion ?? "")
+        let hashes = Dictionary(records.map { ($0.seq, $0.hash) }, uniquingKeysWith: { first, _ in first })
         do {
-            statement = try ApprovalStatement.parse(signed.statement)
-            signature = try SSHSignature.parse(armored: signed.signature)
+            _ = try ApprovalVerification.verify(statement: signed.statement, signature: signed.signature, expected: expected, now: nil,
+                                                auditHashAt: { hashes[$0] })
+            return nil
         } catch {
-            return .failure(.invalid("unreadable statement or signature: \(error)"))
+            return error
         }
-        guard statement.proposalID == proposalID, statement.host == name else {
-            return .failure(.invalid("the statement is for proposal \(statement.proposalID) on \(statement.host)"))
-        }
-        guard statement.digest == ApprovalDigest.compute(action: statement.action, host: statement.host, parameters: statement.parameters,
-                                                         catalogueVersion: statement.catalogueVersion) else {
-            return .failure(.invalid("the statement's digest does not recompute from the action, host, parameters and catalogue it names"))
-        }
-        if let proposal, proposal.action != statement.action || proposal.parameters != statement.parameters
-            || proposal.catalogueVersion != statement.catalogueVersion {
-            return .failure(.invalid("the store's action, parameters or catalogue for the proposal are not what was signed (the row was rewritten)"))
-        }
-        guard let host = configuration.inventory.host(named: name) else {
-            return .failure(.invalid("host \(name) is not in the inventory: its approvers' keys are unknown"))
-        }
-        guard host.approvers.contains(where: { $0.principal == statement.principal && $0.key.blob == signature.publicKey.blob }) else {
-            return .failure(.invalid("signed by \(signature.publicKey.fingerprint), which mcp_approvers does not list for \(statement.principal) on \(name)"))
-        }
-        do {
-            try signature.verify(message: Array(signed.statement.utf8), namespace: ApprovalStatement.namespace)
-        } catch {
-            return .failure(.invalid("the signature does not verify: \(error)"))
-        }
-        let head = statement.auditHead
-        guard head.sequence > 0 else { return .success(()) }
-        let hash = head.hash.hasPrefix("sha256:") ? String(head.hash.dropFirst(7)) : head.hash
-        if let broken = AuditChain.check(AuditChain.Anchor(seq: head.sequence, hash: hash), in: records) {
-            return .failure(broken.problem.contains("missing") ? .missingRow(head.sequence, broken.problem) : .invalid(broken.problem))
-        }
-        return .success(())
     }
 }

@@ -27,10 +27,6 @@ public struct LedgerEntry: Sendable, Equatable {
         ([action ?? "?"] + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }).joined(separator: " ")
     }
 
-    /// pra-run's exit codes that come after its ledger entry is made (it ran, or tried): an execution the store
-    /// records with one of these must have an entry on the host. Refusals (64-66, 70-88) come before it.
-    public static let exitCodesAfterEntry: Set<Int> = [0, 67, 68, 69]
-
     /// Reads `entry ID FIELDS` lines, each followed by `statement N B64` and `signature N B64` pairs.
     public static func parse(_ text: String) -> [LedgerEntry] {
         var entries: [LedgerEntry] = []

@@ -1,5 +1,4 @@
 import Foundation
-import InfraDomain
 
 /// One proposal as stored, with its decisions, its history and its execution.
 public struct ProposalRecord: Sendable, Equatable, Codable {
@@ -42,6 +41,18 @@ public struct ProposalRecord: Sendable, Equatable, Codable {
         public var osAccount: String = ""
         /// The signed statement, for an approval.
         public var signed: SignedApproval?
+
+        /// Creates a decision.
+        public init(approver: String, approves: Bool, reason: String, digest: String, at: Date, osAccount: String = "",
+                    signed: SignedApproval? = nil) {
+            self.approver = approver
+            self.approves = approves
+            self.reason = reason
+            self.digest = digest
+            self.at = at
+            self.osAccount = osAccount
+            self.signed = signed
+        }
     }
 
     /// One recorded state change.
@@ -51,13 +62,21 @@ public struct ProposalRecord: Sendable, Equatable, Codable {
         public var actor: String
         public var reason: String
         public var at: Date
+
+        /// Creates a transition record.
+        public init(from: ActionLifecycle.State?, to: ActionLifecycle.State, actor: String, reason: String, at: Date) {
+            self.from = from
+            self.to = to
+            self.actor = actor
+            self.reason = reason
+            self.at = at
+        }
     }
 
     /// The run on the host.
     public struct Execution: Sendable, Equatable, Codable {
         public var executor: String
-        public var ownerHost: String
-        public var ownerPID: Int
+        public var owner: ExecutionOwner
         public var startedAt: Date
         public var finishedAt: Date?
         public var exitCode: Int?
@@ -67,6 +86,48 @@ public struct ProposalRecord: Sendable, Equatable, Codable {
         public var verification: String?
         /// `yes`, `no`, or `not-checked`.
         public var verified: String?
+
+        /// Creates an execution record.
+        public init(executor: String, owner: ExecutionOwner, startedAt: Date, finishedAt: Date? = nil, exitCode: Int? = nil,
+                    stdout: String? = nil, stderr: String? = nil, verification: String? = nil, verified: String? = nil) {
+            self.executor = executor
+            self.owner = owner
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.exitCode = exitCode
+            self.stdout = stdout
+            self.stderr = stderr
+            self.verification = verification
+            self.verified = verified
+        }
+    }
+
+    /// Creates a record.
+    public init(id: String, action: String, host: String, parameters: [String: String], rationale: String, impact: String,
+                catalogueVersion: String, digest: String, command: [String], verification: [String], proposer: String, client: String,
+                state: ActionLifecycle.State, requiredApprovals: Int, createdAt: Date, expiresAt: Date, approvedAt: Date? = nil,
+                approvalExpiresAt: Date? = nil, decisions: [Decision] = [], transitions: [Transition] = [], execution: Execution? = nil) {
+        self.id = id
+        self.action = action
+        self.host = host
+        self.parameters = parameters
+        self.rationale = rationale
+        self.impact = impact
+        self.catalogueVersion = catalogueVersion
+        self.digest = digest
+        self.command = command
+        self.verification = verification
+        self.proposer = proposer
+        self.client = client
+        self.state = state
+        self.requiredApprovals = requiredApprovals
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.approvedAt = approvedAt
+        self.approvalExpiresAt = approvalExpiresAt
+        self.decisions = decisions
+        self.transitions = transitions
+        self.execution = execution
     }
 
     /// Distinct approvals so far.
@@ -94,7 +155,7 @@ public struct ExecutionOutcome: Sendable, Equatable {
 }
 
 /// The process that claimed an execution, so a later start can tell a dead owner from a live one.
-public struct ExecutionOwner: Sendable, Equatable {
+public struct ExecutionOwner: Sendable, Equatable, Codable {
     public var host: String
     public var pid: Int
     /// The process start time (from /proc/PID/stat), so a reused PID is not mistaken for the owner.
@@ -105,27 +166,5 @@ public struct ExecutionOwner: Sendable, Equatable {
         self.host = host
         self.pid = pid
         self.start = start
-    }
-
-    /// This process.
-    public static var current: ExecutionOwner {
-        let pid = Int(getpid())
-        return ExecutionOwner(host: ProcessInfo.processInfo.hostName, pid: pid, start: startTime(of: pid) ?? "?")
-    }
-
-    /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or nil when the process is gone.
-    public static func startTime(of pid: Int) -> String? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, so start time (field 22) is index 19.
-        guard fields.count > 19, fields[0] != "Z" else { return nil }
-        return String(fields[19])
-    }
-
-    /// True when this owner's process still runs on this host (a different host cannot be checked: assume alive).
-    public var isAlive: Bool {
-        guard host == ProcessInfo.processInfo.hostName else { return true }
-        return Self.startTime(of: pid) == start
     }
 }

@@ -1,5 +1,5 @@
 import InfraDomain
-import InfraStore
+
 
 extension AuditVerification {
     /// Checks the log against the heads its witness recorded (read before the log, so every head read was
@@ -10,7 +10,7 @@ extension AuditVerification {
         case .none(let reason):
             report.witness = "witness: none readable (\(reason)): a cut tail after the last signed approval would not be detected"
         case .heads(let heads, let source):
-            let records = try AuditLog(database: database).records()
+            let records = try audit.records(AuditFilter())
             let check = AuditWitness.check(heads, against: records, source: source)
             report.problems += check.problems
             report.witness = "witness: \(check.headsChecked) head(s) from \(source) checked"

@@ -1,0 +1,157 @@
+import Foundation
+import InfraConfig
+import InfraDomain
+import InfraSSH
+import InfraStoreSQLite
+import Logging
+
+// The store module knows nothing of the application: its types meet the application's ports here, the only
+// place that names both.
+extension SQLiteActionStore: ActionStore {}
+extension SQLiteAuditLog: AuditSink {}
+
+/// The one composition root: reads the configuration, opens the store and builds the use cases. The CLI,
+/// the MCP server and any later front-end get everything from here, and name neither SQLite, SSH nor the
+/// configuration files themselves.
+public enum InfraComposition {
+    /// Why the services could not be built. The adapters print it and exit with status 2.
+    public enum Failure: Error, CustomStringConvertible {
+        /// The configuration (.env, inventory, keys, catalogue) is wrong; the text names the field and the fix.
+        case configuration(String)
+        /// The state store cannot be used.
+        case store(String)
+
+        public var description: String {
+            switch self {
+            case .configuration(let text): "configuration error: \(text)"
+            case .store(let text): text
+            }
+        }
+    }
+
+    /// The audit log alone (`audit tail`, `search`, `export`): needs only the settings.
+    public static func auditLog(envFile: String?) throws(Failure) -> any AuditSink {
+        let settings = try settings(envFile: envFile)
+        return SQLiteAuditLog(database: try open(settings))
+    }
+
+    /// What a reviewer's CLI uses (`actions`, `audit verify`): no account key is read.
+    public static func review(envFile: String?) throws(Failure) -> ReviewServices {
+        let configuration: ReviewConfiguration
+        do { configuration = try ConfigurationLoader.review(envFile: envFile) } catch { throw .configuration(error.description) }
+        LogSetup.bootstrap(level: configuration.settings.logLevel)
+        let database = try open(configuration.settings)
+        let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
+        return ReviewServices(
+            review: ActionReview(store: store, audit: audit, catalogue: configuration.catalogue, cataloguePath: configuration.settings.cataloguePath,
+                                 inventory: configuration.inventory, approvalContext: configuration.approvalContext,
+                                 policy: configuration.settings.approvalPolicy, knownHostsPath: configuration.settings.knownHostsPath),
+            verification: AuditVerification(store: store, audit: audit, inventory: configuration.inventory),
+            databasePath: configuration.settings.databasePath)
+    }
+
+    /// Everything the server side uses (`serve`, `doctor`, `audit verify --hosts`): the accounts' keys too.
+    public static func server(envFile: String?, logger: Logger) throws(Failure) -> ServerServices {
+        let configuration: LoadedConfiguration
+        do { configuration = try ConfigurationLoader.load(envFile: envFile) } catch { throw .configuration(error.description) }
+        LogSetup.bootstrap(level: configuration.settings.logLevel)
+        let settings = configuration.settings
+        let database = try open(settings)
+        let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
+        let remote = SSHRemoteExec(configuration: configuration, logger: logger)
+        let recorder = AuditRecorder(sink: audit)
+        let user = OperatingSystemUser.current
+        let users: @Sendable (Account) -> String = { configuration.credentials(for: $0).user }
+        let exec = AuditedExec(remote: remote, recorder: recorder, actor: AuditActor.server(user), users: users,
+                               defaultTimeout: settings.commandTimeout)
+        let review = configuration.review
+        return ServerServices(
+            workflow: ActionWorkflow(store: store, exec: exec, catalogue: configuration.catalogue, inventory: configuration.inventory,
+                                     releaseComponents: configuration.releaseComponents, approvalContext: review.approvalContext,
+                                     policy: settings.approvalPolicy, user: user, runner: configuration.runner.user),
+            diagnostics: Diagnostics(exec: exec, inventory: configuration.inventory, releaseComponents: configuration.releaseComponents),
+            doctor: Doctor(hosts: configuration.inventory.hosts, remote: remote, users: users, timeout: settings.connectTimeout * 2,
+                           release: configuration.releaseComponents),
+            verification: AuditVerification(store: store, audit: audit, inventory: configuration.inventory),
+            ledgers: HostLedgerReader(remote: remote),
+            recorder: recorder, remote: remote,
+            limits: .init(maxMessageBytes: settings.maxMessageBytes, shutdownGrace: settings.shutdownGrace),
+            databasePath: settings.databasePath)
+    }
+
+    /// Ends the process in order, after every SSH pool was shut down: waits for the last session thread and
+    /// releases libssh2 (bounded), then exits with `status` (see docs/ARCHITECTURE.md).
+    public static func endProcess(status: Int32) async -> Never {
+        if await !SSHRuntime.finish(within: .seconds(2)) {
+            FileHandle.standardError.write(Data("warning: \(SSHRuntime.liveSessionThreads) SSH session thread(s) still closing; exiting without library cleanup\n".utf8))
+        }
+        SSHRuntime.endProcess(status: status)
+    }
+
+    static func settings(envFile: String?) throws(Failure) -> Settings {
+        do {
+            let settings = try ConfigurationLoader.settings(envFile: envFile)
+            LogSetup.bootstrap(level: settings.logLevel)
+            return settings
+        } catch {
+            throw .configuration(error.description)
+        }
+    }
+
+    /// Opens the state database; every commit that appends audit rows sends the new head to the audit
+    /// witness (LINUX_MCP_AUDIT_WITNESS).
+    static func open(_ settings: Settings) throws(Failure) -> StateDatabase {
+        do {
+            return try StateDatabase(path: settings.databasePath, witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
+        } catch {
+            throw .store(error.description)
+        }
+    }
+}
+
+/// The use cases of a reviewer's CLI.
+public struct ReviewServices: Sendable {
+    /// Read, sign, approve and reject.
+    public let review: ActionReview
+    /// `audit verify` without the hosts.
+    public let verification: AuditVerification
+    /// The state database's path (the witness in the journal is read for its owner).
+    public let databasePath: String
+}
+
+/// The use cases of the server side.
+public struct ServerServices: Sendable {
+    /// The AI's side of approved actions.
+    public let workflow: ActionWorkflow
+    /// The read-only diagnostics.
+    public let diagnostics: Diagnostics
+    /// Both accounts on every host.
+    public let doctor: Doctor
+    /// `audit verify`.
+    public let verification: AuditVerification
+    /// The hosts' ledgers, for `audit verify --hosts`.
+    public let ledgers: HostLedgerReader
+    /// Audit rows of the adapter's own events (tool calls, start, stop), group-committed.
+    public let recorder: AuditRecorder
+    let remote: any RemoteExec
+    /// The server's limits.
+    public let limits: Limits
+
+    /// Start and stop records.
+    public var lifecycle: ServerLifecycle { ServerLifecycle(workflow: workflow, recorder: recorder) }
+    /// The state database's path.
+    public let databasePath: String
+
+    /// What bounds the server.
+    public struct Limits: Sendable {
+        /// The largest MCP message accepted (LINUX_MCP_MAX_MESSAGE_BYTES).
+        public var maxMessageBytes: Int
+        /// How long a stop waits for running executions (LINUX_MCP_SHUTDOWN_GRACE_SECONDS).
+        public var shutdownGrace: Duration
+    }
+
+    /// Closes every SSH connection, waiting at most `limit`.
+    public func closeConnections(within limit: Duration = .seconds(2)) async {
+        await remote.shutdown(within: limit)
+    }
+}
