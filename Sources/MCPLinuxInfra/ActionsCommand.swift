@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
 import InfraApp
-import InfraConfig
 import InfraDomain
-import InfraStore
 
 /// `actions`: the human side of approved actions. An approval is a statement signed with the approver's
 /// own SSH key (ssh-agent, a key file, or a signature made elsewhere); the principal comes from the
@@ -22,8 +20,8 @@ struct ActionsCommand: ParsableCommand {
         @Flag(help: "Every action, whatever its state.") var all = false
 
         func run() throws {
-            let store = try ActionsCommand.store(options)
-            let records = try store.list(states: all ? [] : [.proposed, .approved])
+            let review = try options.review().review
+            let records = try ActionsCommand.refusing { try review.list(states: all ? [] : [.proposed, .approved]).map(\.record) }
             if records.isEmpty { print(all ? "no actions" : "no pending actions"); return }
             print("ID        STATE        IMPACT  APPROVALS  HOST              ACTION                 PROPOSED (UTC)")
             for record in records {
@@ -43,7 +41,7 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "Also print the exact statement this approver would sign now.") var principal: String?
 
         func run() throws {
-            let review = try ActionsCommand.review(options)
+            let review = try options.review().review
             try ActionsCommand.refusing {
                 print(ActionsCommand.describe(try review.review(id)))
                 if let principal {
@@ -63,7 +61,7 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "Your approver principal, as in the inventory's mcp_approvers.") var principal: String
 
         func run() throws {
-            let review = try ActionsCommand.review(options)
+            let review = try options.review().review
             try ActionsCommand.refusing { print(try review.statement(id, principal: principal), terminator: "") }
         }
     }
@@ -94,17 +92,17 @@ struct ActionsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let review = try ActionsCommand.review(options)
+            let review = try options.review().review
             let osAccount = OperatingSystemUser.current
             try ActionsCommand.refusing {
                 let source: ActionReview.SignatureSource
                 if let signature {
                     let statementPath = statement ?? (signature.hasSuffix(".sig") ? String(signature.dropLast(4)) : signature + ".txt")
                     guard let signatureText = try? String(contentsOfFile: signature, encoding: .utf8) else {
-                        throw StoreError.refused("--signature \(signature): cannot read it")
+                        throw Refusal(.invalidArgument, "--signature \(signature): cannot read it")
                     }
                     guard let statementText = try? String(contentsOfFile: statementPath, encoding: .utf8) else {
-                        throw StoreError.refused("the statement \(statementPath) (what \(signature) signs): cannot read it; name it with --statement")
+                        throw Refusal(.invalidArgument, "the statement \(statementPath) (what \(signature) signs): cannot read it; name it with --statement")
                     }
                     source = .signed(SignedApproval(statement: statementText, signature: signatureText))
                 } else if let key {
@@ -134,7 +132,7 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "Why you reject it (required; the AI reads it).") var reason: String?
 
         func run() throws {
-            let review = try ActionsCommand.review(options)
+            let review = try options.review().review
             let approver = OperatingSystemUser.current
             try ActionsCommand.refusing {
                 let record = try review.reject(id, osAccount: approver, reason: reason)
@@ -143,24 +141,13 @@ struct ActionsCommand: ParsableCommand {
         }
     }
 
-    static func store(_ options: ConfigurationOptions) throws -> ProposalStore {
-        let settings = try options.loadSettings()
-        return ProposalStore(database: try openDatabase(settings), policy: settings.approvalPolicy)
-    }
-
-    /// The review use cases over the configuration without account keys.
-    static func review(_ options: ConfigurationOptions) throws -> ActionReview {
-        let configuration = try options.loadReview()
-        return ActionReview(configuration: configuration, database: try openDatabase(configuration.settings))
-    }
-
     /// Runs `body`; a refusal is printed on stderr and exits with status 1.
-    static func refusing(_ body: () throws -> Void) throws {
+    static func refusing<T>(_ body: () throws -> T) throws -> T {
         do {
-            try body()
-        } catch let error as StoreError {
+            return try body()
+        } catch let refusal as Refusal {
             // A refusal may quote stored text (a digest column, an id, a host): escaped, like everything printed.
-            FileHandle.standardError.write(Data("refused: \(TerminalText.escaped(error.description))\n".utf8))
+            FileHandle.standardError.write(Data("refused: \(TerminalText.escaped(refusal.message))\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
 import InfraApp
-import InfraConfig
 import InfraDomain
-import InfraSSH
-import InfraStore
 import Logging
 
 /// `audit`: read, search, export and verify the chained audit log.
@@ -23,13 +20,13 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() throws {
             let log = try AuditCommand.log(options)
-            var filter = AuditLog.Filter()
+            var filter = AuditFilter()
             filter.limit = n
             var last: Int64 = 0
             for record in try log.records(filter) { print(AuditCommand.line(record)); last = record.seq }
             while f {
                 Thread.sleep(forTimeInterval: 0.5)
-                var next = AuditLog.Filter()
+                var next = AuditFilter()
                 next.afterSeq = last
                 for record in try log.records(next) { print(AuditCommand.line(record)); last = record.seq }
                 fflush(nil)
@@ -52,7 +49,7 @@ struct AuditCommand: AsyncParsableCommand {
         @Flag(help: "JSON lines instead of text.") var jsonl = false
 
         func run() throws {
-            var filter = AuditLog.Filter()
+            var filter = AuditFilter()
             (filter.host, filter.action, filter.actor, filter.kind, filter.outcome, filter.proposalID) = (host, action, actor, kind, outcome, id)
             filter.since = try since.map { try AuditCommand.bound($0, "--since") }
             filter.until = try until.map { try AuditCommand.bound($0, "--until", end: true) }
@@ -71,7 +68,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() throws {
-            for record in try AuditCommand.log(options).records() { print(try AuditCommand.json(record)) }
+            for record in try AuditCommand.log(options).records(AuditFilter()) { print(try AuditCommand.json(record)) }
         }
     }
 
@@ -106,22 +103,26 @@ struct AuditCommand: AsyncParsableCommand {
             let anchors = anchor.compactMap(AuditChain.Anchor.init)
             var report: AuditVerification.Report
             var hostCount = 0
-            let settings = try options.loadSettings()
-            // Before the log: every head read then was committed before the log is read.
-            let witnessed = if let witness { AuditWitnessReader.file(witness) } else { await AuditWitnessReader.journal(databasePath: settings.databasePath) }
             let verification: AuditVerification
+            let witnessed: AuditWitnessReader.Reading
             if hosts {
-                let configuration = try options.load()
-                verification = AuditVerification(configuration: configuration.review, database: try openDatabase(configuration.settings))
+                let services = try options.server("audit")
+                verification = services.verification
+                // Before the log: every head read then was committed before the log is read.
+                witnessed = await AuditCommand.witnessed(witness, databasePath: services.databasePath)
                 report = try verification.verifyLog(anchors: anchors)
-                hostCount = configuration.inventory.hosts.count
-                try await SSHPool.with(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
-                                       logger: Logger(label: "audit")) { pool in
-                    try await verification.verifyHosts(pool: pool, reader: configuration.reader, report: &report)
+                hostCount = services.diagnostics.inventory.hosts.count
+                do {
+                    try await verification.verifyHosts(ledgers: services.ledgers, report: &report)
+                } catch {
+                    await services.closeConnections()
+                    throw error
                 }
+                await services.closeConnections()
             } else {
-                let configuration = try options.loadReview()
-                verification = AuditVerification(configuration: configuration, database: try openDatabase(configuration.settings))
+                let services = try options.review()
+                verification = services.verification
+                witnessed = await AuditCommand.witnessed(witness, databasePath: services.databasePath)
                 report = try verification.verifyLog(anchors: anchors)
             }
             try verification.verifyWitness(witnessed, report: &report)
@@ -139,8 +140,14 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
-    static func log(_ options: ConfigurationOptions) throws -> AuditLog {
-        AuditLog(database: try openDatabase(try options.loadSettings()))
+    static func log(_ options: ConfigurationOptions) throws -> any AuditSink {
+        try options.auditLog()
+    }
+
+    /// The heads the witness recorded: from `file`, or from the journal (entries of the database's owner).
+    static func witnessed(_ file: String?, databasePath: String) async -> AuditWitnessReader.Reading {
+        if let file { return AuditWitnessReader.file(file) }
+        return await AuditWitnessReader.journal(databasePath: databasePath)
     }
 
     /// One row as a line: every field through TerminalText, whoever wrote it (an older release, a database writer).

@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import InfraApp
-import InfraConfig
 import InfraDomain
 import InfraMCP
-import InfraSSH
-import InfraStore
 import Logging
 
 /// The `mcp-linux-infra` command.
@@ -17,7 +14,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
         subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
-    /// time it returns or throws; ``SSHRuntime/finish(within:)`` then waits for the last session thread
+    /// time it returns or throws; `InfraComposition.endProcess` then waits for the last session thread
     /// and releases libssh2, and only after that does the process exit (see docs/ARCHITECTURE.md).
     static func main() async {
         var failure: (any Error)?
@@ -31,17 +28,16 @@ struct MCPLinuxInfra: AsyncParsableCommand {
         } catch {
             failure = error
         }
-        if await !SSHRuntime.finish(within: .seconds(2)) {
-            FileHandle.standardError.write(Data("warning: \(SSHRuntime.liveSessionThreads) SSH session thread(s) still closing; exiting without library cleanup\n".utf8))
+        var status: Int32 = 0
+        if let failure {
+            let message = fullMessage(for: failure)
+            status = exitCode(for: failure).rawValue
+            if !message.isEmpty {
+                let stream = status == 0 ? FileHandle.standardOutput : FileHandle.standardError
+                stream.write(Data((message + "\n").utf8))
+            }
         }
-        guard let failure else { SSHRuntime.endProcess(status: 0) }
-        let message = fullMessage(for: failure)
-        let status = exitCode(for: failure).rawValue
-        if !message.isEmpty {
-            let stream = status == 0 ? FileHandle.standardOutput : FileHandle.standardError
-            stream.write(Data((message + "\n").utf8))
-        }
-        SSHRuntime.endProcess(status: status)
+        await InfraComposition.endProcess(status: status)
     }
 }
 
@@ -50,34 +46,26 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .long, help: "A .env file with LINUX_MCP_* settings (default: ./.env if present).")
     var envFile: String?
 
-    /// Loads and validates the configuration, or prints the error and exits with status 2.
-    func load() throws -> LoadedConfiguration {
-        try loading { try ConfigurationLoader.load(envFile: envFile) } settings: { $0.settings }
+    /// The server side's services (`serve`, `doctor`, `audit verify --hosts`), or the error printed and exit 2.
+    func server(_ label: String) throws -> ServerServices {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.server(envFile: envFile, logLabel: label) }
     }
 
-    /// Loads what a reviewer needs (no account keys), or prints the error and exits with status 2.
-    func loadReview() throws -> ReviewConfiguration {
-        try loading { try ConfigurationLoader.review(envFile: envFile) } settings: { $0.settings }
+    /// What a reviewer uses (no account keys), or the error printed and exit 2.
+    func review() throws -> ReviewServices {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.review(envFile: envFile) }
     }
 
-    /// Runs a loader; on success sets up logging from its settings, on failure prints the error and exits 2.
-    private func loading<T>(_ load: () throws -> T, settings: (T) -> Settings) throws -> T {
+    /// The audit log alone (settings only), or the error printed and exit 2.
+    func auditLog() throws -> any AuditSink {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.auditLog(envFile: envFile) }
+    }
+
+    private func building<T>(_ build: () throws(InfraComposition.Failure) -> T) throws -> T {
         do {
-            let configuration = try load()
-            LogSetup.bootstrap(level: settings(configuration).logLevel)
-            return configuration
+            return try build()
         } catch {
-            writeError("configuration error: \(error)")
-            throw ExitCode(2)
-        }
-    }
-
-    /// Loads only the settings (the human-side commands that need no inventory), or exits with status 2.
-    func loadSettings() throws -> Settings {
-        do {
-            return try ConfigurationLoader.settings(envFile: envFile)
-        } catch {
-            writeError("configuration error: \(error)")
+            writeError(error.description)
             throw ExitCode(2)
         }
     }
@@ -90,17 +78,6 @@ func writeError(_ text: String) {
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }
 
-/// Opens the state database, or prints why it cannot be used and exits with status 2. Every commit that
-/// appends audit rows sends the new head to the audit witness (LINUX_MCP_AUDIT_WITNESS).
-func openDatabase(_ settings: Settings) throws -> StateDatabase {
-    do {
-        return try StateDatabase(path: settings.databasePath, witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
-    } catch {
-        writeError("\(error)")
-        throw ExitCode(2)
-    }
-}
-
 /// `doctor`: one line per host and account, non-zero exit when any check fails.
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,11 +88,9 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let configuration = try options.load()
-        let pool = SSHPool(options: SSHPoolOptions(settings: configuration.settings), verifier: configuration.hostKeys,
-                           logger: Logger(label: "mcp-linux-infra.ssh"))
-        let checks = await Doctor(configuration: configuration, pool: pool).run()
-        await pool.shutdown()
+        let services = try options.server("mcp-linux-infra.ssh")
+        let checks = await services.doctor.run()
+        await services.closeConnections()
         for check in checks {
             // A check quotes what the host answered: escaped, so a host cannot turn a FAIL line into another.
             print(TerminalText.escaped(check.line))
@@ -137,9 +112,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let configuration = try options.load()
-        let database = try openDatabase(configuration.settings)
-        let server = DiagnosticsServer(configuration: configuration, database: database, logger: Logger(label: "mcp-linux-infra.mcp"))
+        let services = try options.server("mcp-linux-infra.mcp")
+        let server = MCPServer(services: services, logger: Logger(label: "mcp-linux-infra.mcp"))
         try await server.serveStdio(version: "0.3.0")
     }
 }

@@ -56,10 +56,8 @@ public struct ActionWorkflow: Sendable {
             throw Refusal(.unknownHost, "argument 'host': '\(name)' is not an inventory host (a proposal names exactly one host). "
                                         + "Call list_hosts for the inventory.")
         }
-        guard (10...2000).contains(rationale.count),
-              !rationale.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) else {
-            throw Refusal(.invalidArgument, "argument 'rationale' must be 10 to 2000 characters without control characters "
-                                            + "(what you saw, what this fixes)")
+        guard FreeText.rationale.accepts(rationale) else {
+            throw Refusal(.invalidArgument, "argument 'rationale' \(FreeText.rationale.rule) (what you saw, what this fixes)")
         }
         let request: ActionRequest
         do {
@@ -104,9 +102,7 @@ public struct ActionWorkflow: Sendable {
 
     /// The proposer withdraws a PROPOSED or APPROVED action.
     public func cancel(_ id: String, reason: String) throws -> ProposalReview {
-        guard (3...500).contains(reason.count), !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Refusal(.invalidArgument, "argument 'reason' must be 3 to 500 characters without control characters")
-        }
+        guard FreeText.reason.accepts(reason) else { throw Refusal(.invalidArgument, "argument 'reason' \(FreeText.reason.rule)") }
         let full = try proposals.resolve(id)
         return view(try proposals.apply(full) { record, _, date in
             try ProposalRules.cancellation(of: record, by: user, reason: reason, now: date)

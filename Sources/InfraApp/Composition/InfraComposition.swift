@@ -51,11 +51,13 @@ public enum InfraComposition {
     }
 
     /// Everything the server side uses (`serve`, `doctor`, `audit verify --hosts`): the accounts' keys too.
-    public static func server(envFile: String?, logger: Logger) throws(Failure) -> ServerServices {
+    public static func server(envFile: String?, logLabel: String) throws(Failure) -> ServerServices {
         let configuration: LoadedConfiguration
         do { configuration = try ConfigurationLoader.load(envFile: envFile) } catch { throw .configuration(error.description) }
         LogSetup.bootstrap(level: configuration.settings.logLevel)
         let settings = configuration.settings
+        // After the bootstrap: a logger made before it would write to stdout, the MCP transport.
+        let logger = Logger(label: logLabel)
         let database = try open(settings)
         let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
         let remote = SSHRemoteExec(configuration: configuration, logger: logger)

@@ -12,6 +12,10 @@ public struct ToolArgument: Sendable {
         case integer(min: Int, max: Int)
         /// One of a fixed set of strings.
         case choice([String])
+        /// Free text of the AI's (InfraDomain.FreeText: a length, no control characters).
+        case text(FreeText, example: String)
+        /// An object of NAME: "value" strings, each value at most `maxValueLength` characters.
+        case stringMap(maxValueLength: Int)
         /// An absolute path of at most 256 characters from `A-Za-z0-9._/@+,-`, with no `.` or `..` component.
         case path(example: String)
     }
@@ -42,6 +46,12 @@ public struct ToolArgument: Sendable {
             return .object(["type": "integer", "minimum": .int(min), "maximum": .int(max), "description": .string(description)])
         case .choice(let values):
             return .object(["type": "string", "enum": .array(values.map { .string($0) }), "description": .string(description)])
+        case .text(let rule, let example):
+            return .object(["type": "string", "minLength": .int(rule.length.lowerBound), "maxLength": .int(rule.length.upperBound),
+                            "description": .string("\(description) Example: \(example)")])
+        case .stringMap(let maxValueLength):
+            return .object(["type": "object", "additionalProperties": .object(["type": "string", "maxLength": .int(maxValueLength)]),
+                            "description": .string(description)])
         case .path(let example):
             return .object(["type": "string", "pattern": .string("^(\(Self.pathPattern))$"), "maxLength": 256,
                             "description": .string("\(description) An absolute path without . or .. components. Example: \(example)")])
@@ -68,6 +78,11 @@ public struct ToolArgument: Sendable {
                 throw .badArgument(name, "must be one of: \(values.joined(separator: ", "))")
             }
             return text
+        case .text(let rule, _):
+            guard let text = value.stringValue, rule.accepts(text) else { throw .badArgument(name, rule.rule) }
+            return text
+        case .stringMap:
+            throw .badArgument(name, "must be an object of NAME: \"value\"")
         case .path(let example):
             guard let text = value.stringValue, text.count <= 256,
                   text.wholeMatch(of: try! Regex("^(\(Self.pathPattern))$")) != nil else {
@@ -78,6 +93,40 @@ public struct ToolArgument: Sendable {
             }
             return text
         }
+    }
+}
+
+extension ToolArgument {
+    /// The value of a ``Kind/stringMap(maxValueLength:)`` argument, or an error naming the argument.
+    func validateMap(_ value: Value) throws(ToolCallError) -> [String: String] {
+        guard case .stringMap(let maxValueLength) = kind, case .object(let object) = value else {
+            throw .badArgument(name, "must be an object of NAME: \"value\"")
+        }
+        var strings: [String: String] = [:]
+        for (key, item) in object {
+            guard let text = item.stringValue, text.count <= maxValueLength else {
+                throw .badArgument(name, "'\(key)' must be a string of at most \(maxValueLength) characters")
+            }
+            strings[key] = text
+        }
+        return strings
+    }
+
+    /// Checks that `given` holds only `arguments` and every required one, and returns the scalar ones as
+    /// validated words (map arguments are read with ``validateMap(_:)``).
+    static func validate(_ given: [String: Value], _ arguments: [ToolArgument]) throws(ToolCallError) -> [String: String] {
+        let names = arguments.map(\.name)
+        for key in given.keys.sorted() where !names.contains(key) { throw .unknownArgument(key, allowed: names) }
+        var words: [String: String] = [:]
+        for argument in arguments {
+            guard let value = given[argument.name] else {
+                if argument.required { throw .missingArgument(argument.name) }
+                continue
+            }
+            if case .stringMap = argument.kind { continue }
+            words[argument.name] = try argument.validate(value)
+        }
+        return words
     }
 }
 

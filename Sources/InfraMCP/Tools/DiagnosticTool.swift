@@ -17,6 +17,8 @@ public struct DiagnosticTool: Sendable {
     /// Non-zero mcp-wrapper exit codes that still carry an answer when nothing was printed on stderr
     /// (grep finding nothing, ping getting no reply, ps not finding the PID).
     public let acceptedExitCodes: Set<Int32>
+    /// The host lists (inventory) its arguments must be on, checked before any SSH.
+    public let egress: [EgressAllowlist.Rule]
     /// The wrapper requests for one host, from the validated `NAME=VALUE` words.
     public let requests: @Sendable ([String: String]) -> [String]
     /// The typed result from the requests' outputs (in the same order).
@@ -24,7 +26,7 @@ public struct DiagnosticTool: Sendable {
 
     /// Creates a tool.
     public init(name: String, title: String, description: String, fansOut: Bool, arguments: [ToolArgument],
-                dataSchema: Value, acceptedExitCodes: Set<Int32> = [0], requests: @escaping @Sendable ([String: String]) -> [String],
+                dataSchema: Value, acceptedExitCodes: Set<Int32> = [0], egress: [EgressAllowlist.Rule] = [], requests: @escaping @Sendable ([String: String]) -> [String],
                 parse: @escaping @Sendable ([String]) throws -> Value) {
         self.name = name
         self.title = title
@@ -33,6 +35,7 @@ public struct DiagnosticTool: Sendable {
         self.arguments = arguments
         self.dataSchema = dataSchema
         self.acceptedExitCodes = acceptedExitCodes
+        self.egress = egress
         self.requests = requests
         self.parse = parse
     }

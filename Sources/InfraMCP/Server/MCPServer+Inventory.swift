@@ -1,8 +1,9 @@
 import Foundation
+import InfraApp
 import InfraDomain
 import MCP
 
-extension DiagnosticsServer {
+extension MCPServer {
     /// `list_hosts`: the inventory (the only hosts any tool can reach) with what the server last saw of each host.
     static let listHostsTool = Tool(
         name: "list_hosts", title: "Inventory hosts",
@@ -22,7 +23,7 @@ extension DiagnosticsServer {
                     "name": DiagnosticTools.string, "address": DiagnosticTools.string, "port": DiagnosticTools.integer,
                     "groups": DiagnosticTools.strings, "allowedServices": DiagnosticTools.strings,
                     "allowedContainers": DiagnosticTools.strings, "httpChecks": DiagnosticTools.strings, "pingTargets": DiagnosticTools.strings,
-                    "reachability": ReachabilityLog.schema, "drift": DiagnosticTools.strings,
+                    "reachability": reachabilitySchema, "drift": DiagnosticTools.strings,
                 ], optional: ["drift"])),
                 "groups": .object(["type": "object", "additionalProperties": DiagnosticTools.strings]),
             ]),
@@ -37,22 +38,13 @@ extension DiagnosticsServer {
             guard let flag = value.boolValue else { throw .badArgument("probe", "must be true or false") }
             probe = flag
         }
-        let inventory = configuration.inventory
-        var drift: [String: Value] = [:]
-        if probe {
-            let release = configuration.releaseComponents
-            let probed = await fanOut(inventory.hosts) { host in
-                let answer = try await self.execute("version", on: host)
-                let differences = ComponentDrift.differences(reported: ComponentDrift.reported(in: answer.stdoutText), expected: release)
-                return .array(differences.map { .string($0.description) })
-            } progress: { _, _ in }
-            for result in probed { if let data = result.data { drift[result.host] = data } }
-        }
+        let diagnostics = services.diagnostics
+        let drift = probe ? await diagnostics.drift() : [:]
         var hosts: [Value] = []
-        for host in inventory.hosts {
+        for host in diagnostics.inventory.hosts {
             var fields = Self.fields(of: host)
-            fields["reachability"] = await reachability.value(for: host.name)
-            if let differences = drift[host.name] { fields["drift"] = differences }
+            fields["reachability"] = Self.reachability(await diagnostics.reachability(of: host.name))
+            if let differences = drift[host.name] { fields["drift"] = .array(differences.map { .string($0.description) }) }
             hosts.append(.object(fields))
         }
         return .object(["hosts": .array(hosts), "groups": groupsValue])
@@ -67,7 +59,27 @@ extension DiagnosticsServer {
     }
 
     /// The inventory's groups and their members.
-    var groupsValue: Value { .object(configuration.inventory.groups.mapValues { .array($0.map { .string($0) }) }) }
+    var groupsValue: Value { .object(services.diagnostics.inventory.groups.mapValues { .array($0.map { .string($0) }) }) }
+
+    /// `{"state": "reachable" | "unreachable" | "unknown", "checkedAt", "latencyMs", "detail"}`.
+    static func reachability(_ seen: ReachabilityLog.Observation?) -> Value {
+        guard let seen else { return .object(["state": "unknown"]) }
+        return .object(["state": .string(seen.reachable ? "reachable" : "unreachable"),
+                        "checkedAt": .string(ISO8601DateFormatter().string(from: seen.at)),
+                        "latencyMs": .int(Int(AuditedExec.milliseconds(seen.latency))), "detail": .string(seen.detail)])
+    }
+
+    /// The schema of ``reachability(_:)``.
+    static let reachabilitySchema: Value = .object([
+        "type": "object",
+        "properties": .object([
+            "state": .object(["type": "string", "enum": ["reachable", "unreachable", "unknown"]]),
+            "checkedAt": .object(["type": "string", "description": "When (ISO 8601, UTC)."]),
+            "latencyMs": .object(["type": "integer", "minimum": 0]),
+            "detail": .object(["type": "string", "description": "The forced command's version line, or why the host was not reached."]),
+        ]),
+        "required": ["state"],
+    ])
 
     /// A read-only MCP resource and its text.
     struct ResourceEntry {
@@ -77,7 +89,7 @@ extension DiagnosticsServer {
 
     /// The inventory (as the server read it) and the action catalogue, read-only.
     var resources: [ResourceEntry] {
-        let hosts: Value = .object(["hosts": .array(configuration.inventory.hosts.map { .object(Self.fields(of: $0)) }),
+        let hosts: Value = .object(["hosts": .array(services.diagnostics.inventory.hosts.map { .object(Self.fields(of: $0)) }),
                                     "groups": groupsValue])
         return [
             ResourceEntry(resource: Resource(name: "inventory", uri: "inventory://hosts", title: "Inventory",
@@ -88,7 +100,7 @@ extension DiagnosticsServer {
                                              description: "The only actions that can ever be proposed and, once a human approves, run as root: "
                                                 + "impact, parameters, the exact command and its verification probe.",
                                              mimeType: "application/json"),
-                          text: Self.json(Self.catalogueValue(configuration.catalogue))),
+                          text: Self.json(Self.catalogueValue(services.workflow.actionCatalogue))),
         ]
     }
 
@@ -106,12 +118,5 @@ extension DiagnosticsServer {
                          "idempotent": .bool(action.idempotent)])
             }),
         ])
-    }
-
-    /// Sorted-key JSON text.
-    static func json(_ value: Value) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

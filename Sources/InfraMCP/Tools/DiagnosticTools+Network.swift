@@ -65,7 +65,7 @@ extension DiagnosticTools {
             dataSchema: object(["reachable": boolean, "transmitted": integer, "received": integer, "lossPercent": number,
                                 "rttMinMs": number, "rttAvgMs": number, "rttMaxMs": number],
                                optional: ["rttMinMs", "rttAvgMs", "rttMaxMs"]),
-            acceptedExitCodes: [0, 1],
+            acceptedExitCodes: [0, 1], egress: [.ping(argument: "target")],
             requests: { words in [request("ping", ["host": words["target"]!, "count": words["count"] ?? "3"], ["host", "count"])] },
             parse: { try encode(WrapperOutput.ping($0[0])) }),
         DiagnosticTool(
@@ -76,6 +76,7 @@ extension DiagnosticTools {
             arguments: [ToolArgument("url", .pattern(urlPattern, maxLength: 512, example: "http://127.0.0.1/health"), required: true,
                                      "An http or https URL without query string or credentials.")],
             dataSchema: object(["statusCode": integer, "timeSeconds": number, "bytes": integer]),
+            egress: [.url(argument: "url")],
             requests: { [request("http-check", $0, ["url"])] },
             parse: { try encode(WrapperOutput.httpCheck($0[0])) }),
     ]

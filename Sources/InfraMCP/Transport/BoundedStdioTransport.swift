@@ -12,7 +12,7 @@ import MCP
 /// error naming the limit as soon as it passes, its remaining bytes dropped as they arrive. Each message
 /// goes through ``MessageScreen`` before the SDK sees it. Writes are serialized on one queue, one message
 /// per line, off Swift's cooperative pool. Switching back to the SDK's transport is one line in
-/// `DiagnosticsServer.serveStdio`.
+/// `MCPServer.serveStdio`.
 actor BoundedStdioTransport: Transport {
     nonisolated let logger: Logger
     private let input: Int32

@@ -1,5 +1,4 @@
 import InfraDomain
-import InfraStore
 import MCP
 
 /// The audit row of one tools/call, holding in its columns only what passed validation.
@@ -25,16 +24,16 @@ struct ToolCallAudit: Sendable {
     static let rawLimit = 4096
 
     /// The row for a call to `name` with `arguments`, answered with `outcome` after `durationMs`.
-    func entry(actor: String, name: String, arguments: [String: Value]?, outcome: String, durationMs: Int64) -> AuditLog.Entry {
+    func entry(actor: String, name: String, arguments: [String: Value]?, outcome: String, durationMs: Int64) -> AuditChain.Record {
         var detail = ["durationMs": String(durationMs)]
         if let tool { detail["tool"] = tool } else { detail["raw.tool"] = Self.raw(name) }
         // JSON stays JSON: the same rule as JSON escapes, so the exact arguments can still be read back from it.
-        let json = arguments.map { DiagnosticsServer.json(.object($0)) } ?? "{}"
+        let json = arguments.map { MCPServer.json(.object($0)) } ?? "{}"
         detail["raw.arguments"] = json.count <= Self.rawLimit ? TerminalText.jsonEscaped(json) : Self.raw(json)
         for (key, validated) in [("host", host), ("action", action), ("id", proposalID)] where validated == nil {
-            if let given = arguments?[key] { detail["raw." + key] = Self.raw(given.stringValue ?? DiagnosticsServer.json(given)) }
+            if let given = arguments?[key] { detail["raw." + key] = Self.raw(given.stringValue ?? MCPServer.json(given)) }
         }
-        return AuditLog.Entry(actor: actor, kind: "tool", host: host ?? "", action: action ?? "", proposalID: proposalID ?? "",
+        return AuditChain.Record(actor: actor, kind: "tool", host: host ?? "", action: action ?? "", proposalID: proposalID ?? "",
                               outcome: outcome, detail: detail)
     }
 

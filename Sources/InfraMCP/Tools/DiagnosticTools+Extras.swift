@@ -24,6 +24,7 @@ extension DiagnosticTools {
                 ToolArgument("lines", .integer(min: 1, max: 1000), "How many last lines (default 100)."),
             ],
             dataSchema: object(["lines": strings]),
+            egress: [.container(argument: "name")],
             requests: { [request("container-logs", $0, ["name", "lines"])] },
             parse: { try encode(["lines": WrapperOutput.lines($0[0])]) }),
         DiagnosticTool(

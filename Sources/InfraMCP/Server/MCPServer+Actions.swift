@@ -1,0 +1,77 @@
+import Foundation
+import InfraApp
+import InfraDomain
+import MCP
+
+extension MCPServer {
+    /// Runs one of ActionTools' tools through the workflow; `validated` gets the host, action and id once
+    /// they passed validation.
+    func callAction(_ name: String, _ arguments: [String: Value], validated: inout ToolCallAudit) async throws -> Value {
+        let words = try ToolArgument.validate(arguments, ActionTools.arguments[name] ?? [])
+        let workflow = services.workflow
+        switch name {
+        case "propose_pra_action":
+            let host = words["host"]!, action = words["action"]!
+            if services.diagnostics.inventory.host(named: host) != nil { validated.host = host }
+            if workflow.actionCatalogue.action(named: action) != nil { validated.action = action }
+            let parameters = try arguments["parameters"].map { try ActionTools.parameters.validateMap($0) } ?? [:]
+            let proposed = try await workflow.propose(host: host, action: action, parameters: parameters, rationale: words["rationale"]!,
+                                                      client: await session.client)
+            validated.proposalID = proposed.id
+            return .object(["action": view(workflow.view(proposed))])
+        case "list_pending_actions":
+            return .object(["actions": .array(try workflow.pending().map(view))])
+        case "get_pra_action":
+            validated.proposalID = try workflow.resolve(words["id"]!)
+            return .object(["action": view(try workflow.get(validated.proposalID!))])
+        case "cancel_pra_action":
+            validated.proposalID = try workflow.resolve(words["id"]!)
+            return .object(["action": view(try workflow.cancel(validated.proposalID!, reason: words["reason"]!))])
+        case "execute_pra_action":
+            validated.proposalID = try workflow.resolve(words["id"]!)
+            let calls = self.calls
+            return .object(["action": view(try await workflow.execute(validated.proposalID!, stopping: .init { calls.isAbandoning }))])
+        case "list_pra_catalog":
+            return Self.catalogueValue(workflow.actionCatalogue)
+        default:
+            throw ToolCallError.unknownTool(name)
+        }
+    }
+
+    /// A proposal as the AI sees it (the stored record), with the next step spelled out.
+    func view(_ review: ProposalReview) -> Value {
+        let record = review.record
+        let iso = ISO8601DateFormatter()
+        var fields: [String: Value] = [
+            "id": .string(record.id), "action": .string(record.action), "host": .string(record.host),
+            "parameters": .object(record.parameters.mapValues { .string($0) }), "impact": .string(record.impact),
+            "state": .string(record.state.rawValue), "digest": .string(record.digest), "rationale": .string(record.rationale),
+            "proposer": .string(record.proposer), "command": .array(record.command.map { .string($0) }),
+            "runsAs": .string(review.runsAs(runner: services.workflow.runnerUser)),
+            "verification": .string(record.verification.isEmpty ? "none" : record.verification.joined(separator: " ")),
+            "createdAt": .string(iso.string(from: record.createdAt)), "expiresAt": .string(iso.string(from: record.expiresAt)),
+            "approvals": .int(record.approvals), "requiredApprovals": .int(record.requiredApprovals),
+            "decisions": .array(record.decisions.map {
+                .object(["approver": .string($0.approver), "approves": .bool($0.approves), "reason": .string($0.reason),
+                         "at": .string(iso.string(from: $0.at))])
+            }),
+            "transitions": .array(record.transitions.map {
+                .object(["from": .string($0.from?.rawValue ?? "-"), "to": .string($0.to.rawValue), "actor": .string($0.actor),
+                         "reason": .string($0.reason), "at": .string(iso.string(from: $0.at))])
+            }),
+            "nextStep": .string(review.nextStep),
+        ]
+        if let expires = record.approvalExpiresAt { fields["approvalExpiresAt"] = .string(iso.string(from: expires)) }
+        if let run = record.execution {
+            var execution: [String: Value] = ["startedAt": .string(iso.string(from: run.startedAt)), "executor": .string(run.executor)]
+            if let finished = run.finishedAt { execution["finishedAt"] = .string(iso.string(from: finished)) }
+            if let code = run.exitCode { execution["exitCode"] = .int(code) }
+            if let out = run.stdout { execution["stdout"] = .string(String(out.suffix(4000))) }
+            if let err = run.stderr { execution["stderr"] = .string(String(err.suffix(4000))) }
+            if let check = run.verification { execution["verification"] = .string(check) }
+            if let verified = run.verified { execution["verified"] = .string(verified) }
+            fields["execution"] = .object(execution)
+        }
+        return .object(fields)
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import InfraApp
+import InfraDomain
+import Logging
+import MCP
+
+/// The MCP server, whatever its transport: the read-only diagnostic tools and the proposal side of approved
+/// actions (propose, list, get, execute once approved, cancel; never approve), as MCP tools and resources
+/// over InfraApp's use cases. It serves any swift-sdk `Transport` it is given (stdio passes
+/// ``BoundedStdioTransport``). Every tool call is audited; every rule lives in InfraApp or the domain.
+public final class MCPServer: Sendable {
+    let services: ServerServices
+    let tools: [String: DiagnosticTool]
+    let logger: Logger
+    /// The MCP client's name, from initialize.
+    let session = SessionInfo()
+    /// The tool calls running now; a stop lets them finish in order.
+    let calls = ToolCallTracker()
+
+    /// What the server teaches the AI at initialize.
+    public static let instructions = """
+    mcp-linux-infra lets you diagnose Linux hosts of the operator's inventory, read-only, over SSH.
+    Workflow: diagnose with the read-only tools -> propose a remediation action with a rationale -> wait for
+    a human to approve it (you cannot approve) -> execute it once approved -> verify with the read-only tools.
+    Rules: only inventory hosts exist (call list_hosts first); arguments are checked against each tool's
+    inputSchema and refused with an error naming the argument. Never repeat an identical call that failed:
+    report the error to the user and stop. Do not retry with variations to get around a refusal.
+    Tools whose host argument accepts a group or a comma-separated list return one result per host; a host
+    that fails is reported in its own result while the others still answer.
+    """
+
+    /// Creates the server over the application's services.
+    public init(services: ServerServices, logger: Logger) {
+        self.services = services
+        self.logger = logger
+        self.tools = Dictionary(uniqueKeysWithValues: DiagnosticTools.all.map { ($0.name, $0) })
+    }
+
+    /// Serves MCP on stdin/stdout until the client closes the connection or SIGTERM/SIGINT arrives, then
+    /// stops in order. Logs go to stderr only.
+    public func serveStdio(version: String) async throws {
+        // The SDK's StdioTransport(logger:) would do here once it reads in linear time with a size bound.
+        try await serve(transport: BoundedStdioTransport(maxMessageBytes: services.limits.maxMessageBytes, logger: logger), version: version)
+    }
+
+    /// Serves MCP on `transport` until it closes or SIGTERM/SIGINT arrives, then stops in order
+    /// (``stop(server:transport:reason:)``).
+    public func serve(transport: any Transport, version: String) async throws {
+        let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
+                            instructions: Self.instructions,
+                            capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
+        await register(on: server)
+        let interrupted = try await services.lifecycle.started(version: version)
+        if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+        let stopRequest = StopRequest()
+        let calls = self.calls
+        // Installed before serving, so a signal that arrives while the transport starts is not lost.
+        let signals = TerminationSignals { name, count in
+            stopRequest.fire(name)
+            // A second signal: stop without waiting for running actions.
+            if count > 1 { calls.abandonExecutions() }
+        }
+        defer { signals.cancel() }
+        let session = self.session
+        try await server.start(transport: transport) { client, _ in
+            await session.setClient(client.name)
+        }
+        Task {
+            await server.waitUntilCompleted()
+            stopRequest.fire("the client closed the connection")
+        }
+        await stop(server: server, transport: transport, reason: await stopRequest.wait())
+    }
+
+    /// The stop, in order: take no new call; let running executions finish and record their result within
+    /// the grace period (or abandon them, leaving them EXECUTING); close the SSH connections (bounded); let
+    /// the remaining calls return and their answers go out; audit the stop; close the transport.
+    func stop(server: Server, transport: any Transport, reason: String) async {
+        let grace = services.limits.shutdownGrace
+        calls.stopAccepting()
+        let executing = calls.runningExecutions
+        logger.notice("stopping", metadata: ["reason": "\(reason)", "running calls": "\(calls.runningCount)",
+                                             "executing": "\(executing)", "grace": "\(grace)"])
+        let finished = await calls.waitForExecutions(until: .now + grace)
+        let abandoned = finished ? [] : calls.runningExecutions
+        if !finished {
+            calls.abandonExecutions()
+            logger.warning("grace period over: actions still running are left EXECUTING; the next start marks them INTERRUPTED",
+                           metadata: ["ids": "\(abandoned)"])
+        }
+        await services.closeConnections(within: .seconds(2))
+        let drained = await calls.waitForAll(until: .now + .seconds(2))
+        // A call's answer is written after its handler returned: let the answers already due go out.
+        if let answered = transport as? BoundedStdioTransport { _ = await answered.waitUntilAnswered(until: .now + .seconds(2)) }
+        do {
+            try await services.lifecycle.stopped(reason: reason, leftExecuting: abandoned, callsStillRunning: drained ? 0 : calls.runningCount)
+        } catch {
+            logger.error("audit log unavailable: the stop is not recorded", metadata: ["error": "\(error)"])
+        }
+        await server.stop()
+    }
+
+    /// Registers the tool and resource handlers.
+    func register(on server: Server) async {
+        let listHosts = Self.listHostsTool
+        await server.withMethodHandler(ListTools.self) { _ in
+            .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool) + ActionTools.all)
+        }
+        await server.withMethodHandler(CallTool.self) { [weak self, weak server] parameters in
+            guard let self, let server else { return .init(content: [.text(text: "server is shutting down", annotations: nil, _meta: nil)], isError: true) }
+            return await self.call(parameters, server: server)
+        }
+        await server.withMethodHandler(ListResources.self) { [weak self] _ in
+            .init(resources: self?.resources.map(\.resource) ?? [])
+        }
+        await server.withMethodHandler(ReadResource.self) { [weak self] parameters in
+            guard let entry = self?.resources.first(where: { $0.resource.uri == parameters.uri }) else {
+                throw MCPError.invalidParams("no resource \(parameters.uri); see resources/list")
+            }
+            return .init(contents: [.text(entry.text, uri: entry.resource.uri, mimeType: entry.resource.mimeType)])
+        }
+    }
+}
