@@ -273,7 +273,8 @@ public enum InventoryParser {
                     throw error(line: entryLine, field: field, "each approver needs exactly 'principal' and 'key'", fix: form)
                 }
                 guard Approver.isValidPrincipal(principal) else {
-                    throw error(line: entryLine, field: field, "principal '\(principal)' has characters outside letters, digits and _.@+-",
+                    throw error(line: entryLine, field: field,
+                                "principal '\(principal)' is not of the form \(Approver.principalForm): letters, digits and _.@+-, not starting with '-'",
                                 fix: "use a name such as alice@example.org")
                 }
                 let key: SSHPublicKey
