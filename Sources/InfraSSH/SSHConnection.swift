@@ -11,6 +11,9 @@ import Logging
 /// on a dedicated thread: it takes jobs from an inbox, advances every channel without blocking, and
 /// `poll()`s the socket, an eventfd (new work) and the nearest deadline. Callers only ever touch the
 /// inbox, under a lock.
+///
+/// This type owns the session's lifecycle (connect, handshake, run commands, close, tear down); it asks
+/// ``SSHHostKeyCheck`` whether the host is the pinned one and ``SSHAuthenticator`` to prove who we are.
 final class SSHConnection: @unchecked Sendable {
     /// Where and as whom to connect.
     struct Target: Sendable {
@@ -23,10 +26,7 @@ final class SSHConnection: @unchecked Sendable {
     let target: Target
     let logger: Logger
     /// How this session authenticated (for tests and `doctor`).
-    private(set) var authenticatedWith: AuthMethod = .none
-
-    /// How a session proved its identity.
-    enum AuthMethod: String, Sendable { case none, agent, keyFile = "key-file" }
+    private(set) var authenticatedWith: SSHAuthenticator.Method = .none
 
     // Shared with callers, under `lock`.
     private let lock = NSLock()
@@ -163,6 +163,8 @@ final class SSHConnection: @unchecked Sendable {
 
     private var hostName: String { target.host.name }
 
+    /// Connects, handshakes, checks the host key and authenticates, all before `deadline`. Whatever it
+    /// allocated before a failure is left in `session` and `socket` for ``teardown()``.
     private func establish(deadline: ContinuousClock.Instant) throws(SSHError) {
         let host = target.host
         let endpoint = "\(host.address):\(host.port)"
@@ -182,12 +184,8 @@ final class SSHConnection: @unchecked Sendable {
         self.session = session
         libssh2_session_set_blocking(session, 0)
 
-        // Offer exactly the pinned host key types (libssh2 would otherwise prefer ECDSA and report an
-        // ed25519-pinned host as unknown). With nothing pinned, offer all supported types so the error can
-        // show the host's fingerprint.
-        var types = target.verifier.pinnedKeyTypes(address: host.address, port: host.port)
-        if types.isEmpty { types = SSHKeyType.allCases }
-        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, types.map(\.rawValue).joined(separator: ","))
+        let hostKeyCheck = SSHHostKeyCheck(host: host, verifier: target.verifier)
+        hostKeyCheck.offerPinnedKeyTypes(on: session)
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX,
             "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
             + "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256")
@@ -203,97 +201,13 @@ final class SSHConnection: @unchecked Sendable {
                 || rc == Int32(LIBSSH2_ERROR_SOCKET_DISCONNECT)
             throw .handshakeFailed(host: hostName, reason: LibSSH2.lastError(session), retryable: retryable)
         }
-        try verifyHostKey(session)
-        try authenticate(session, deadline: deadline)
+        try hostKeyCheck.verifyPresentedKey(of: session)
+        let authenticator = SSHAuthenticator(session: session, credentials: target.credentials, hostName: hostName, logger: logger,
+                                             waitForSocket: { () throws(SSHError) in try self.wait(until: deadline, phase: "authentication") })
+        authenticatedWith = try authenticator.authenticate()
         if target.options.keepaliveSeconds > 0 {
             libssh2_keepalive_config(session, 0, UInt32(target.options.keepaliveSeconds))
         }
-    }
-
-    private func verifyHostKey(_ session: OpaquePointer) throws(SSHError) {
-        var length = 0
-        var type: Int32 = 0
-        guard let raw = libssh2_session_hostkey(session, &length, &type), length > 0 else {
-            throw .handshakeFailed(host: hostName, reason: "the host presented no host key", retryable: false)
-        }
-        let blob = [UInt8](UnsafeRawBufferPointer(start: raw, count: length))
-        guard let name = SSHPublicKey.algorithmName(ofBlob: blob), case .supported(let keyType) = SSHKeyType.classify(name) else {
-            throw .handshakeFailed(host: hostName, reason: "the host key is not ed25519 or ECDSA", retryable: false)
-        }
-        do {
-            try target.verifier.verify(host: hostName, address: target.host.address, port: target.host.port,
-                                       presented: SSHPublicKey(type: keyType, blob: blob))
-        } catch {
-            throw .hostKey(error)
-        }
-    }
-
-    private func authenticate(_ session: OpaquePointer, deadline: ContinuousClock.Instant) throws(SSHError) {
-        let credentials = target.credentials
-        let user = credentials.user
-        if let socketPath = credentials.agentSocket {
-            switch try authenticateWithAgent(session, socketPath: socketPath, deadline: deadline) {
-            case .authenticated:
-                authenticatedWith = .agent
-                return
-            case .identityUnavailable(let why):
-                logger.notice("ssh-agent cannot be used; falling back to the key file",
-                              metadata: ["host": "\(hostName)", "user": "\(user)", "reason": "\(why)"])
-            }
-        }
-        guard let privateKey = credentials.privateKeyPath else {
-            throw .authenticationFailed(host: hostName, user: user,
-                                        reason: "the agent does not hold \(credentials.publicKeyPath) and there is no key file")
-        }
-        logger.warning("reduced security: private key read from a file into process memory; load it into ssh-agent instead",
-                       metadata: ["host": "\(hostName)", "user": "\(user)", "key": "\(privateKey)"])
-        var rc: Int32
-        repeat {
-            rc = cssh_userauth_publickey_fromfile(session, user, credentials.publicKeyPath, privateKey)
-            if rc == LibSSH2.again { try wait(until: deadline, phase: "authentication") }
-        } while rc == LibSSH2.again
-        if rc != 0 {
-            throw .authenticationFailed(host: hostName, user: user, reason: LibSSH2.lastError(session))
-        }
-        authenticatedWith = .keyFile
-    }
-
-    private enum AgentOutcome { case authenticated, identityUnavailable(String) }
-
-    /// Offers the agent identity whose public key is the configured one, and no other.
-    private func authenticateWithAgent(_ session: OpaquePointer, socketPath: String,
-                                       deadline: ContinuousClock.Instant) throws(SSHError) -> AgentOutcome {
-        guard let agent = libssh2_agent_init(session) else { return .identityUnavailable("libssh2_agent_init failed") }
-        defer {
-            libssh2_agent_disconnect(agent)
-            libssh2_agent_free(agent)
-        }
-        libssh2_agent_set_identity_path(agent, socketPath)
-        guard libssh2_agent_connect(agent) == 0 else { return .identityUnavailable("cannot connect to \(socketPath)") }
-        guard libssh2_agent_list_identities(agent) == 0 else { return .identityUnavailable("cannot list agent identities") }
-        let wanted = target.credentials.publicKey.blob
-        var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
-        var chosen: UnsafeMutablePointer<libssh2_agent_publickey>?
-        while true {
-            var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
-            guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { break }
-            let blob = [UInt8](UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
-            if blob == wanted { chosen = identity; break }
-            previous = identity
-        }
-        guard let chosen else {
-            return .identityUnavailable("the agent does not hold \(target.credentials.publicKeyPath)")
-        }
-        var rc: Int32
-        repeat {
-            rc = libssh2_agent_userauth(agent, target.credentials.user, chosen)
-            if rc == LibSSH2.again { try wait(until: deadline, phase: "authentication") }
-        } while rc == LibSSH2.again
-        guard rc == 0 else {
-            throw .authenticationFailed(host: hostName, user: target.credentials.user,
-                                        reason: "the host refused the agent identity: \(LibSSH2.lastError(session))")
-        }
-        return .authenticated
     }
 
     /// Waits until the socket is ready in the direction libssh2 is blocked on, or throws at the deadline.

@@ -137,7 +137,7 @@ struct InventoryParserTests {
         let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 alice"
         for (body, words) in [("[{principal: alice@example.org, key: \"\(rsa)\"}]", "RSA keys are refused"),
                               ("[{principal: alice@example.org}]", "exactly 'principal' and 'key'"),
-                              ("[{principal: \"alice smith\", key: \"\(Self.aliceKey)\"}]", "characters outside"),
+                              ("[{principal: \"alice smith\", key: \"\(Self.aliceKey)\"}]", "is not of the form"),
                               ("[{principal: a@x, key: \"\(Self.aliceKey)\"}, {principal: a@x, key: \"\(Self.bobKey)\"}]", "listed twice"),
                               // One key under two principals: one person would count twice (the comment differs; the key does not).
                               ("[{principal: alice@x, key: \"\(Self.aliceKey)\"}, {principal: alice-admin@x, key: \"\(Self.aliceKey.split(separator: " ")[0...1].joined(separator: " ")) other\"}]",

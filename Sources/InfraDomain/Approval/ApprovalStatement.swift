@@ -81,7 +81,7 @@ public struct ApprovalStatement: Sendable, Equatable {
         "param-value": "[A-Za-z0-9_.@:+/-]{1,256}",
         "catalogue": "sha256:[0-9a-f]{64}",
         "digest": "sha256:[0-9a-f]{64}",
-        "principal": "[A-Za-z0-9_.@+-]{1,128}",
+        "principal": Approver.principalForm,
         "audit-hash": "[0-9a-f]{64}|sha256:[0-9a-f]{64}",
     ]
 

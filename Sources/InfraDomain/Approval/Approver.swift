@@ -12,10 +12,16 @@ public struct Approver: Sendable, Equatable {
         self.key = key
     }
 
-    /// The allowed form of a principal: no spaces, commas, quotes or wildcards (allowed_signers syntax).
+    /// The one allowed form of a principal, as a regular expression matched against the whole text: 1 to 128
+    /// ASCII letters, digits and `_.@+-`, not starting with `-`. No spaces, commas, quotes or wildcards
+    /// (allowed_signers syntax), and no leading `-`, since the principal is an argument of `ssh-keygen -Y
+    /// verify -I`. The inventory (`mcp_approvers`) and the approval statement (`principal:`) both check it
+    /// here; the target's pra-run checks the same form.
+    public static let principalForm = "[A-Za-z0-9_.@+][A-Za-z0-9_.@+-]{0,127}"
+
+    /// True when `text` is of ``principalForm``.
     public static func isValidPrincipal(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 128 && text.first != "-"
-            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.@+-".contains($0)) }
+        text.wholeMatch(of: try! Regex(principalForm)) != nil
     }
 
     /// This approver as one line of OpenSSH's allowed_signers, limited to approval signatures.

@@ -151,9 +151,7 @@ public enum InventoryParser {
         }
 
         func checkName(_ name: String, kind: String, line: Int?) throws(ConfigurationError) {
-            let ok = !name.isEmpty && name.count <= 253 && name.first != "-" && name.first != "."
-                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
-            guard ok else {
+            guard InventoryName.isValid(name) else {
                 throw error(line: line, field: name, "invalid \(kind) name (ranges like web[1:3] and patterns are not supported)",
                             fix: "use letters, digits, '.', '-' and '_' only, one \(kind) per line")
             }
@@ -200,9 +198,7 @@ public enum InventoryParser {
         func makeHost(name: String, vars: [String: (Node, Int?)], groups: [String]) throws(ConfigurationError) -> InventoryHost {
             var address = name
             if let (node, varLine) = vars["ansible_host"] {
-                guard let value = node.string, !value.isEmpty, value.count <= 253,
-                      value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "_") })
-                else {
+                guard let value = node.string, HostAddress.isValid(value) else {
                     throw error(line: varLine, field: "\(name): ansible_host", "'\(node.string ?? "?")' is not a host name or IP address",
                                 fix: "set ansible_host to a DNS name or an IPv4/IPv6 address")
                 }
@@ -238,7 +234,7 @@ public enum InventoryParser {
                 }
                 return items
             }
-            host.allowedContainers = try list("mcp_allowed_containers", { $0.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9_.-]{0,127}/) != nil },
+            host.allowedContainers = try list("mcp_allowed_containers", ContainerName.isValid,
                                               "container names", example: "[web, worker]")
             host.httpChecks = try list("mcp_http_checks", EgressAllowlist.isValidURLEntry, "http(s) URLs or URL prefixes ending in /",
                                        example: "[\"http://127.0.0.1:8080/health\", \"https://example.org/status/\"]")
@@ -277,7 +273,8 @@ public enum InventoryParser {
                     throw error(line: entryLine, field: field, "each approver needs exactly 'principal' and 'key'", fix: form)
                 }
                 guard Approver.isValidPrincipal(principal) else {
-                    throw error(line: entryLine, field: field, "principal '\(principal)' has characters outside letters, digits and _.@+-",
+                    throw error(line: entryLine, field: field,
+                                "principal '\(principal)' is not of the form \(Approver.principalForm): letters, digits and _.@+-, not starting with '-'",
                                 fix: "use a name such as alice@example.org")
                 }
                 let key: SSHPublicKey
@@ -302,14 +299,5 @@ public enum InventoryParser {
             }
             return approvers
         }
-    }
-}
-
-/// The allowed form of a systemd unit name given by an operator or a caller.
-public enum ServiceName {
-    /// True for names such as `nginx.service` or `getty@tty1.service`; never starts with `-`.
-    public static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 128 && name.first != "-" && name.first != "."
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@:".contains($0)) }
     }
 }
