@@ -150,6 +150,27 @@ public struct ServerServices: Sendable {
         public var maxMessageBytes: Int
         /// How long a stop waits for running executions (LINUX_MCP_SHUTDOWN_GRACE_SECONDS).
         public var shutdownGrace: Duration
+
+        /// Creates the limits.
+        public init(maxMessageBytes: Int, shutdownGrace: Duration) {
+            self.maxMessageBytes = maxMessageBytes
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+
+    /// Services over any implementations of the ports (the composition root builds the real ones; tests
+    /// pass in-memory ones).
+    public init(workflow: ActionWorkflow, diagnostics: Diagnostics, doctor: Doctor, verification: AuditVerification, ledgers: HostLedgerReader,
+                recorder: AuditRecorder, remote: any RemoteExec, limits: Limits, databasePath: String) {
+        self.workflow = workflow
+        self.diagnostics = diagnostics
+        self.doctor = doctor
+        self.verification = verification
+        self.ledgers = ledgers
+        self.recorder = recorder
+        self.remote = remote
+        self.limits = limits
+        self.databasePath = databasePath
     }
 
     /// Closes every SSH connection, waiting at most `limit`.

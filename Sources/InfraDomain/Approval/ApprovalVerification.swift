@@ -111,7 +111,7 @@ public enum ApprovalVerification {
                         + "mcp_approval_max_window)")
         let sequence = statement.auditHead.sequence
         guard let hash = sequence == 0 ? AuditChain.genesis : auditHashAt(sequence) else {
-            throw Refusal(description: "the statement's audit head (row \(sequence)) is not in the audit log (rows were cut off the end)",
+            throw Refusal(description: "anchored row \(sequence) is missing: the statement's audit head is not in the audit log (rows were cut off the end)",
                           missingAuditRow: sequence)
         }
         let anchored = statement.auditHead.hash.hasPrefix("sha256:") ? String(statement.auditHead.hash.dropFirst(7)) : statement.auditHead.hash

@@ -7,13 +7,20 @@ extension MCPServer {
     /// Runs one of ActionTools' tools through the workflow; `validated` gets the host, action and id once
     /// they passed validation.
     func callAction(_ name: String, _ arguments: [String: Value], validated: inout ToolCallAudit) async throws -> Value {
+        // The host, then the action, go to the audit columns as soon as each is valid (in that order, as they are
+        // checked), even when a later argument is refused.
+        if name == "propose_pra_action", let host = try? arguments["host"].map(ActionTools.host.validate),
+           services.diagnostics.inventory.host(named: host) != nil {
+            validated.host = host
+            if let action = try? arguments["action"].map(ActionTools.action.validate), services.workflow.actionCatalogue.action(named: action) != nil {
+                validated.action = action
+            }
+        }
         let words = try ToolArgument.validate(arguments, ActionTools.arguments[name] ?? [])
         let workflow = services.workflow
         switch name {
         case "propose_pra_action":
             let host = words["host"]!, action = words["action"]!
-            if services.diagnostics.inventory.host(named: host) != nil { validated.host = host }
-            if workflow.actionCatalogue.action(named: action) != nil { validated.action = action }
             let parameters = try arguments["parameters"].map { try ActionTools.parameters.validateMap($0) } ?? [:]
             let proposed = try await workflow.propose(host: host, action: action, parameters: parameters, rationale: words["rationale"]!,
                                                       client: await session.client)

@@ -43,9 +43,9 @@ public final class MCPServer: Sendable {
         try await serve(transport: BoundedStdioTransport(maxMessageBytes: services.limits.maxMessageBytes, logger: logger), version: version)
     }
 
-    /// Serves MCP on `transport` until it closes or SIGTERM/SIGINT arrives, then stops in order
-    /// (``stop(server:transport:reason:)``).
-    public func serve(transport: any Transport, version: String) async throws {
+    /// Serves MCP on `transport` until it closes or (with `handlingSignals`) SIGTERM/SIGINT arrives, then
+    /// stops in order (``stop(server:transport:reason:)``).
+    public func serve(transport: any Transport, version: String, handlingSignals: Bool = true) async throws {
         let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
                             instructions: Self.instructions,
                             capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
@@ -55,12 +55,12 @@ public final class MCPServer: Sendable {
         let stopRequest = StopRequest()
         let calls = self.calls
         // Installed before serving, so a signal that arrives while the transport starts is not lost.
-        let signals = TerminationSignals { name, count in
+        let signals = handlingSignals ? TerminationSignals(handler: { name, count in
             stopRequest.fire(name)
             // A second signal: stop without waiting for running actions.
             if count > 1 { calls.abandonExecutions() }
-        }
-        defer { signals.cancel() }
+        }) : nil
+        defer { signals?.cancel() }
         let session = self.session
         try await server.start(transport: transport) { client, _ in
             await session.setClient(client.name)
