@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by mcp-wrapper, pra-exec and pra-run (sourced from their own root-owned directory; never run).
-# Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,pra-common.sh,pra-catalogue.tsv}
+# The target side's common script: shared by mcp-wrapper, pra-exec and pra-run (sourced from their own
+# root-owned directory; never run).
+# Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,target-common.sh,pra-catalogue.tsv}
 # and PREFIX/etc/mcp-linux-infra/ for host settings (allowed-services, allowed-containers, http-checks,
 # ping-targets, log-roots, du-roots, log-socket, ...).
 
@@ -170,7 +171,7 @@ sha256_line() {
 # components: every installed file whose drift the server should detect.
 components() {
   local file
-  for file in mcp-wrapper pra-exec pra-run pra-common.sh pra-catalogue.tsv; do
+  for file in mcp-wrapper pra-exec pra-run target-common.sh pra-catalogue.tsv; do
     sha256_line "$lib_dir/$file"
   done
   local sudoers=/etc/sudoers.d/mcp-linux-infra
