@@ -79,6 +79,40 @@ audit() {
   exit "$EXIT_AUDIT"
 }
 
+# request_gate TAG ROLE CHARACTERS ARGUMENTS...: the door of a forced command (mcp-wrapper, pra-exec). Sets
+# request_tag = TAG (the tag of refuse's audit lines and the name in its messages), user, client (the caller's
+# address) and request (SSH_ORIGINAL_COMMAND as sent); then refuses with EXIT_REFUSED unless ARGUMENTS is
+# exactly --role=ROLE and the request is 1 to 1024 bytes, each one of CHARACTERS (the inside of a bracket
+# expression, given by the calling script), in words separated by single spaces. words = the request's words.
+request_gate() {
+  local role=$2 characters=$3
+  request_tag=$1
+  shift 3
+  user=$(id -un)
+  client=${SSH_CLIENT-}
+  client=${client%% *}
+  request=${SSH_ORIGINAL_COMMAND-}
+  if [ "$#" -ne 1 ] || [ "$1" != "--role=$role" ]; then
+    refuse "$EXIT_REFUSED" "$request_tag must be the forced command of the $role key (--role=$role)"
+  fi
+  [ -n "$request" ] || refuse "$EXIT_REFUSED" "empty request"
+  [ "${#request}" -le 1024 ] || refuse "$EXIT_REFUSED" "request longer than 1024 bytes"
+  case "$request" in
+    *[!$characters]*) refuse "$EXIT_REFUSED" "character outside the grammar" ;;
+    " "*|*" "|*"  "*) refuse "$EXIT_REFUSED" "words are separated by single spaces" ;;
+  esac
+  read -r -a words <<< "$request"
+}
+
+# refuse CODE REASON: the refusal of a request that came through request_gate: one audit line with the caller,
+# the reason and the request, the reason on stderr, exit CODE. (pra-run, which serves no SSH request, has its own.)
+refuse() {
+  local code=$1 reason=$2
+  audit "$request_tag" "refused user=$user client=${client:-local} reason=$(escape "$reason") request=$(escape "$request")"
+  echo "$request_tag: refused: $reason" >&2
+  exit "$code"
+}
+
 # catalogue_lookup NAME: sets c_impact c_params c_run c_verify c_idempotent; returns 1 when unknown.
 catalogue_lookup() {
   local name impact params run verify idempotent description
