@@ -6,7 +6,8 @@
 # ping-targets, log-roots, du-roots, log-socket, ...).
 
 readonly PRA_VERSION=1.0.0
-# Exit codes, the same on every script.
+# Exit codes, the same on every script. Sources/InfraDomain/Target/TargetExitCode.swift mirrors them (a test
+# compares the two).
 readonly EXIT_REFUSED=64 EXIT_UNKNOWN_ACTION=65 EXIT_BAD_PARAMETER=66 EXIT_PRECONDITION=67
 readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NOT_PERMITTED=77 EXIT_AUDIT=75
 # Refusals of signed approvals (pra-run, as root), one code per reason.
@@ -15,6 +16,8 @@ readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=8
 readonly EXIT_DIGEST_MISMATCH=89
 # Refused because this account already runs as many requests as the host allows; the server retries.
 readonly EXIT_BUSY=73
+# mcp-wrapper: the command ran out of its time budget (timeout's own code, passed on).
+readonly EXIT_TIMED_OUT=124
 
 # Nothing inherited counts. bash -p (the shebang) already ignored BASH_ENV, ENV and exported functions;
 # every other exported variable goes too, except what sshd or sudo set for us.
@@ -30,7 +33,7 @@ IFS=$' \t\n'
 lib_dir=${0%/*}
 case "$lib_dir" in
   /*/lib/mcp-linux-infra) ;;
-  *) echo "${0##*/}: refused: must be installed as PREFIX/lib/mcp-linux-infra/${0##*/} and called by absolute path" >&2; exit 64 ;;
+  *) echo "${0##*/}: refused: must be installed as PREFIX/lib/mcp-linux-infra/${0##*/} and called by absolute path" >&2; exit "$EXIT_REFUSED" ;;
 esac
 readonly lib_dir
 readonly config_dir="${lib_dir%/lib/mcp-linux-infra}/etc/mcp-linux-infra"
