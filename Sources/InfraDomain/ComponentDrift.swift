@@ -9,7 +9,7 @@ import Foundation
 /// mistakes; it is no proof against a compromised host (the root side's own checks are).
 public enum ComponentDrift {
     /// The components compared, by file name. The sudoers drop-in is rendered per host and not compared.
-    public static let components = ["mcp-wrapper", "pra-exec", "pra-run", "pra-common.sh", "pra-catalogue.tsv"]
+    public static let components = ["mcp-wrapper", "pra-exec", "pra-run", "target-common.sh", "pra-catalogue.tsv"]
 
     /// One component that differs.
     public struct Difference: Sendable, Equatable, CustomStringConvertible {

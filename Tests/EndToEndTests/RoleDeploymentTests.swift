@@ -23,8 +23,12 @@ struct RoleDeploymentTests {
                     #expect(try await target.root(["sh", "-c", "ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/mcpt_user_ca && "
                                                    + "echo TrustedUserCAKeys /etc/ssh/mcpt_user_ca.pub > /etc/ssh/sshd_config.d/10-mcpt-ca.conf"]).status == 0)
                 }
+                // t1 was deployed before the common script's rename: its former name is left in the install folder.
+                let formerCommon = "/usr/local/lib/mcp-linux-infra/pra-common.sh"
+                #expect(try await targets[0].root(["sh", "-c", "mkdir -p /usr/local/lib/mcp-linux-infra && echo stale > " + formerCommon]).status == 0)
                 let first = try await workspace.playbook("deploy-mcp-infra.yml")
                 try #require(first.status == 0, "\(first)")
+                #expect(try await targets[0].root(["test", "!", "-e", formerCommon]).status == 0, "the role left \(formerCommon) behind")
                 for host in ["t1", "t2"] {
                     #expect(first.recap(host)?["failed"] == 0)
                     #expect((first.recap(host)?["changed"] ?? 0) > 0)

@@ -15,11 +15,11 @@ extension SignedApprovalTests {
         return listed.stdoutText.split(separator: "\n").first { $0.hasPrefix("entry \(id) ") }.map { String($0.dropFirst(7 + id.count)) }
     }
 
-    /// The canonical text and digest that pra-common.sh's approval_digest (the function pra-run calls) makes
+    /// The canonical text and digest that target-common.sh's approval_digest (the function pra-run calls) makes
     /// for a request, run as installed on the target.
     func bashDigest(_ t: SystemTarget, action: String, host: String, catalogue: String, parameters: [String: String]) async throws -> (String, String) {
         let script = #"""
-        . "${0%/*}/pra-common.sh"
+        . "${0%/*}/target-common.sh"
         declare -A given=()
         for pair in "${@:4}"; do given[${pair%%=*}]=${pair#*=}; done
         approval_digest "$1" "$2" "$3"

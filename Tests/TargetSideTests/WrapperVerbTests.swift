@@ -119,7 +119,7 @@ struct WrapperVerbTests {
             #expect(result.exitCode == 0)
             let lines = result.stdoutText.split(separator: "\n").map(String.init)
             #expect(lines.first == "mcp-wrapper 1.0.0 role=reader user=\(t.target.readerUser)")
-            for file in ["mcp-wrapper", "pra-exec", "pra-run", "pra-common.sh", "pra-catalogue.tsv"] {
+            for file in ["mcp-wrapper", "pra-exec", "pra-run", "target-common.sh", "pra-catalogue.tsv"] {
                 let sum = try await ProcessRunner.run("/usr/bin/sha256sum", [LoopbackTarget.repositoryRoot + "/system/" + file])
                 let hex = String(sum.stdout.prefix(64))
                 #expect(lines.contains("sha256 \(hex) \(t.lib)/\(file)"), "\(file)")

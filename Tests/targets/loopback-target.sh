@@ -196,7 +196,7 @@ if [ -n "$system" ]; then
   etc="$state/prefix/etc/mcp-linux-infra"
   install -d -m 0755 "$lib" "$etc" "$state/logs" "$state/prefix/var/lib/mcp-linux-infra/slots"
   install -m 0755 "$repo/system/mcp-wrapper" "$repo/system/pra-exec" "$repo/system/pra-run" "$lib/"
-  install -m 0644 "$repo/system/pra-common.sh" "$repo/system/pra-catalogue.tsv" "$lib/"
+  install -m 0644 "$repo/system/target-common.sh" "$repo/system/pra-catalogue.tsv" "$lib/"
   [ -z "$extra_catalogue" ] || cat "$extra_catalogue" >> "$lib/pra-catalogue.tsv"
   printf '%s\n' "$state/log.sock" > "$etc/log-socket"
   printf '%s\n' "$state/logs" /var/log > "$etc/log-roots"

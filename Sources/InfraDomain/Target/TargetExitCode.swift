@@ -1,6 +1,6 @@
-/// The exit codes of the target-side scripts (mcp-wrapper, pra-exec, pra-run), as the common script defines
-/// them (`readonly EXIT_NAME=N`). The Swift side names a code only through this table; a test reads the
-/// script's definitions and checks that both say the same.
+/// The exit codes of the target-side scripts (mcp-wrapper, pra-exec, pra-run), as their common script
+/// (system/target-common.sh) defines them (`readonly EXIT_NAME=N`). The Swift side names a code only through
+/// this table; a test reads the script's definitions and checks that both say the same.
 public enum TargetExitCode: Int32, Sendable, CaseIterable {
     case refused = 64
     case unknownAction = 65
@@ -22,6 +22,8 @@ public enum TargetExitCode: Int32, Sendable, CaseIterable {
     case tooFewApprovers = 87
     case replayed = 88
     case digestMismatch = 89
+    /// mcp-wrapper: the command ran out of its time budget (timeout's own code, passed on).
+    case timedOut = 124
 
     /// The codes pra-run returns after it wrote the ledger entry (the action started): precondition, run and
     /// verification failures, and success.

@@ -1,11 +1,13 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by mcp-wrapper, pra-exec and pra-run (sourced from their own root-owned directory; never run).
-# Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,pra-common.sh,pra-catalogue.tsv}
+# The target side's common script: shared by mcp-wrapper, pra-exec and pra-run (sourced from their own
+# root-owned directory; never run).
+# Install layout: PREFIX/lib/mcp-linux-infra/{mcp-wrapper,pra-exec,pra-run,target-common.sh,pra-catalogue.tsv}
 # and PREFIX/etc/mcp-linux-infra/ for host settings (allowed-services, allowed-containers, http-checks,
 # ping-targets, log-roots, du-roots, log-socket, ...).
 
 readonly PRA_VERSION=1.0.0
-# Exit codes, the same on every script.
+# Exit codes, the same on every script. Sources/InfraDomain/Target/TargetExitCode.swift mirrors them (a test
+# compares the two).
 readonly EXIT_REFUSED=64 EXIT_UNKNOWN_ACTION=65 EXIT_BAD_PARAMETER=66 EXIT_PRECONDITION=67
 readonly EXIT_ACTION_FAILED=68 EXIT_VERIFY_FAILED=69 EXIT_UNAVAILABLE=70 EXIT_NOT_PERMITTED=77 EXIT_AUDIT=75
 # Refusals of signed approvals (pra-run, as root), one code per reason.
@@ -14,6 +16,8 @@ readonly EXIT_OTHER_CATALOGUE=85 EXIT_OUTSIDE_WINDOW=86 EXIT_TOO_FEW_APPROVERS=8
 readonly EXIT_DIGEST_MISMATCH=89
 # Refused because this account already runs as many requests as the host allows; the server retries.
 readonly EXIT_BUSY=73
+# mcp-wrapper: the command ran out of its time budget (timeout's own code, passed on).
+readonly EXIT_TIMED_OUT=124
 
 # Nothing inherited counts. bash -p (the shebang) already ignored BASH_ENV, ENV and exported functions;
 # every other exported variable goes too, except what sshd or sudo set for us.
@@ -29,7 +33,7 @@ IFS=$' \t\n'
 lib_dir=${0%/*}
 case "$lib_dir" in
   /*/lib/mcp-linux-infra) ;;
-  *) echo "${0##*/}: refused: must be installed as PREFIX/lib/mcp-linux-infra/${0##*/} and called by absolute path" >&2; exit 64 ;;
+  *) echo "${0##*/}: refused: must be installed as PREFIX/lib/mcp-linux-infra/${0##*/} and called by absolute path" >&2; exit "$EXIT_REFUSED" ;;
 esac
 readonly lib_dir
 readonly config_dir="${lib_dir%/lib/mcp-linux-infra}/etc/mcp-linux-infra"
@@ -76,6 +80,40 @@ audit() {
   fi
   echo "$tag: refused: the audit log is unavailable" >&2
   exit "$EXIT_AUDIT"
+}
+
+# request_gate TAG ROLE CHARACTERS ARGUMENTS...: the door of a forced command (mcp-wrapper, pra-exec). Sets
+# request_tag = TAG (the tag of refuse's audit lines and the name in its messages), user, client (the caller's
+# address) and request (SSH_ORIGINAL_COMMAND as sent); then refuses with EXIT_REFUSED unless ARGUMENTS is
+# exactly --role=ROLE and the request is 1 to 1024 bytes, each one of CHARACTERS (the inside of a bracket
+# expression, given by the calling script), in words separated by single spaces. words = the request's words.
+request_gate() {
+  local role=$2 characters=$3
+  request_tag=$1
+  shift 3
+  user=$(id -un)
+  client=${SSH_CLIENT-}
+  client=${client%% *}
+  request=${SSH_ORIGINAL_COMMAND-}
+  if [ "$#" -ne 1 ] || [ "$1" != "--role=$role" ]; then
+    refuse "$EXIT_REFUSED" "$request_tag must be the forced command of the $role key (--role=$role)"
+  fi
+  [ -n "$request" ] || refuse "$EXIT_REFUSED" "empty request"
+  [ "${#request}" -le 1024 ] || refuse "$EXIT_REFUSED" "request longer than 1024 bytes"
+  case "$request" in
+    *[!$characters]*) refuse "$EXIT_REFUSED" "character outside the grammar" ;;
+    " "*|*" "|*"  "*) refuse "$EXIT_REFUSED" "words are separated by single spaces" ;;
+  esac
+  read -r -a words <<< "$request"
+}
+
+# refuse CODE REASON: the refusal of a request that came through request_gate: one audit line with the caller,
+# the reason and the request, the reason on stderr, exit CODE. (pra-run, which serves no SSH request, has its own.)
+refuse() {
+  local code=$1 reason=$2
+  audit "$request_tag" "refused user=$user client=${client:-local} reason=$(escape "$reason") request=$(escape "$request")"
+  echo "$request_tag: refused: $reason" >&2
+  exit "$code"
 }
 
 # catalogue_lookup NAME: sets c_impact c_params c_run c_verify c_idempotent; returns 1 when unknown.
@@ -170,7 +208,7 @@ sha256_line() {
 # components: every installed file whose drift the server should detect.
 components() {
   local file
-  for file in mcp-wrapper pra-exec pra-run pra-common.sh pra-catalogue.tsv; do
+  for file in mcp-wrapper pra-exec pra-run target-common.sh pra-catalogue.tsv; do
     sha256_line "$lib_dir/$file"
   done
   local sudoers=/etc/sudoers.d/mcp-linux-infra
