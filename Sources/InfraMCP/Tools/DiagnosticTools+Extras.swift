@@ -2,8 +2,6 @@ import InfraDomain
 import MCP
 
 extension DiagnosticTools {
-    static let containerPattern = "[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
-
     /// Containers and fail2ban.
     static let extras: [DiagnosticTool] = [
         DiagnosticTool(
@@ -20,7 +18,7 @@ extension DiagnosticTools {
                 + "Only containers the host's mcp_allowed_containers lists.",
             fansOut: false,
             arguments: [
-                ToolArgument("name", .pattern(containerPattern, maxLength: 128, example: "web"), required: true, "Container name or ID."),
+                ToolArgument("name", .pattern(ContainerName.pattern, maxLength: 128, example: "web"), required: true, "Container name or ID."),
                 ToolArgument("lines", .integer(min: 1, max: 1000), "How many last lines (default 100)."),
             ],
             dataSchema: object(["lines": strings]),
