@@ -207,7 +207,7 @@ public struct AuditVerification: Sendable {
     }
 
     /// Why a stored or ledgered signed approval does not hold, or nil when it does: the one check of
-    /// ``ApprovalVerification``, as history (the window's length counts, not its position in time; the host's
+    /// ``ApprovalVerification``, as history (its window is not checked, and the host's
     /// key may have been rotated since). It must name `proposalID` on `host` and, when known, the proposal's
     /// stored action, parameters and catalogue; otherwise what the statement itself names, whose digest must
     /// recompute. Its audit head must still be in `records` with that hash.

@@ -10,7 +10,7 @@ import Foundation
 /// 3. its host key is the one pinned for the host;
 /// 4. its principal is an approver of that host, and the signature is by that approver's key;
 /// 5. the window holds now (with `skew` for clocks), and is no longer than the host's maximum
-///    (`mcp_approval_max_window`, which the host's root side enforces too);
+///    (`mcp_approval_max_window`, which the host's root side enforces too); not checked as history;
 /// 6. its audit head is in the chain with that hash (the caller looks it up).
 ///
 /// Approvers are counted by key, not by name (``distinctKeys(_:)``): one key is one approver.
@@ -58,7 +58,7 @@ public enum ApprovalVerification {
     /// The approver whose signature counts, or the first rule that fails.
     ///
     /// `auditHashAt` answers the hash of the audit row with a sequence number (nil when there is none). `now`
-    /// nil checks the approval as history: everything but the window's position in time (its length still counts).
+    /// nil checks the approval as history (`audit verify`): everything but its window.
     public static func verify(statement text: String, signature armored: String, expected: Expected, now: Date?,
                               skew: TimeInterval = 120,
                               auditHashAt: (Int64) -> String?) throws(Refusal) -> Approver {
@@ -101,14 +101,16 @@ public enum ApprovalVerification {
         } catch {
             throw Refusal(description: "the signature does not verify: \(error)")
         }
+        // As history (`now` nil), the window is not checked: when it was signed the host's maximum may have been
+        // another, and what counted then was checked then, by the server and by the host's root side.
         if let now {
             try require(statement.notBefore.timeIntervalSince(now) <= skew, "the statement is not valid before \(ApprovalStatement.utc(statement.notBefore))")
             try require(now < statement.notAfter, "the statement expired at \(ApprovalStatement.utc(statement.notAfter))")
+            let window = Int(statement.notAfter.timeIntervalSince(statement.notBefore))
+            try require(window <= expected.host.approvalMaxWindow,
+                        "the statement's window (\(window) s) is longer than \(expected.host.name)'s maximum (\(expected.host.approvalMaxWindow) s, "
+                            + "mcp_approval_max_window)")
         }
-        let window = Int(statement.notAfter.timeIntervalSince(statement.notBefore))
-        try require(window <= expected.host.approvalMaxWindow,
-                    "the statement's window (\(window) s) is longer than \(expected.host.name)'s maximum (\(expected.host.approvalMaxWindow) s, "
-                        + "mcp_approval_max_window)")
         let sequence = statement.auditHead.sequence
         guard let hash = sequence == 0 ? AuditChain.genesis : auditHashAt(sequence) else {
             throw Refusal(description: "anchored row \(sequence) is missing: the statement's audit head is not in the audit log (rows were cut off the end)",
