@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import InfraDomain
-@testable import InfraStore
+import InfraApp
+@testable import InfraStoreSQLite
 import InfraTestSupport
 import Testing
 
@@ -23,21 +24,23 @@ struct AuditHeadWitnessTests {
 
     @Test("A single append, a multi-row transaction, a proposal and a group-committed batch each send only their last row's head; a rollback sends none")
     func oneHeadPerCommit() async throws {
-        let fixture = try StoreFixture()
+        let fixture = SQLiteFixture()
         defer { fixture.remove() }
         let warnings = Warnings()
         let socketPath = fixture.directory + "/witness.sock"
         try FileManager.default.createDirectory(atPath: fixture.directory, withIntermediateDirectories: true)
         let sink = try DatagramSink(path: socketPath)
         let database = try StateDatabase(path: fixture.path, witness: AuditHeadWitness(socketPath: socketPath, warn: warnings.add))
-        let log = AuditLog(database: database)
-        func last() throws -> AuditChain.Record { try #require(try log.records().last) }
+        let log = SQLiteAuditLog(database: database)
+        func last() throws -> AuditChain.Record { try #require(try log.records(AuditFilter()).last) }
 
-        try log.append(.init(actor: "mcp:svc", kind: "server", outcome: "started"))
+        try await log.append([.init(actor: "mcp:svc", kind: "server", outcome: "started")])
         #expect(sink.next(before: Self.deadline) == Self.datagram(of: try last()))
 
         try await database.write { db in
-            for index in 0..<3 { try AuditLog.append(.init(actor: "mcp:svc", kind: "tool", outcome: "ok", detail: ["n": "\(index)"]), in: db) }
+            for index in 0..<3 {
+                try SQLiteAuditLog.append(.init(actor: "mcp:svc", kind: "tool", outcome: "ok", detail: ["n": "\(index)"]), in: db, at: Date())
+            }
         }
         #expect(try last().seq == 4)
         #expect(sink.next(before: Self.deadline) == Self.datagram(of: try last()), "three rows, one commit: one head, the last")
@@ -45,15 +48,17 @@ struct AuditHeadWitnessTests {
         struct Abort: Error {}
         await #expect(throws: Abort.self) {
             try await database.write { db in
-                try AuditLog.append(.init(actor: "mcp:svc", kind: "tool", outcome: "rolled-back"), in: db)
+                try SQLiteAuditLog.append(.init(actor: "mcp:svc", kind: "tool", outcome: "rolled-back"), in: db, at: Date())
                 throw Abort()
             }
         }
-        _ = try fixture.propose(try fixture.store(database))
+        let store = SQLiteActionStore(database: database)
+        let proposal = try SQLiteFixture.proposal()
+        try store.insert(proposal.record, audit: [proposal.audit])
         #expect(try last().seq == 5 && last().outcome == "PROPOSED")
         #expect(sink.next(before: Self.deadline) == Self.datagram(of: try last()), "the rolled-back row was witnessed, or the proposal was not")
 
-        let writer = AuditWriter(database: database)
+        let writer = AuditRecorder(sink: log)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<100 {
                 group.addTask { try await writer.record(.init(actor: "mcp:svc", kind: "tool", outcome: "ok", detail: ["call": "\(index)"])) }
@@ -66,32 +71,34 @@ struct AuditHeadWitnessTests {
         let heads = AuditWitness.heads(in: sink.receive(until: { $0 == final }, before: Self.deadline).joined(separator: "\n"))
         #expect(heads.last == AuditChain.Anchor(seq: head.seq, hash: head.hash))
         #expect(heads.count <= 100 && zip(heads, heads.dropFirst()).allSatisfy { $0.seq < $1.seq }, "\(heads.map(\.seq))")
-        let rows = Dictionary(uniqueKeysWithValues: try log.records().map { ($0.seq, $0.hash) })
+        let rows = Dictionary(uniqueKeysWithValues: try log.records(AuditFilter()).map { ($0.seq, $0.hash) })
         #expect(heads.allSatisfy { rows[$0.seq] == $0.hash })
         // A write that appends no audit row sends nothing: the next datagram is the next append's.
-        try fixture.store(database).expireDue()
-        try log.append(.init(actor: "mcp:svc", kind: "server", outcome: "stopped"))
+        _ = try store.update(proposal.record.id) { record, _ in
+            ProposalChange(decision: .init(approver: "bob", approves: false, reason: "no row", digest: record.digest, at: record.createdAt))
+        }
+        try await log.append([.init(actor: "mcp:svc", kind: "server", outcome: "stopped")])
         #expect(sink.next(before: Self.deadline) == Self.datagram(of: try last()))
         #expect(warnings.all.isEmpty, "\(warnings.all)")
     }
 
     @Test("No socket: every commit stands, one warning for the whole outage, one notice when the witness answers again")
-    func missingSocket() throws {
-        let fixture = try StoreFixture()
+    func missingSocket() async throws {
+        let fixture = SQLiteFixture()
         defer { fixture.remove() }
         let warnings = Warnings()
         let socketPath = fixture.directory + "/later.sock"
         let database = try StateDatabase(path: fixture.path, witness: AuditHeadWitness(socketPath: socketPath, warn: warnings.add))
-        let log = AuditLog(database: database)
-        for index in 0..<5 { try log.append(.init(actor: "mcp:svc", kind: "tool", outcome: "ok", detail: ["n": "\(index)"])) }
-        #expect(try log.records().count == 5)
+        let log = SQLiteAuditLog(database: database)
+        for index in 0..<5 { try await log.append([.init(actor: "mcp:svc", kind: "tool", outcome: "ok", detail: ["n": "\(index)"])]) }
+        #expect(try log.records(AuditFilter()).count == 5)
         #expect(warnings.all.count == 1, "\(warnings.all)")
         #expect(warnings.all.first?.contains("\(socketPath) (LINUX_MCP_AUDIT_WITNESS) is unavailable") == true, "\(warnings.all)")
         #expect(warnings.all.first?.contains("Commits go on") == true)
 
         let sink = try DatagramSink(path: socketPath)
-        try log.append(.init(actor: "mcp:svc", kind: "tool", outcome: "ok"))
-        let head = try #require(try log.records().last)
+        try await log.append([.init(actor: "mcp:svc", kind: "tool", outcome: "ok")])
+        let head = try #require(try log.records(AuditFilter()).last)
         #expect(sink.next(before: Self.deadline) == Self.datagram(of: head))
         #expect(warnings.all.count == 2 && warnings.all.last?.contains("answers again from row 6 on (5 head(s) were not witnessed)") == true,
                 "\(warnings.all)")

@@ -47,6 +47,8 @@ public struct AuditedExec: Sendable {
             // Time for the pause and at least as long again for the attempt itself; else the busy answer stands.
             guard deadline - .now > pause * 2 else { break }
             try await Task.sleep(for: pause)
+            // A pause that overran (a loaded machine) left too little for an attempt: the busy answer stands.
+            guard deadline - .now >= pause else { break }
             delay *= 2
             answer = try await attempt()
         }
