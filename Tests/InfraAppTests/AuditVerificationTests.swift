@@ -66,7 +66,7 @@ struct AuditVerificationTests {
         #expect(report.problems.contains("--anchor \(head): anchored row \(head.seq) is missing: the log ends at row \(anchored - 1) (rows were cut off the end)"),
                 "\(report.problems)")
         #expect(report.problems.contains { $0.hasPrefix("approval by alice@example.org of proposal \(record.id)")
-            && $0.contains("audit head (row \(anchored)) is not in the audit log (rows were cut off the end)") })
+            && $0.contains("anchored row \(anchored) is missing: the statement's audit head is not in the audit log (rows were cut off the end)") })
         try fixture.verification.verifyWitness(.heads([head], source: "the journal"), report: &report)
         #expect(report.problems.contains { $0.contains("the journal witnessed row \(head.seq)") && $0.contains("(first missing row: \(anchored))") },
                 "\(report.problems)")

@@ -1,4 +1,5 @@
 import Foundation
+import InfraDomain
 import InfraSSH
 import InfraTestSupport
 import Testing
