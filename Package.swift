@@ -95,7 +95,8 @@ let package = Package(
             path: "Tests/InfraTestSupport"
         ),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),
-        .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", .product(name: "MCP", package: "swift-sdk")]),
+        .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", "InfraApp", "InfraDomain", "InfraTestSupport",
+                                                   .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "InfraStoreSQLiteTests", dependencies: ["InfraStoreSQLite", "InfraApp", "InfraDomain", "InfraTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
