@@ -191,6 +191,22 @@ struct ApprovalVerificationTests {
         }
     }
 
+    @Test("A statement anchored at row 0 (genesis) anchors nothing: refused when it is to count now, accepted only as history")
+    func genesisAnchor() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var statement = ApprovalStatementTests.statement()
+        statement.auditHead = .init(sequence: 0, hash: AuditChain.genesis)
+        // To count now (approve, claim): a proposal always has rows in the log, so row 0 is in no chain.
+        refused(try check(statement), "audit head (row 0)")
+        // As history (`audit verify`), as before: row 0 names the genesis hash and nothing else.
+        statement.digest = ApprovalDigest.compute(action: statement.action, host: statement.host, parameters: statement.parameters,
+                                                  catalogueVersion: statement.catalogueVersion)
+        let text = try statement.text()
+        let signature = try sign(text, by: "alice")
+        let history = try ApprovalVerification.verify(statement: text, signature: signature, expected: try expected(), now: nil, auditHashAt: chain)
+        #expect(history.principal == "alice@example.org")
+    }
+
     @Test("A statement signed by a listed approver counts as that principal; every other case is refused with its reason")
     func rules() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

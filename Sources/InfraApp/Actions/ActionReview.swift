@@ -45,9 +45,10 @@ public struct ActionReview: Sendable {
         ProposalReview(record: try proposals.proposal(id), catalogue: catalogue, cataloguePath: cataloguePath, inventory: inventory)
     }
 
-    /// Proposals in `states` (every state when empty), newest first, as reviewed (those due expire first).
+    /// Proposals in `states` (every state when empty), newest first, as reviewed. Read-only: a reviewer whose
+    /// account may only read the store can list (a proposal past its time shows EXPIRED once anything writes).
     public func list(states: [ActionLifecycle.State] = []) throws -> [ProposalReview] {
-        try proposals.list(states: states).map {
+        try proposals.store.list(states: states).map {
             ProposalReview(record: $0, catalogue: catalogue, cataloguePath: cataloguePath, inventory: inventory)
         }
     }

@@ -95,8 +95,8 @@ public struct ActionWorkflow: Sendable {
         view(try proposals.proposal(id))
     }
 
-    /// The full id `id` names (a unique prefix is enough), or the refusal.
-    public func resolve(_ id: String) throws(Refusal) -> String {
+    /// The full id `id` names (a unique prefix is enough), or the refusal (or the store's own error).
+    public func resolve(_ id: String) throws -> String {
         try proposals.resolve(id)
     }
 

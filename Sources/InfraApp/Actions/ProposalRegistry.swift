@@ -11,14 +11,15 @@ struct ProposalRegistry: Sendable {
     let now: @Sendable () -> Date
 
     /// The full id of the proposal `idOrPrefix` names: the whole id, or a unique prefix of at least 4 characters.
-    func resolve(_ idOrPrefix: String) throws(Refusal) -> String {
+    /// A store that fails throws its own error, never a ``Refusal``: adapters show refusals to the client, and
+    /// the store's message (SQL text) is for the server log only.
+    func resolve(_ idOrPrefix: String) throws -> String {
         let text = idOrPrefix.lowercased()
         guard text.count >= 4, text.count <= 36, text.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
             throw Refusal(.invalidArgument, "argument 'id': '\(TerminalText.escaped(idOrPrefix))' is not an action id "
                                             + "(36 characters, or a unique prefix of at least 4)")
         }
-        let matches: [String]
-        do { matches = try store.ids(withPrefix: text, limit: 5) } catch { throw Refusal(.notFound, "the action store is unavailable: \(error)") }
+        let matches = try store.ids(withPrefix: text, limit: 5)
         guard let first = matches.first else {
             throw Refusal(.notFound, "no action with id '\(text)'; list them with `mcp-linux-infra actions list --all` or list_pending_actions")
         }

@@ -11,7 +11,7 @@ import Foundation
 /// 4. its principal is an approver of that host, and the signature is by that approver's key;
 /// 5. the window holds now (with `skew` for clocks), and is no longer than the host's maximum
 ///    (`mcp_approval_max_window`, which the host's root side enforces too); not checked as history;
-/// 6. its audit head is in the chain with that hash (the caller looks it up).
+/// 6. its audit head is a row of the chain (row 0, the genesis, only for history) with that hash (the caller looks it up).
 ///
 /// Approvers are counted by key, not by name (``distinctKeys(_:)``): one key is one approver.
 public enum ApprovalVerification {
@@ -112,6 +112,9 @@ public enum ApprovalVerification {
                             + "mcp_approval_max_window)")
         }
         let sequence = statement.auditHead.sequence
+        // Row 0 is no row: a statement to count now must name one in the chain (a proposal always has rows).
+        // Only history (`audit verify`) reads row 0 as the genesis hash.
+        try require(now == nil || sequence > 0, "the statement's audit head (row 0) is no row of the audit log: it anchors nothing")
         guard let hash = sequence == 0 ? AuditChain.genesis : auditHashAt(sequence) else {
             throw Refusal(description: "anchored row \(sequence) is missing: the statement's audit head is not in the audit log (rows were cut off the end)",
                           missingAuditRow: sequence)

@@ -25,7 +25,8 @@ public enum ProposalRules {
     // MARK: Expiry
 
     /// The expiry of a proposal whose time ran out (PROPOSED past its pending time, APPROVED past its
-    /// approval), or nil when it is not due. Every other rule applies this first.
+    /// approval), or nil when it is not due. Callers write it first (ProposalRegistry); every other rule
+    /// refuses a proposal that is due, whether or not its expiry was written.
     public static func expiry(of record: ProposalRecord, now: Date) -> ProposalChange? {
         let pending = record.state == .proposed && record.expiresAt <= now
         let approved = record.state == .approved && (record.approvalExpiresAt.map { $0 <= now } ?? false)
@@ -42,7 +43,7 @@ public enum ProposalRules {
     /// earliest counted statement's not-after.
     public static func approval(of record: ProposalRecord, signed: SignedApproval, osAccount: String, reason: String?,
                                 context: ApprovalContext, policy: ApprovalPolicy, chain: ChainView, now: Date) throws(Refusal) -> ProposalChange {
-        try requireProposed(record, "approve")
+        try requireProposed(record, "approve", now: now)
         let approver: Approver
         do {
             approver = try verify(signed, of: record, context: context, chain: chain, now: now)
@@ -84,7 +85,7 @@ public enum ProposalRules {
     /// A rejection by the OS account at the CLI (a reason is required); the proposal becomes REJECTED.
     public static func rejection(of record: ProposalRecord, by account: String, reason: String?, policy: ApprovalPolicy,
                                  now: Date) throws(Refusal) -> ProposalChange {
-        try requireProposed(record, "reject")
+        try requireProposed(record, "reject", now: now)
         do {
             try policy.checkRejection(proposer: record.proposer, approver: account, reason: reason, earlier: earlierDecisions(record))
         } catch {
@@ -98,6 +99,7 @@ public enum ProposalRules {
     /// The proposer withdraws a PROPOSED or APPROVED action.
     public static func cancellation(of record: ProposalRecord, by user: String, reason: String, now: Date) throws(Refusal) -> ProposalChange {
         guard record.proposer == user else { throw Refusal(.notProposer, "only the proposer (\(record.proposer)) can cancel this action") }
+        try requireNotDue(record, "cancel", now: now)
         return try change(record, .cancel, actor: AuditActor.server(user), reason: reason, now: now)
     }
 
@@ -112,7 +114,7 @@ public enum ProposalRules {
         public var refusal: Refusal?
     }
 
-    /// The claim APPROVED → EXECUTING. Refused when the action is not approved, or `currentDigest`
+    /// The claim APPROVED → EXECUTING. Refused when the action is not approved, or its approval ran out, or `currentDigest`
     /// (recomputed from the request and today's catalogue) is not the one the approvers approved, or any
     /// stored approval carries no signature or no longer verifies against the operator's files, or fewer
     /// than `required` distinct keys verify (one key is one approver, whatever names it signs under).
@@ -129,6 +131,7 @@ public enum ProposalRules {
         } catch {
             return refuse(.wrongState, error.description)
         }
+        if let due = due(record, now: now) { return refuse(.wrongState, due) }
         let approves = record.decisions.filter(\.approves)
         guard currentDigest == record.digest, Set(approves.map(\.digest)) == [record.digest] else {
             return refuse(.digestMismatch, "the action's digest changed since it was approved (approved \(record.digest), now \(currentDigest)); propose it again")
@@ -236,8 +239,21 @@ public enum ProposalRules {
         }
     }
 
-    static func requireProposed(_ record: ProposalRecord, _ verb: String) throws(Refusal) {
+    static func requireProposed(_ record: ProposalRecord, _ verb: String, now: Date) throws(Refusal) {
         guard record.state == .proposed else { throw Refusal(.wrongState, "cannot \(verb): the action is \(record.state.rawValue)") }
+        try requireNotDue(record, verb, now: now)
+    }
+
+    /// Refuses any decision about a proposal whose time ran out: it expires, nothing else.
+    static func requireNotDue(_ record: ProposalRecord, _ verb: String, now: Date) throws(Refusal) {
+        if let due = due(record, now: now) { throw Refusal(.wrongState, "cannot \(verb): \(due)") }
+    }
+
+    /// Why `record`'s time ran out, or nil when its expiry is not due.
+    static func due(_ record: ProposalRecord, now: Date) -> String? {
+        guard expiry(of: record, now: now) != nil else { return nil }
+        let until = record.state == .proposed ? record.expiresAt : record.approvalExpiresAt ?? now
+        return "the action's time ran out (\(record.state.rawValue) until \(ApprovalStatement.utc(until))); it expires"
     }
 
     /// A lifecycle event as a change: the transition and its audit row.

@@ -1,0 +1,35 @@
+import Foundation
+import InfraTestSupport
+import Testing
+
+/// The adapters' one door into the use cases (docs/ARCHITECTURE.md, "Modules"). SwiftPM does not enforce it:
+/// a target compiles against every module below its dependencies, so `import InfraStoreSQLite` in InfraMCP
+/// builds. This test is what refuses it.
+@Suite("Module boundaries")
+struct ModuleBoundaryTests {
+    /// The adapters, and the modules below InfraApp that they must not import.
+    static let adapters = ["Sources/InfraMCP", "Sources/MCPLinuxInfra"]
+    static let below = ["InfraStoreSQLite", "InfraSSH", "InfraConfig", "GRDB", "CLibSSH2"]
+
+    @Test("InfraMCP and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
+    func adaptersReachOnlyTheApplication() throws {
+        let root = LoopbackTarget.repositoryRoot
+        let pattern = try Regex("^\\s*(@[A-Za-z_]+(\\([^)]*\\))?\\s+)*((public|package|internal|fileprivate|private)\\s+)?import\\s+"
+                                + "((struct|class|enum|protocol|typealias|func|let|var)\\s+)?(\(Self.below.joined(separator: "|")))(?![A-Za-z0-9_])")
+        var files = 0
+        var found: [String] = []
+        for folder in Self.adapters {
+            let walker = try #require(FileManager.default.enumerator(atPath: root + "/" + folder), "no \(folder)")
+            for case let path as String in walker where path.hasSuffix(".swift") {
+                files += 1
+                let text = try String(contentsOfFile: root + "/" + folder + "/" + path, encoding: .utf8)
+                for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                where line.firstMatch(of: pattern) != nil {
+                    found.append("\(folder)/\(path):\(number + 1): \(line)")
+                }
+            }
+        }
+        #expect(files > 10)
+        #expect(found.isEmpty, "an adapter reaches below InfraApp:\n\(found.joined(separator: "\n"))")
+    }
+}
