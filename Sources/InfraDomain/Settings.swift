@@ -34,6 +34,8 @@ public struct Settings: Sendable, Equatable {
     /// The unix datagram socket that witnesses the audit log's head after every commit (the journal's syslog
     /// socket by default; see ``AuditWitness``).
     public var auditWitnessSocket: String
+    /// The HTTP clients' bearer tokens, hashed (``ClientTokens``), managed by `mcp-linux-infra tokens`.
+    public var httpTokensPath: String
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -104,6 +106,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Largest JSON-RPC message serve reads; a larger one is refused as soon as it passes this (4096-67108864)"),
         .init(name: "LINUX_MCP_AUDIT_WITNESS", defaultValue: "/dev/log",
               meaning: "Unix datagram socket that gets the audit log's head after every commit, as syslog identifier mcp-linux-infra-audit (the journal; audit verify reads it back)"),
+        .init(name: "LINUX_MCP_HTTP_TOKENS", defaultValue: "auto",
+              meaning: "The HTTP clients' bearer tokens, hashed, managed by `mcp-linux-infra tokens`: auto = http-tokens beside the state database"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -208,6 +212,8 @@ public struct Settings: Sendable, Equatable {
             }
             return value
         }
+        let databasePath = try database()
+        let tokens = try text("LINUX_MCP_HTTP_TOKENS")
         return Settings(
             inventoryPath: try text("LINUX_MCP_INVENTORY"),
             knownHostsPath: try text("LINUX_MCP_KNOWN_HOSTS"),
@@ -224,7 +230,7 @@ public struct Settings: Sendable, Equatable {
             maxSessionsPerHost: try integer("LINUX_MCP_MAX_SESSIONS_PER_HOST", 1...64),
             maxChannelsPerSession: try integer("LINUX_MCP_MAX_CHANNELS_PER_SESSION", 1...10),
             logLevel: level,
-            databasePath: try database(),
+            databasePath: databasePath,
             approvalPolicy: ApprovalPolicy(
                 requiredApprovals: [.low: try integer("LINUX_MCP_APPROVALS_LOW", 1...5),
                                     .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),
@@ -233,7 +239,8 @@ public struct Settings: Sendable, Equatable {
                 approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
             shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
             maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
-            auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"))
+            auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"),
+            httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens)
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

@@ -11,7 +11,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self])
+        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
     /// time it returns or throws; `InfraComposition.endProcess` then waits for the last session thread
@@ -59,6 +59,11 @@ struct ConfigurationOptions: ParsableArguments {
     /// The audit log alone (settings only), or the error printed and exit 2.
     func auditLog() throws -> any AuditSink {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.auditLog(envFile: envFile) }
+    }
+
+    /// The HTTP clients' tokens file (settings only), or the error printed and exit 2.
+    func clientTokens() throws -> ClientTokenFile {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.clientTokens(envFile: envFile) }
     }
 
     private func building<T>(_ build: () throws(InfraComposition.Failure) -> T) throws -> T {

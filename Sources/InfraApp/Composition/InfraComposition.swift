@@ -35,6 +35,11 @@ public enum InfraComposition {
         return SQLiteAuditLog(database: try open(settings))
     }
 
+    /// The HTTP clients' tokens file (`tokens add|list|revoke`): needs only the settings.
+    public static func clientTokens(envFile: String?) throws(Failure) -> ClientTokenFile {
+        ClientTokenFile(path: try settings(envFile: envFile).httpTokensPath)
+    }
+
     /// What a reviewer's CLI uses (`actions`, `audit verify`): no account key is read.
     public static func review(envFile: String?) throws(Failure) -> ReviewServices {
         let configuration: ReviewConfiguration

@@ -1,0 +1,67 @@
+import Foundation
+import Glibc
+import InfraDomain
+
+/// The tokens file (LINUX_MCP_HTTP_TOKENS) on disk: read, changed, and written back whole (a temporary file
+/// in the same folder, mode 0600, renamed over the old one), so a reader never sees half a file and no
+/// secret is ever written: only the hashes ``ClientTokens`` keeps.
+public struct ClientTokenFile: Sendable {
+    /// The file's path.
+    public let path: String
+    let now: @Sendable () -> Date
+
+    /// The file at `path`.
+    public init(path: String, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.path = path
+        self.now = now
+    }
+
+    /// The tokens (none when the file does not exist yet).
+    public func read() throws(ClientTokens.Problem) -> ClientTokens {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            // Absent is empty; any other failure (a folder that cannot be entered) is said as it is.
+            if errno == ENOENT { return ClientTokens() }
+            throw ClientTokens.Problem(description: "\(path): \(String(cString: strerror(errno))) (LINUX_MCP_HTTP_TOKENS)")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ClientTokens.Problem(description: "\(path): cannot read it: \((error as NSError).localizedDescription) (LINUX_MCP_HTTP_TOKENS)")
+        }
+        return try ClientTokens.parse(text, source: path)
+    }
+
+    /// Adds a token named `name`; returns the token, which only the caller ever sees.
+    public func add(name: String) throws(ClientTokens.Problem) -> String {
+        var tokens = try read()
+        var random = SystemRandomNumberGenerator()
+        let token = try tokens.add(name: name, random: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }, at: now())
+        try write(tokens)
+        return token
+    }
+
+    /// Revokes the token named `name`.
+    public func revoke(name: String) throws(ClientTokens.Problem) {
+        var tokens = try read()
+        try tokens.revoke(name: name, at: now())
+        try write(tokens)
+    }
+
+    func write(_ tokens: ClientTokens) throws(ClientTokens.Problem) {
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ClientTokens.Problem(description: "\(folder): cannot create it: \((error as NSError).localizedDescription)")
+        }
+        let temporary = folder + "/.http-tokens.\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(tokens.text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ClientTokens.Problem(description: "\(temporary): cannot write it (LINUX_MCP_HTTP_TOKENS's folder)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ClientTokens.Problem(description: "\(path): cannot replace it: \(reason)")
+        }
+    }
+}
