@@ -54,8 +54,18 @@ public struct ClientTokenFile: Sendable {
         } catch {
             throw ClientTokens.Problem(description: "\(folder): cannot create it: \((error as NSError).localizedDescription)")
         }
-        let temporary = folder + "/.http-tokens.\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(tokens.text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        let temporary = folder + "/.http-tokens.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        // A new file only (never through a link someone left there), 0600 from its first byte.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ClientTokens.Problem(description: "\(temporary): cannot create it: \(String(cString: strerror(errno))) (LINUX_MCP_HTTP_TOKENS's folder)")
+        }
+        let bytes = Array(tokens.text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced else {
+            unlink(temporary)
             throw ClientTokens.Problem(description: "\(temporary): cannot write it (LINUX_MCP_HTTP_TOKENS's folder)")
         }
         guard rename(temporary, path) == 0 else {
