@@ -9,11 +9,13 @@ struct AuditedExecTests {
     let store = InMemoryStore()
     let remote = FakeRemoteExec()
     let host = InventoryHost(name: "web1", address: "192.0.2.11")
+    /// The busy rule's time: pauses pass at once and are recorded, whatever the machine's load.
+    let time = ManualTiming()
     let exec: AuditedExec
 
     init() {
         exec = AuditedExec(remote: remote, recorder: AuditRecorder(sink: store), actor: "mcp:svc",
-                           users: { $0 == .reader ? "mcp-reader" : "pra-runner" }, defaultTimeout: .seconds(5))
+                           users: { $0 == .reader ? "mcp-reader" : "pra-runner" }, defaultTimeout: .seconds(5), clock: time.timing)
     }
 
     @Test("A busy answer is tried again; the second answer is returned; each attempt has its row (account, verb, exit, stdin size), never output")
@@ -24,7 +26,9 @@ struct AuditedExecTests {
         #expect(answer.exitCode == 0 && answer.stdoutText == "secret output")
         #expect(remote.requests.count == 2 && remote.requests.allSatisfy { $0.stdin == Array("approval a b\n".utf8) })
         let rows = store.chain
+        try #require(rows.count == 2, "\(rows)")
         #expect(rows.map(\.outcome) == ["exit", "ok"] && rows.map { $0.details["exit"] } == ["73", "0"])
+        #expect(time.sleeps.count == 1 && (Duration.milliseconds(100)...Duration.milliseconds(200)).contains(time.sleeps[0]), "\(time.sleeps)")
         #expect(rows.allSatisfy { $0.kind == "ssh" && $0.actor == "mcp:svc" && $0.host == "web1" && $0.proposalID == "p1" })
         #expect(rows.allSatisfy { $0.details["account"] == "pra-runner" && $0.details["verb"] == "restart_service" && $0.details["stdinBytes"] == "13" })
         #expect(rows[1].details["stdoutBytes"] == "13" && !rows.contains { $0.detail.contains("secret") })
@@ -35,15 +39,15 @@ struct AuditedExecTests {
         remote.on(account: .reader, .busy)
         let answer = try await exec.run("processes", on: host, account: .reader, timeout: .seconds(1))
         #expect(answer.exitCode == TargetExitCode.busy.rawValue)
-        let attempts = remote.requests, arrivals = remote.arrivals
+        let attempts = remote.requests, pauses = time.sleeps
         // Backoff of at least 0.1 s, then 0.2 s, each needing as long again left: at most three attempts fit in a second
-        // (five without a deadline), however loaded the machine is.
-        #expect((1...3).contains(attempts.count), "\(attempts.count) attempts")
-        // Every attempt ends at the deadline the first one set: its timeout is the time left, not a new second (which
-        // would end each retry at least the 0.1 s pause later than the attempt before).
-        let deadlines = zip(attempts, arrivals).map { $1 + $0.timeout }
-        for deadline in deadlines.dropFirst() {
-            #expect(abs((deadline - deadlines[0]) / .milliseconds(1)) < 50, "\(deadline - deadlines[0])")
+        // (five without a deadline).
+        #expect((2...3).contains(attempts.count), "\(attempts.count) attempts")
+        #expect(pauses.count == attempts.count - 1, "\(pauses)")
+        // Every attempt ends at the deadline the first one set: its timeout is the second less the pauses before it, not
+        // a new second.
+        for (index, attempt) in attempts.enumerated() {
+            #expect(attempt.timeout == .seconds(1) - pauses.prefix(index).reduce(.zero, +), "attempt \(index): \(attempt.timeout), pauses \(pauses)")
         }
         #expect(attempts.allSatisfy { $0.timeout > .zero && $0.timeout <= .seconds(1) }, "\(attempts.map(\.timeout))")
         #expect(store.chain.count == attempts.count && store.chain.allSatisfy { $0.details["exit"] == "73" && $0.outcome == "exit" })

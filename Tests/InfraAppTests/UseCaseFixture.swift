@@ -30,6 +30,8 @@ final class UseCaseFixture: @unchecked Sendable {
     ].joined(separator: "\n") + "\n"
 
     let clock = TestClock()
+    /// The busy rule's time (pauses pass at once).
+    let execTime = ManualTiming()
     let store = InMemoryStore()
     let remote = FakeRemoteExec()
     let alice = TestApproverKey("alice"), bob = TestApproverKey("bob"), mallory = TestApproverKey("mallory")
@@ -85,7 +87,7 @@ final class UseCaseFixture: @unchecked Sendable {
 
     var exec: AuditedExec {
         AuditedExec(remote: remote, recorder: AuditRecorder(sink: store), actor: AuditActor.server(user),
-                    users: { $0 == .reader ? "mcp-reader" : "pra-runner" }, defaultTimeout: .seconds(5))
+                    users: { $0 == .reader ? "mcp-reader" : "pra-runner" }, defaultTimeout: .seconds(5), clock: execTime.timing)
     }
 
     /// The AI's side, as `user` (the proposer by default), with `catalogue` (this fixture's by default).

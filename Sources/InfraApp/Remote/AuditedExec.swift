@@ -20,24 +20,45 @@ public struct AuditedExec: Sendable {
     let defaultTimeout: Duration
     /// What the last request to each host showed.
     public let reachability: ReachabilityLog
+    /// The time the deadline and the backoff pauses are measured in.
+    let clock: Timing
+
+    /// The time of the busy rule: now, and a pause (tests pass a clock they move).
+    public struct Timing: Sendable {
+        /// The current instant.
+        public var now: @Sendable () -> ContinuousClock.Instant
+        /// Waits `duration`.
+        public var sleep: @Sendable (Duration) async throws -> Void
+
+        /// A timing from its two functions.
+        public init(now: @escaping @Sendable () -> ContinuousClock.Instant, sleep: @escaping @Sendable (Duration) async throws -> Void) {
+            self.now = now
+            self.sleep = sleep
+        }
+
+        /// The machine's continuous clock.
+        public static let system = Timing(now: { .now }, sleep: { try await Task.sleep(for: $0) })
+    }
 
     /// Creates the exec over a remote port and an audit recorder.
     public init(remote: any RemoteExec, recorder: AuditRecorder, actor: String, users: @escaping @Sendable (Account) -> String,
-                defaultTimeout: Duration, reachability: ReachabilityLog = ReachabilityLog()) {
+                defaultTimeout: Duration, reachability: ReachabilityLog = ReachabilityLog(), clock: Timing = .system) {
         self.remote = remote
         self.recorder = recorder
         self.actor = actor
         self.users = users
         self.defaultTimeout = defaultTimeout
         self.reachability = reachability
+        self.clock = clock
     }
 
     /// Runs `command` on `host` as `account` with the busy retries, every attempt audited.
     public func run(_ command: String, on host: InventoryHost, account: Account, timeout: Duration? = nil, proposalID: String = "",
                     stdin: [UInt8] = []) async throws -> ExecResult {
-        let deadline = ContinuousClock.now + (timeout ?? defaultTimeout)
+        let clock = self.clock
+        let deadline = clock.now() + (timeout ?? defaultTimeout)
         func attempt() async throws -> ExecResult {
-            try await once(RemoteRequest(host: host, account: account, command: command, stdin: stdin, timeout: deadline - .now,
+            try await once(RemoteRequest(host: host, account: account, command: command, stdin: stdin, timeout: deadline - clock.now(),
                                          proposalID: proposalID))
         }
         var delay = Duration.milliseconds(200)
@@ -45,10 +66,10 @@ public struct AuditedExec: Sendable {
         for _ in 0..<4 where answer.exitCode == TargetExitCode.busy.rawValue {
             let pause = delay / 2 + .milliseconds(Int.random(in: 0...Int(Self.milliseconds(delay) / 2)))
             // Time for the pause and at least as long again for the attempt itself; else the busy answer stands.
-            guard deadline - .now > pause * 2 else { break }
-            try await Task.sleep(for: pause)
+            guard deadline - clock.now() > pause * 2 else { break }
+            try await clock.sleep(pause)
             // A pause that overran (a loaded machine) left too little for an attempt: the busy answer stands.
-            guard deadline - .now >= pause else { break }
+            guard deadline - clock.now() >= pause else { break }
             delay *= 2
             answer = try await attempt()
         }
