@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libssh2 from the system (Debian: libssh2-1-dev).
@@ -53,6 +58,7 @@ let package = Package(
             dependencies: [
                 "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The SQLite store (GRDB): persistence of proposals, decisions, executions and the chained audit log,
@@ -71,10 +77,35 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The review console: server-rendered pages where approvers log in with an SSH-signed nonce, review and
+        // sign. An adapter over InfraApp like the MCP one; it reaches neither the store, SSH nor the configuration.
+        .target(
+            name: "InfraConsole",
+            dependencies: [
+                "InfraApp", "InfraDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+        ),
+        // The HTTP front: Streamable HTTP MCP behind named bearer tokens, the console, /metrics and /healthz, on
+        // Hummingbird, stopped in order by swift-service-lifecycle.
+        .target(
+            name: "InfraHTTP",
+            dependencies: [
+                "InfraApp", "InfraDomain", "InfraMCP", "InfraConsole",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "MCPLinuxInfra",
             dependencies: [
-                "InfraApp", "InfraDomain", "InfraMCP",
+                "InfraApp", "InfraDomain", "InfraMCP", "InfraHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,6 +125,9 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/InfraTestSupport"
         ),
+        .testTarget(name: "InfraHTTPTests", dependencies: ["InfraHTTP", "InfraConsole", "InfraMCP", "InfraApp", "InfraDomain", "InfraTestSupport",
+                                                    .product(name: "MCP", package: "swift-sdk"),
+                                                    .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", "InfraApp", "InfraDomain", "InfraTestSupport",
                                                    .product(name: "MCP", package: "swift-sdk")]),

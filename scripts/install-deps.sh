@@ -7,7 +7,7 @@ command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
   exit 1
 }
 packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 python3-venv iputils-ping curl
-systemd-container mmdebstrap zstd"
+systemd-container mmdebstrap zstd chromium chromium-driver"
 missing=
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
@@ -30,10 +30,12 @@ if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -x "$venv/bin/ansible-lint" ]; t
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'ansible-core>=2.19,<2.20' 'ansible-lint>=26,<27'
 fi
-# The official MCP Python SDK (and jsonschema) for the tests that drive the server as a real client.
+# The official MCP Python SDK (and jsonschema) for the tests that drive the server as a real client; selenium
+# drives the Debian chromium headless for the console's browser test; prometheus_client parses /metrics.
 mcp_venv="$cache/mcp-venv"
-if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, jsonschema' 2>/dev/null; then
+if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, jsonschema, selenium, prometheus_client' 2>/dev/null; then
   python3 -m venv "$mcp_venv"
-  "$mcp_venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2.3,<3' 'jsonschema>=4,<5'
+  "$mcp_venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2.3,<3' 'jsonschema>=4,<5' 'selenium>=4.20,<5' \
+    'prometheus_client>=0.20,<1'
 fi
 bash "$(dirname "$0")/../Tests/targets/nspawn-target.sh" build >/dev/null

@@ -1,0 +1,5 @@
+import Hummingbird
+import InfraConsole
+
+/// The HTTP front (being built: see issue 19).
+public struct HTTPFront: Sendable {}
