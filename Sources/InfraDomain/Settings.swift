@@ -36,6 +36,14 @@ public struct Settings: Sendable, Equatable {
     public var auditWitnessSocket: String
     /// The HTTP clients' bearer tokens, hashed (``ClientTokens``), managed by `mcp-linux-infra tokens`.
     public var httpTokensPath: String
+    /// Where `serve` listens for HTTP, or nil to serve stdio.
+    public var httpListen: HTTPListenAddress?
+    /// Origins (scheme://host[:port]) allowed besides this machine's own, for a server behind a TLS proxy.
+    public var httpOrigins: [String]
+    /// An HTTP MCP session unused this long is closed.
+    public var httpSessionIdle: Duration
+    /// Most HTTP MCP sessions open at once.
+    public var httpMaxSessions: Int
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -108,6 +116,14 @@ public struct Settings: Sendable, Equatable {
               meaning: "Unix datagram socket that gets the audit log's head after every commit, as syslog identifier mcp-linux-infra-audit (the journal; audit verify reads it back)"),
         .init(name: "LINUX_MCP_HTTP_TOKENS", defaultValue: "auto",
               meaning: "The HTTP clients' bearer tokens, hashed, managed by `mcp-linux-infra tokens`: auto = http-tokens beside the state database"),
+        .init(name: "LINUX_MCP_HTTP_LISTEN", defaultValue: "none",
+              meaning: "none = serve speaks stdio; [ADDR:]PORT = serve speaks Streamable HTTP there (like serve --http); loopback unless --allow-remote"),
+        .init(name: "LINUX_MCP_HTTP_ORIGINS", defaultValue: "none",
+              meaning: "Comma-separated origins (https://mcp.example.com) browsers and clients may send besides loopback ones, e.g. the TLS proxy's"),
+        .init(name: "LINUX_MCP_HTTP_SESSION_IDLE_SECONDS", defaultValue: "1800",
+              meaning: "An HTTP MCP session unused this long is closed; the client initializes a new one (10-86400)"),
+        .init(name: "LINUX_MCP_HTTP_MAX_SESSIONS", defaultValue: "64",
+              meaning: "Most HTTP MCP sessions open at once; one more is refused with 503 (1-4096)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -212,6 +228,29 @@ public struct Settings: Sendable, Equatable {
             }
             return value
         }
+        func listen() throws(ConfigurationError) -> HTTPListenAddress? {
+            let value = try text("LINUX_MCP_HTTP_LISTEN")
+            if value == "none" { return nil }
+            do {
+                return try HTTPListenAddress.parse(value)
+            } catch {
+                let (_, file, line) = raw("LINUX_MCP_HTTP_LISTEN")
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_HTTP_LISTEN", problem: error.description,
+                                         fix: "set none (stdio) or [ADDR:]PORT")
+            }
+        }
+        func origins() throws(ConfigurationError) -> [String] {
+            let value = try text("LINUX_MCP_HTTP_ORIGINS")
+            if value == "none" { return [] }
+            let list = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for origin in list where origin.wholeMatch(of: /https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?|https?:\/\/\[[0-9a-f:.]+\](:[0-9]{1,5})?/) == nil {
+                let (_, file, line) = raw("LINUX_MCP_HTTP_ORIGINS")
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_HTTP_ORIGINS",
+                                         problem: "'\(TerminalText.escaped(origin))' is not an origin (scheme://host[:port], lowercase, no path)",
+                                         fix: "list origins such as https://mcp.example.com, separated by commas, or none")
+            }
+            return list
+        }
         let databasePath = try database()
         let tokens = try text("LINUX_MCP_HTTP_TOKENS")
         return Settings(
@@ -240,7 +279,11 @@ public struct Settings: Sendable, Equatable {
             shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
             maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
             auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"),
-            httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens)
+            httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens,
+            httpListen: try listen(),
+            httpOrigins: try origins(),
+            httpSessionIdle: .seconds(try integer("LINUX_MCP_HTTP_SESSION_IDLE_SECONDS", 10...86_400)),
+            httpMaxSessions: try integer("LINUX_MCP_HTTP_MAX_SESSIONS", 1...4096))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

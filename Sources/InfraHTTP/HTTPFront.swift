@@ -1,5 +1,130 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
+import InfraApp
 import InfraConsole
+import InfraDomain
+import InfraMCP
+import Logging
+import MCP
+import ServiceLifecycle
 
-/// The HTTP front (being built: see issue 19).
-public struct HTTPFront: Sendable {}
+/// `serve --http`: Streamable HTTP MCP at `/mcp` behind named bearer tokens, the review console at `/`,
+/// `/healthz`, on Hummingbird; SIGTERM or SIGINT stops it in order (``MCPDrain``).
+public struct HTTPFront: Sendable {
+    /// What the front needs besides the MCP server.
+    public struct Configuration: Sendable {
+        /// Where to listen (loopback unless ``allowRemote``).
+        public var listen: HTTPListenAddress
+        /// The operator allowed an address outside loopback (`serve --allow-remote`).
+        public var allowRemote: Bool
+        /// Origins allowed besides loopback ones (the TLS proxy's public origin).
+        public var origins: [String]
+        /// An MCP session unused this long is closed.
+        public var sessionIdle: Duration
+        /// Most MCP sessions at once.
+        public var maxSessions: Int
+        /// Largest request body.
+        public var maxMessageBytes: Int
+        /// How often a silent SSE stream gets a keepalive comment.
+        public var heartbeat: Duration
+
+        /// The front's configuration.
+        public init(listen: HTTPListenAddress, allowRemote: Bool, origins: [String], sessionIdle: Duration, maxSessions: Int,
+                    maxMessageBytes: Int, heartbeat: Duration = .seconds(15)) {
+            self.listen = listen
+            self.allowRemote = allowRemote
+            self.origins = origins
+            self.sessionIdle = sessionIdle
+            self.maxSessions = maxSessions
+            self.maxMessageBytes = maxMessageBytes
+            self.heartbeat = heartbeat
+        }
+    }
+
+    /// Why the front will not start; each says what to do.
+    public struct Refusal: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    let mcp: MCPServer
+    let tokens: ClientTokenFile
+    let console: ReviewConsole?
+    let configuration: Configuration
+    let version: String
+    let logger: Logger
+
+    /// The front over `mcp`, for the clients of `tokens`, with the console when given.
+    public init(mcp: MCPServer, tokens: ClientTokenFile, console: ReviewConsole?, configuration: Configuration, version: String, logger: Logger) {
+        self.mcp = mcp
+        self.tokens = tokens
+        self.console = console
+        self.configuration = configuration
+        self.version = version
+        self.logger = logger
+    }
+
+    /// Checks what would make serving pointless or unsafe: a non-loopback address not allowed explicitly, a
+    /// tokens file that cannot be read, or one without a valid token.
+    public func check() throws(Refusal) {
+        guard configuration.listen.isLoopback || configuration.allowRemote else {
+            throw Refusal(description: "\(configuration.listen) is not a loopback address: anyone who reaches it could try tokens. "
+                          + "Listen on 127.0.0.1 and put a TLS proxy in front (docs/HTTP.md), or pass --allow-remote to mean it")
+        }
+        let authenticator = ClientAuthenticator(file: tokens, logger: logger)
+        let current: ClientTokens
+        do { current = try authenticator.tokens() } catch {
+            throw Refusal(description: "\(error); create a client token first: mcp-linux-infra tokens add NAME")
+        }
+        guard current.entries.contains(where: { $0.revoked == nil }) else {
+            throw Refusal(description: "\(tokens.path) holds no valid token, so no client could connect: mcp-linux-infra tokens add NAME")
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops in order: no new session or call, running actions finish within
+    /// the grace period, sessions close, connections drain, the stop is audited. `listening` gets the address
+    /// bound (with the port the system chose for port 0).
+    public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        try check()
+        let sessions = MCPSessionTable(maxSessions: configuration.maxSessions, idleLimit: configuration.sessionIdle)
+        let endpoint = MCPEndpoint(mcp: mcp, sessions: sessions, authenticator: ClientAuthenticator(file: tokens, logger: logger),
+                                   origins: Self.originValidator(configuration), maxMessageBytes: configuration.maxMessageBytes,
+                                   heartbeat: configuration.heartbeat, version: version, logger: logger)
+        let router = Router()
+        router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
+                                                  body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        for method in [HTTPTypes.HTTPRequest.Method.post, .get, .delete] {
+            router.on("/mcp", method: method) { request, _ in try await endpoint.respond(to: request) }
+        }
+        console?.register(on: router)
+        try await mcp.started(version: version)
+        let listen = configuration.listen
+        let app = Application(router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+                              onServerRunning: { channel in
+                                  let port = channel.localAddress?.port ?? listen.port
+                                  listening(HTTPListenAddress(host: listen.host, port: port).description)
+                              }, logger: logger)
+        let drain = MCPDrain(mcp: mcp, sessions: sessions, idleSweep: min(configuration.sessionIdle / 4, .seconds(30)), logger: logger)
+        // Stopped in reverse order: the drain first (sessions end, their streams close), then the listener.
+        let group = ServiceGroup(configuration: .init(services: [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await mcp.recordStop(reason: drain.reason, drained: drain.result)
+    }
+
+    /// Loopback hosts and origins on the bound port, plus the configured public origins.
+    static func originValidator(_ configuration: Configuration) -> OriginValidator {
+        let local = OriginValidator.localhost(port: configuration.listen.port == 0 ? nil : configuration.listen.port)
+        var hosts = local.allowedHosts, origins = local.allowedOrigins
+        if !configuration.listen.isLoopback, configuration.listen.host != "0.0.0.0", configuration.listen.host != "::" {
+            hosts.append(configuration.listen.description)
+        }
+        for origin in configuration.origins {
+            origins.append(origin)
+            if let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first {
+                hosts.append(String(host))
+                if !host.contains(":") || host.hasSuffix("]") { hosts.append(host + ":" + (origin.hasPrefix("https") ? "443" : "80")) }
+            }
+        }
+        return OriginValidator(allowedHosts: hosts, allowedOrigins: origins)
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import InfraApp
 import InfraDomain
+import InfraHTTP
 import InfraMCP
 import Logging
 
@@ -61,6 +62,11 @@ struct ConfigurationOptions: ParsableArguments {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.auditLog(envFile: envFile) }
     }
 
+    /// How `serve` serves HTTP (settings only), or the error printed and exit 2.
+    func httpServing() throws -> HTTPServing {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.httpServing(envFile: envFile) }
+    }
+
     /// The HTTP clients' tokens file (settings only), or the error printed and exit 2.
     func clientTokens() throws -> ClientTokenFile {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.clientTokens(envFile: envFile) }
@@ -107,18 +113,59 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 }
 
-/// `serve`: the MCP server on stdio (JSON-RPC on stdout, logs on stderr).
+/// `serve`: the MCP server on stdio (JSON-RPC on stdout, logs on stderr), or on Streamable HTTP with `--http`.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the MCP tools on stdin/stdout (for Claude Desktop, Claude Code and other MCP clients).")
+        abstract: "Serve the MCP tools on stdin/stdout (for Claude Desktop, Claude Code and other MCP clients), or over HTTP with --http.",
+        discussion: """
+        With --http [ADDR:]PORT (or LINUX_MCP_HTTP_LISTEN) the server speaks Streamable HTTP at /mcp to clients holding a \
+        bearer token (mcp-linux-infra tokens add NAME; the token's name is recorded as the proposer), serves the review \
+        console at / and /healthz, and stops in order on SIGTERM. It listens on 127.0.0.1 unless ADDR says otherwise; an \
+        address outside loopback also needs --allow-remote, and TLS in front (docs/HTTP.md).
+        """)
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Option(name: .customLong("http"), help: "Serve Streamable HTTP on [ADDR:]PORT instead of stdio (default: LINUX_MCP_HTTP_LISTEN).")
+    var http: String?
+
+    @Flag(name: .customLong("allow-remote"), help: "Allow --http on an address outside loopback (put a TLS proxy in front).")
+    var allowRemote = false
+
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        let serving = try options.httpServing()
+        var listen = serving.listen
+        if let http {
+            do { listen = try HTTPListenAddress.parse(http) } catch {
+                writeError("--http: \(error.description)")
+                throw ExitCode(2)
+            }
+        }
         let services = try options.server("mcp-linux-infra.mcp")
-        let server = MCPServer(services: services, logger: Logger(label: "mcp-linux-infra.mcp"))
-        try await server.serveStdio(version: "0.3.0")
+        let logger = Logger(label: "mcp-linux-infra.mcp")
+        let server = MCPServer(services: services, logger: logger)
+        guard let listen else {
+            try await server.serveStdio(version: Self.version)
+            return
+        }
+        let front = HTTPFront(mcp: server, tokens: serving.tokens, console: nil,
+                              configuration: .init(listen: listen, allowRemote: allowRemote, origins: serving.origins,
+                                                   sessionIdle: serving.sessionIdle, maxSessions: serving.maxSessions,
+                                                   maxMessageBytes: serving.maxMessageBytes),
+                              version: Self.version, logger: Logger(label: "mcp-linux-infra.http"))
+        do {
+            try front.check()
+        } catch {
+            await services.closeConnections()
+            writeError("serve --http: \(error.description)")
+            throw ExitCode(2)
+        }
+        try await front.run { address in
+            logger.notice("serving MCP over HTTP", metadata: ["mcp": "http://\(address)/mcp", "console": "http://\(address)/"])
+        }
     }
+
+    static let version = "0.3.0"
 }

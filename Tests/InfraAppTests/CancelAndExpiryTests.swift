@@ -10,7 +10,7 @@ struct CancelAndExpiryTests {
     func onlyProposer() async throws {
         let fixture = try UseCaseFixture()
         let proposal = try await fixture.propose()
-        let refused = await refusal { _ = try fixture.workflow(user: "eve").cancel(proposal.id, reason: "not needed") }
+        let refused = await refusal { _ = try fixture.workflow(user: "eve").cancel(proposal.id, reason: "not needed", by: fixture.workflow(user: "eve").localCaller(client: "c")) }
         #expect(refused?.code == .notProposer && refused?.message.contains("only the proposer (svc)") == true, "\(String(describing: refused))")
         #expect(try fixture.store.load(proposal.id)?.state == .proposed && fixture.rows(kind: "state").count == 1)
     }
@@ -19,15 +19,15 @@ struct CancelAndExpiryTests {
     func cancelStates() async throws {
         let fixture = try UseCaseFixture()
         let proposed = try await fixture.propose()
-        #expect(await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "x") }?.code == .invalidArgument)
-        #expect(await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "fixed\u{7}") }?.code == .invalidArgument)
-        let cancelled = try fixture.workflow().cancel(proposed.id, reason: "fixed by a config reload")
+        #expect(await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "x", by: fixture.workflow().localCaller(client: "c")) }?.code == .invalidArgument)
+        #expect(await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "fixed\u{7}", by: fixture.workflow().localCaller(client: "c")) }?.code == .invalidArgument)
+        let cancelled = try fixture.workflow().cancel(proposed.id, reason: "fixed by a config reload", by: fixture.workflow().localCaller(client: "c"))
         #expect(cancelled.record.state == .cancelled && cancelled.record.transitions.last?.actor == "mcp:svc"
                 && cancelled.record.transitions.last?.reason == "fixed by a config reload")
-        let again = await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "once more") }
+        let again = await refusal { _ = try fixture.workflow().cancel(proposed.id, reason: "once more", by: fixture.workflow().localCaller(client: "c")) }
         #expect(again?.code == .wrongState && again?.message.contains("cannot cancel an action that is CANCELLED") == true)
         let approved = try await fixture.approved()
-        #expect(try fixture.workflow().cancel(approved.id, reason: "not needed any more").record.state == .cancelled)
+        #expect(try fixture.workflow().cancel(approved.id, reason: "not needed any more", by: fixture.workflow().localCaller(client: "c")).record.state == .cancelled)
         #expect(fixture.rows(kind: "state", outcome: "CANCELLED").count == 2)
     }
 
@@ -56,7 +56,7 @@ struct CancelAndExpiryTests {
         fixture.clock.advance(3601)
         // get() reads the store as it is; the cancel finds it due, writes the expiry and refuses.
         #expect(try fixture.workflow().get(proposal.id).record.state == .proposed)
-        let refused = await refusal { _ = try fixture.workflow().cancel(proposal.id, reason: "too late") }
+        let refused = await refusal { _ = try fixture.workflow().cancel(proposal.id, reason: "too late", by: fixture.workflow().localCaller(client: "c")) }
         #expect(refused?.code == .wrongState && refused?.message.contains("EXPIRED") == true, "\(String(describing: refused))")
         #expect(try fixture.store.load(proposal.id)?.transitions.map(\.to) == [.proposed, .expired])
     }

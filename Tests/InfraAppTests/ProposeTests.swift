@@ -41,13 +41,14 @@ struct ProposeTests {
                          "an escape": "nginx is down\u{1B}[2J on web1"][kind]!
         let fixture = try UseCaseFixture()
         let refused = await refusal {
-            _ = try await fixture.workflow().propose(host: "web1", action: "restart_unbound", parameters: [:], rationale: rationale, client: "c")
+            _ = try await fixture.workflow().propose(host: "web1", action: "restart_unbound", parameters: [:], rationale: rationale, by: fixture.workflow().localCaller(client: "c"))
         }
         #expect(refused?.code == .invalidArgument && refused?.message.contains("argument 'rationale'") == true)
         #expect(try fixture.remote.requests.isEmpty && (try fixture.store.list(states: [])).isEmpty)
         // A newline is allowed: rationales are paragraphs.
         let multiline = try await fixture.workflow().propose(host: "web1", action: "restart_unbound", parameters: [:],
-                                                             rationale: "unbound is down\nsince the update", client: "c")
+                                                             rationale: "unbound is down\nsince the update",
+                                                             by: fixture.workflow().localCaller(client: "c"))
         #expect(multiline.state == .proposed)
     }
 

@@ -117,9 +117,10 @@ final class UseCaseFixture: @unchecked Sendable {
     /// Proposes `action` (restart_service for nginx.service by default) on `host`.
     @discardableResult
     func propose(_ action: String = "restart_service", on host: String = "web1", parameters: [String: String]? = nil) async throws -> ProposalRecord {
-        try await workflow().propose(host: host, action: action,
-                                     parameters: parameters ?? (action == "restart_service" ? ["unit": "nginx.service"] : [:]),
-                                     rationale: "nginx answers 502 on \(host) since 10:02", client: "test-client")
+        let workflow = workflow()
+        return try await workflow.propose(host: host, action: action,
+                                          parameters: parameters ?? (action == "restart_service" ? ["unit": "nginx.service"] : [:]),
+                                          rationale: "nginx answers 502 on \(host) since 10:02", by: workflow.localCaller(client: "test-client"))
     }
 
     /// The statement `key` signs for `id` now, signed (as `principal`, default the key's own).

@@ -13,7 +13,7 @@ public struct ActionWorkflow: Sendable {
     /// SHA-256 of each target-side component of this release (the catalogue among them).
     let releaseComponents: [String: String]
     let approvalContext: ApprovalContext
-    /// The OS account the server runs as: the proposer of every action proposed here.
+    /// The OS account the server runs as: the executor of every run, and the proposer for stdio clients.
     let user: String
     /// The runner account's user on the hosts (for the view).
     let runner: String
@@ -40,8 +40,11 @@ public struct ActionWorkflow: Sendable {
         self.makeID = makeID
     }
 
-    /// The actor name of this server in the audit log and the transitions.
+    /// The actor name of this server in the audit log and the transitions (executions, start and stop).
     public var actor: String { AuditActor.server(user) }
+
+    /// A caller on this machine (stdio): the OS account the server runs as, using `client`.
+    public func localCaller(client: String) -> Caller { Caller(name: user, client: client) }
 
     /// The action catalogue this server proposes from.
     public var actionCatalogue: ActionCatalogue { catalogue }
@@ -51,7 +54,7 @@ public struct ActionWorkflow: Sendable {
     /// Records a proposal (PROPOSED) after checking it against the catalogue and the host's allowed services,
     /// and checking that the host runs the same catalogue as this server.
     public func propose(host name: String, action: String, parameters: [String: String], rationale: String,
-                        client: String) async throws -> ProposalRecord {
+                        by caller: Caller) async throws -> ProposalRecord {
         guard let host = inventory.host(named: name) else {
             throw Refusal(.unknownHost, "argument 'host': '\(name)' is not an inventory host (a proposal names exactly one host). "
                                         + "Call list_hosts for the inventory.")
@@ -66,7 +69,7 @@ public struct ActionWorkflow: Sendable {
             throw Refusal(.catalogue, error.description)
         }
         try await requireSameCatalogue(on: host)
-        let made = ProposalRules.proposal(request, id: makeID(), rationale: rationale, proposer: user, client: client,
+        let made = ProposalRules.proposal(request, id: makeID(), rationale: rationale, proposer: caller.name, client: caller.client,
                                           catalogueVersion: catalogue.version, policy: proposals.policy, now: proposals.now())
         try proposals.store.insert(made.record, audit: [made.audit])
         return try proposals.proposal(made.record.id)
@@ -100,12 +103,12 @@ public struct ActionWorkflow: Sendable {
         try proposals.resolve(id)
     }
 
-    /// The proposer withdraws a PROPOSED or APPROVED action.
-    public func cancel(_ id: String, reason: String) throws -> ProposalReview {
+    /// The proposer withdraws a PROPOSED or APPROVED action (only the caller who proposed it may).
+    public func cancel(_ id: String, reason: String, by caller: Caller) throws -> ProposalReview {
         guard FreeText.reason.accepts(reason) else { throw Refusal(.invalidArgument, "argument 'reason' \(FreeText.reason.rule)") }
         let full = try proposals.resolve(id)
         return view(try proposals.apply(full) { record, _, date in
-            try ProposalRules.cancellation(of: record, by: user, reason: reason, now: date)
+            try ProposalRules.cancellation(of: record, by: caller.name, reason: reason, now: date)
         }.record)
     }
 

@@ -140,9 +140,13 @@ public struct Diagnostics: Sendable {
                 results[index] = result
                 done += 1
                 await progress(done, hosts.count)
-                if next < hosts.count { start(next); next += 1 }
+                // A cancelled call (its client went away) asks no further host; those already asked finish.
+                if next < hosts.count && !Task.isCancelled { start(next); next += 1 }
             }
-            return results.compactMap { $0 }
+            return results.enumerated().map { index, result in
+                result ?? HostResult(host: hosts[index].name, error: "not asked: the call was cancelled before this host's turn",
+                                     duration: .zero)
+            }
         }
     }
 }

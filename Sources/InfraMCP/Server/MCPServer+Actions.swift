@@ -6,7 +6,7 @@ import MCP
 extension MCPServer {
     /// Runs one of ActionTools' tools through the workflow; `validated` gets the host, action and id once
     /// they passed validation.
-    func callAction(_ name: String, _ arguments: [String: Value], validated: inout ToolCallAudit) async throws -> Value {
+    func callAction(_ name: String, _ arguments: [String: Value], identity: SessionIdentity, validated: inout ToolCallAudit) async throws -> Value {
         // The host, then the action, go to the audit columns as soon as each is valid (in that order, as they are
         // checked), even when a later argument is refused.
         if name == "propose_pra_action", let host = try? arguments["host"].map(ActionTools.host.validate),
@@ -23,7 +23,7 @@ extension MCPServer {
             let host = words["host"]!, action = words["action"]!
             let parameters = try arguments["parameters"].map { try ActionTools.parameters.validateMap($0) } ?? [:]
             let proposed = try await workflow.propose(host: host, action: action, parameters: parameters, rationale: words["rationale"]!,
-                                                      client: await session.client)
+                                                      by: await identity.caller)
             validated.proposalID = proposed.id
             return .object(["action": view(workflow.view(proposed))])
         case "list_pending_actions":
@@ -33,11 +33,14 @@ extension MCPServer {
             return .object(["action": view(try workflow.get(validated.proposalID!))])
         case "cancel_pra_action":
             validated.proposalID = try workflow.resolve(words["id"]!)
-            return .object(["action": view(try workflow.cancel(validated.proposalID!, reason: words["reason"]!))])
+            return .object(["action": view(try workflow.cancel(validated.proposalID!, reason: words["reason"]!, by: await identity.caller))])
         case "execute_pra_action":
             validated.proposalID = try workflow.resolve(words["id"]!)
-            let calls = self.calls
-            return .object(["action": view(try await workflow.execute(validated.proposalID!, stopping: .init { calls.isAbandoning }))])
+            let calls = self.calls, id = validated.proposalID!
+            // Its own task: a client that goes away (or cancels the call) never cancels an action once claimed; the
+            // run finishes and records its result whoever still listens.
+            let run = Task { try await workflow.execute(id, stopping: .init { calls.isAbandoning }) }
+            return .object(["action": view(try await run.value)])
         case "list_pra_catalog":
             return Self.catalogueValue(workflow.actionCatalogue)
         default:

@@ -6,7 +6,7 @@ import MCP
 extension MCPServer {
     /// One tools/call: track it, route it, audit it (validated values in the columns, the client's raw
     /// arguments escaped and marked), answer it.
-    func call(_ parameters: CallTool.Parameters, server: Server) async -> CallTool.Result {
+    func call(_ parameters: CallTool.Parameters, server: Server, identity: SessionIdentity) async -> CallTool.Result {
         let started = ContinuousClock.now
         // The raw id is escaped: a stop that leaves this call running names it in the audit log and on stderr.
         guard let ticket = calls.begin(tool: parameters.name, proposalID: TerminalText.escaped(parameters.arguments?["id"]?.stringValue ?? "")) else {
@@ -15,9 +15,9 @@ extension MCPServer {
         }
         defer { calls.end(ticket) }
         var validated = ToolCallAudit()
-        let answer = await dispatch(parameters, server: server, validated: &validated)
+        let answer = await dispatch(parameters, server: server, identity: identity, validated: &validated)
         do {
-            try await services.recorder.record(validated.entry(actor: services.workflow.actor, name: parameters.name, arguments: parameters.arguments,
+            try await services.recorder.record(validated.entry(actor: AuditActor.server(identity.name), name: parameters.name, arguments: parameters.arguments,
                                                                outcome: answer.isError == true ? "error" : "ok",
                                                                durationMs: AuditedExec.milliseconds(started.duration(to: .now))))
         } catch {
@@ -30,12 +30,13 @@ extension MCPServer {
     }
 
     /// Routes one tools/call; `validated` gets each value that passed validation, for the call's audit row.
-    func dispatch(_ parameters: CallTool.Parameters, server: Server, validated: inout ToolCallAudit) async -> CallTool.Result {
+    func dispatch(_ parameters: CallTool.Parameters, server: Server, identity: SessionIdentity,
+                  validated: inout ToolCallAudit) async -> CallTool.Result {
         do {
             try ArgumentEnvelope.check(parameters.arguments ?? [:])
             if ActionTools.names.contains(parameters.name) {
                 validated.tool = parameters.name
-                return try result(try await callAction(parameters.name, parameters.arguments ?? [:], validated: &validated), isError: false)
+                return try result(try await callAction(parameters.name, parameters.arguments ?? [:], identity: identity, validated: &validated), isError: false)
             }
             if parameters.name == Self.listHostsTool.name {
                 validated.tool = parameters.name

@@ -6,15 +6,16 @@ import MCP
 
 /// The MCP server, whatever its transport: the read-only diagnostic tools and the proposal side of approved
 /// actions (propose, list, get, execute once approved, cancel; never approve), as MCP tools and resources
-/// over InfraApp's use cases. It serves any swift-sdk `Transport` it is given (stdio passes
-/// ``BoundedStdioTransport``). Every tool call is audited; every rule lives in InfraApp or the domain.
+/// over InfraApp's use cases. Every tool call is audited; every rule lives in InfraApp or the domain.
+///
+/// One instance serves the whole process. stdio serves one session on ``BoundedStdioTransport``
+/// (``serveStdio(version:)``); the HTTP front asks ``session(for:)`` for one swift-sdk `Server` per MCP
+/// session and stops them all in order with ``drain(reason:)`` and ``recordStop(reason:drained:)``.
 public final class MCPServer: Sendable {
     let services: ServerServices
     let tools: [String: DiagnosticTool]
     let logger: Logger
-    /// The MCP client's name, from initialize.
-    let session = SessionInfo()
-    /// The tool calls running now; a stop lets them finish in order.
+    /// The tool calls running now, in every session; a stop lets them finish in order.
     let calls = ToolCallTracker()
 
     /// What the server teaches the AI at initialize.
@@ -43,15 +44,12 @@ public final class MCPServer: Sendable {
         try await serve(transport: BoundedStdioTransport(maxMessageBytes: services.limits.maxMessageBytes, logger: logger), version: version)
     }
 
-    /// Serves MCP on `transport` until it closes or (with `handlingSignals`) SIGTERM/SIGINT arrives, then
-    /// stops in order (``stop(server:transport:reason:)``).
+    /// Serves one MCP session on `transport`, for the OS account this server runs as, until it closes or (with
+    /// `handlingSignals`) SIGTERM/SIGINT arrives, then stops in order.
     public func serve(transport: any Transport, version: String, handlingSignals: Bool = true) async throws {
-        let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
-                            instructions: Self.instructions,
-                            capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
-        await register(on: server)
-        let interrupted = try await services.lifecycle.started(version: version)
-        if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+        let identity = SessionIdentity(name: services.workflow.localCaller(client: "").name)
+        let server = await makeServer(version: version, identity: identity)
+        try await started(version: version)
         let stopRequest = StopRequest()
         let calls = self.calls
         // Installed before serving, so a signal that arrives while the transport starts is not lost.
@@ -61,21 +59,56 @@ public final class MCPServer: Sendable {
             if count > 1 { calls.abandonExecutions() }
         }) : nil
         defer { signals?.cancel() }
-        let session = self.session
         try await server.start(transport: transport) { client, _ in
-            await session.setClient(client.name)
+            await identity.setClient(client.name)
         }
         Task {
             await server.waitUntilCompleted()
             stopRequest.fire("the client closed the connection")
         }
-        await stop(server: server, transport: transport, reason: await stopRequest.wait())
+        let reason = await stopRequest.wait()
+        let drained = await drain(reason: reason)
+        // A call's answer is written after its handler returned: let the answers already due go out.
+        if let answered = transport as? BoundedStdioTransport { _ = await answered.waitUntilAnswered(until: .now + .seconds(2)) }
+        await recordStop(reason: reason, drained: drained)
+        await server.stop()
+    }
+
+    /// Starts one MCP session on `transport` for the caller `name` (already authenticated by the adapter) and
+    /// returns its swift-sdk server, which the adapter stops when the session ends.
+    public func startSession(for name: String, on transport: any Transport, version: String) async throws -> Server {
+        let identity = SessionIdentity(name: name)
+        let server = await makeServer(version: version, identity: identity)
+        try await server.start(transport: transport) { client, _ in
+            await identity.setClient(client.name)
+        }
+        return server
+    }
+
+    /// Records the start (and marks INTERRUPTED what a stopped server left EXECUTING); once per process.
+    public func started(version: String) async throws {
+        let interrupted = try await services.lifecycle.started(version: version)
+        if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+    }
+
+    /// What a drain left behind, for the stop's audit row.
+    public struct Drained: Sendable {
+        /// Executions still running when the grace period ran out (left EXECUTING).
+        public var abandoned: [String]
+        /// Calls still running after the drain.
+        public var callsStillRunning: Int
+
+        /// A drain's outcome.
+        public init(abandoned: [String], callsStillRunning: Int) {
+            self.abandoned = abandoned
+            self.callsStillRunning = callsStillRunning
+        }
     }
 
     /// The stop, in order: take no new call; let running executions finish and record their result within
     /// the grace period (or abandon them, leaving them EXECUTING); close the SSH connections (bounded); let
-    /// the remaining calls return and their answers go out; audit the stop; close the transport.
-    func stop(server: Server, transport: any Transport, reason: String) async {
+    /// the remaining calls return. The caller then lets the answers go out and calls ``recordStop(reason:drained:)``.
+    public func drain(reason: String) async -> Drained {
         let grace = services.limits.shutdownGrace
         calls.stopAccepting()
         let executing = calls.runningExecutions
@@ -90,25 +123,36 @@ public final class MCPServer: Sendable {
         }
         await services.closeConnections(within: .seconds(2))
         let drained = await calls.waitForAll(until: .now + .seconds(2))
-        // A call's answer is written after its handler returned: let the answers already due go out.
-        if let answered = transport as? BoundedStdioTransport { _ = await answered.waitUntilAnswered(until: .now + .seconds(2)) }
+        return Drained(abandoned: abandoned, callsStillRunning: drained ? 0 : calls.runningCount)
+    }
+
+    /// Audits the stop (the last row of this process).
+    public func recordStop(reason: String, drained: Drained) async {
         do {
-            try await services.lifecycle.stopped(reason: reason, leftExecuting: abandoned, callsStillRunning: drained ? 0 : calls.runningCount)
+            try await services.lifecycle.stopped(reason: reason, leftExecuting: drained.abandoned, callsStillRunning: drained.callsStillRunning)
         } catch {
             logger.error("audit log unavailable: the stop is not recorded", metadata: ["error": "\(error)"])
         }
-        await server.stop()
+    }
+
+    /// A swift-sdk server with this server's tools and resources, for `identity`.
+    func makeServer(version: String, identity: SessionIdentity) async -> Server {
+        let server = Server(name: "mcp-linux-infra", version: version, title: "mcp-linux-infra",
+                            instructions: Self.instructions,
+                            capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
+        await register(on: server, identity: identity)
+        return server
     }
 
     /// Registers the tool and resource handlers.
-    func register(on server: Server) async {
+    func register(on server: Server, identity: SessionIdentity) async {
         let listHosts = Self.listHostsTool
         await server.withMethodHandler(ListTools.self) { _ in
             .init(tools: [listHosts] + DiagnosticTools.all.map(\.mcpTool) + ActionTools.all)
         }
         await server.withMethodHandler(CallTool.self) { [weak self, weak server] parameters in
             guard let self, let server else { return .init(content: [.text(text: "server is shutting down", annotations: nil, _meta: nil)], isError: true) }
-            return await self.call(parameters, server: server)
+            return await self.call(parameters, server: server, identity: identity)
         }
         await server.withMethodHandler(ListResources.self) { [weak self] _ in
             .init(resources: self?.resources.map(\.resource) ?? [])

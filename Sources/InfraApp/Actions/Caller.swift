@@ -1,0 +1,23 @@
+import InfraDomain
+
+/// Who asks the workflow to propose or cancel: the name recorded as the proposer (and the only one that may
+/// cancel), and the MCP client's own name, kept beside it.
+///
+/// Over stdio the name is the OS account the server runs as (``ActionWorkflow/localCaller(client:)``); over
+/// HTTP it is the name of the bearer token the client presented. The name is never taken from what the
+/// client says about itself.
+public struct Caller: Sendable, Equatable {
+    /// The proposer: an OS account or a client token's name.
+    public let name: String
+    /// The MCP client's name from initialize (clientInfo.name), for the record only.
+    public let client: String
+
+    /// A caller named `name` (already authenticated by the adapter) using `client`.
+    public init(name: String, client: String) {
+        self.name = name
+        self.client = client
+    }
+
+    /// This caller's actor name in the audit log and the transitions.
+    public var actor: String { AuditActor.server(name) }
+}
