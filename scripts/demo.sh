@@ -7,7 +7,15 @@
 # the client executes it, the target's root side verifies the signature before anything runs, the server
 # verifies the result, and `audit verify` proves the log. On the way, adding a second approver shows the role's
 # confirmation step: the redeploy is refused, printing the new set and its hash, until the operator passes it. The runner key alone is shown to run nothing. Run as root on Debian 12; everything it starts is torn down on exit.
+# With --http the AI's client talks to `serve --http` over Streamable HTTP with a bearer token of its own (the
+# token's name is the proposer), instead of starting `serve` on stdio; the rest of the story is the same.
 set -eu -o pipefail
+mode=stdio
+case "${1:-}" in
+  "") ;;
+  --http) mode=http ;;
+  *) echo "usage: bash scripts/demo.sh [--http]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 step() { printf '\n==> %s\n' "$*"; }
@@ -27,12 +35,13 @@ cleanup() {
     [ -S "$socket" ] && ssh -o "ControlPath=$socket" -O exit unused 2>/dev/null
   done
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   bash Tests/targets/nspawn-target.sh down "$target"
   rm -rf -- "$demo"
   if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
   if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
 }
-approver=mcp-demo-approver approvers=mcp-demo-approvers principal=approver@demo.example agent_pid=
+approver=mcp-demo-approver approvers=mcp-demo-approvers principal=approver@demo.example agent_pid='' server_pid=''
 [ ! -d "$target" ] || bash Tests/targets/nspawn-target.sh down "$target"
 rm -rf -- "$demo"
 if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
@@ -141,11 +150,31 @@ install -m 0755 "$binary" "$demo/mcp-linux-infra"
 chgrp "$approvers" "$demo/state/state.sqlite3"
 chmod 0660 "$demo/state/state.sqlite3"
 
+server=$binary
+if [ "$mode" = http ]; then
+  step "The AI's client gets a bearer token of its own; the server listens on loopback (serve --http)"
+  MCP_INFRA_TOKEN=$("$binary" tokens add demo-ai --env-file "$demo/.env" | grep -o 'mlit_[A-Za-z0-9_-]*')
+  export MCP_INFRA_TOKEN
+  "$binary" tokens list --env-file "$demo/.env"
+  "$binary" serve --http 127.0.0.1:0 --env-file "$demo/.env" 2> "$demo/http.log" &
+  server_pid=$!
+  for _ in $(seq 600); do
+    address=$(grep -o 'mcp=http://127\.0\.0\.1:[0-9]*/mcp' "$demo/http.log" | head -n 1 | cut -d= -f2) || true
+    [ -n "$address" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$demo/http.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$address" ] || { echo "demo: serve --http did not start listening" >&2; cat "$demo/http.log" >&2; exit 1; }
+  server=$address
+  echo "    MCP at $server (the review console at ${server%/mcp}/)"
+  echo "    without the token: HTTP $(curl -s -o /dev/null -w '%{http_code}' -X POST "$server")"
+fi
+
 step "Incident: unbound stops on the target"
 "${root_ssh[@]}" systemctl stop unbound.service
 
-step "The AI (an MCP client over stdio) diagnoses and proposes; it cannot approve"
-"$python" scripts/demo_client.py "$binary" "$demo/.env" diagnose-and-propose demo | tee "$demo/propose.out"
+step "The AI (an MCP client over $mode) diagnoses and proposes; it cannot approve"
+"$python" scripts/demo_client.py "$server" "$demo/.env" diagnose-and-propose demo | tee "$demo/propose.out"
 id=$(tail -n 1 "$demo/propose.out")
 
 step "The human reviews the proposal and the exact statement they will sign: actions show --principal (as $approver)"
@@ -164,10 +193,18 @@ step "The human approves: the statement is signed with the key in their ssh-agen
 runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$demo/.env"
 
 step "The AI executes it once; the server verifies through the read-only account"
-"$python" scripts/demo_client.py "$binary" "$demo/.env" execute "$id" demo
+"$python" scripts/demo_client.py "$server" "$demo/.env" execute "$id" demo
 
 step "On the target: the proposal id $id and the approver the root side verified, in the journal (pra-exec, pra-run)"
 "${root_ssh[@]}" journalctl --no-pager -o short-iso -t pra-exec -t pra-run --grep "$id"
+
+if [ "$mode" = http ]; then
+  step "SIGTERM: the HTTP server stops in order (running actions finish, sessions close, the stop is audited)"
+  kill -TERM "$server_pid"
+  wait "$server_pid"
+  server_pid=
+  echo "    serve --http exited with status 0"
+fi
 
 step "The audit log: the last rows, then the whole chain recomputed"
 "$binary" audit tail -n 8 --env-file "$demo/.env"

@@ -2,23 +2,42 @@
 
   demo_client.py SERVER ENV_FILE diagnose-and-propose HOST   prints the proposal's id on the last line
   demo_client.py SERVER ENV_FILE execute ID HOST              executes the approved action and checks the service
+
+SERVER is the mcp-linux-infra binary (the client starts `serve` on stdio), or the http:// URL of a running
+`serve --http` (Streamable HTTP; the bearer token is read from the environment variable MCP_INFRA_TOKEN).
 """
 import asyncio
+import contextlib
 import json
+import os
 import sys
 
+import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 
 def show(label, value):
     print(f"    {label}: {value}")
 
 
+@contextlib.asynccontextmanager
+async def connect(server, env_file):
+    """The (read, write) streams to the server: over stdio (a child process) or Streamable HTTP with a token."""
+    if server.startswith("http://") or server.startswith("https://"):
+        headers = {"Authorization": "Bearer " + os.environ["MCP_INFRA_TOKEN"]}
+        async with httpx2.AsyncClient(headers=headers, timeout=300) as http:
+            async with streamable_http_client(server, http_client=http) as streams:
+                yield streams[0], streams[1]
+    else:
+        async with stdio_client(StdioServerParameters(command=server, args=["serve", "--env-file", env_file])) as (read, write):
+            yield read, write
+
+
 async def main():
     binary, env_file, phase = sys.argv[1], sys.argv[2], sys.argv[3]
-    params = StdioServerParameters(command=binary, args=["serve", "--env-file", env_file])
-    async with stdio_client(params) as (read, write):
+    async with connect(binary, env_file) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
 

@@ -31,6 +31,8 @@ struct MCPEndpoint: Sendable {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
+        // HTTP/1.1's Host header arrives as the authority (HTTPTypes keeps it out of the fields).
+        if let authority = request.head.authority { headers["host"] = authority }
         let method = request.method.rawValue
         // Before anything else: a page of another site (DNS rebinding included) never reaches a session.
         let bare = MCP.HTTPRequest(method: method, headers: headers)
