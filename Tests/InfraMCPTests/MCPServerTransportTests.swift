@@ -12,30 +12,9 @@ import Testing
 /// No root, no sshd, no SQLite.
 @Suite("MCPServer serves any transport over the use cases (in-memory transport and ports)")
 struct MCPServerTransportTests {
-    static let catalogueText = "restart_unbound\tLOW\t-\tsystemctl restart unbound.service\tsystemctl is-active --quiet unbound.service\tyes\tRestart unbound.\n"
-
     /// The services over the fakes, one host `web1` with one approver.
     static func services(store: InMemoryStore, remote: FakeRemoteExec) throws -> ServerServices {
-        let catalogue = try ActionCatalogue.parse(catalogueText, source: "pra-catalogue.tsv")
-        var host = InventoryHost(name: "web1", address: "192.0.2.11", groups: ["all"])
-        host.approvers = [TestApproverKey("alice").approver()]
-        let inventory = Inventory(hosts: [host], groups: ["all": ["web1"], "ungrouped": []])
-        let release = ["pra-catalogue.tsv": ComponentDrift.sha256Hex(Array(catalogueText.utf8))]
-        remote.on(account: .reader, request: "version",
-                  .ok("mcp-wrapper 1.0.0\nsha256 \(release["pra-catalogue.tsv"]!) /usr/local/lib/mcp-linux-infra/pra-catalogue.tsv\n"))
-        remote.on(host: "web1", account: .reader, request: "memory", .ok("MemTotal: 1000 kB\nMemFree: 200 kB\nMemAvailable: 400 kB\n"))
-        let recorder = AuditRecorder(sink: store)
-        let exec = AuditedExec(remote: remote, recorder: recorder, actor: AuditActor.server("svc"), users: { _ in "u" },
-                               defaultTimeout: .seconds(5))
-        let context = ApprovalContext(hosts: [host], pinnedHostKeys: ["web1": ["SHA256:pinned"]], preferredWindow: 900)
-        let policy = ApprovalPolicy(requiredApprovals: [.low: 1], proposalLifetime: .seconds(3600), approvalLifetime: .seconds(900))
-        let workflow = ActionWorkflow(store: store, exec: exec, catalogue: catalogue, inventory: inventory, releaseComponents: release,
-                                      approvalContext: context, policy: policy, user: "svc", runner: "pra-runner")
-        return ServerServices(workflow: workflow, diagnostics: Diagnostics(exec: exec, inventory: inventory, releaseComponents: release),
-                              doctor: Doctor(hosts: inventory.hosts, remote: remote, users: { _ in "u" }, timeout: .seconds(1), release: release),
-                              verification: AuditVerification(store: store, audit: store, inventory: inventory),
-                              ledgers: HostLedgerReader(remote: remote), recorder: recorder, remote: remote,
-                              limits: .init(maxMessageBytes: 1 << 20, shutdownGrace: .seconds(1)), databasePath: "in-memory")
+        try InMemoryServerServices.make(store: store, remote: remote)
     }
 
     static func text(_ result: (content: [Tool.Content], isError: Bool?)) -> String {
