@@ -1,5 +1,5 @@
 #!/bin/bash
-# MCP benchmark: a tool call through the official MCP Python client (warm and cold) against an OpenSSH
+# MCP benchmark: a tool call through the official MCP Python client (warm and cold; warm over HTTP against stdio) against an OpenSSH
 # ControlMaster exec of the same mcp-wrapper verb, and a fan-out to 100 hosts against Ansible, with the
 # server's RSS. Prints medians and ratios (goals: warm call <= 1.0x ControlMaster, fan-out >= 10x faster than
 # Ansible, RSS <= 40 MB). Run as root: it creates a network namespace whose sshd answers on 127.0.0.2-101

@@ -13,8 +13,10 @@ import subprocess
 import sys
 import time
 
+import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 
 def median_ms(samples):
@@ -96,6 +98,42 @@ async def main():
         master.terminate()
         master.wait()
     rows.append(("warm tool call vs ControlMaster exec", median_ms(warm), median_ms(control), 1.0, "<="))
+
+    # 1b. The same warm call over Streamable HTTP (serve --http on loopback, a bearer token) vs over stdio.
+    made = subprocess.run([binary, "tokens", "add", f"bench-{os.getpid()}-{int(time.time())}", "--env-file", env_file],
+                          capture_output=True, text=True)
+    token = next((word for word in made.stdout.split() if word.startswith("mlit_")), None)
+    if token is None:
+        raise SystemExit(f"tokens add failed: {made.stdout}{made.stderr}")
+    log_path = env_file + ".http.log"
+    server = subprocess.Popen([binary, "serve", "--http", "127.0.0.1:0", "--env-file", env_file],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
+    http_warm = []
+    try:
+        url = None
+        for _ in range(600):
+            text = open(log_path).read()
+            if "mcp=http://" in text:
+                url = text.split("mcp=", 1)[1].split()[0]
+                break
+            if server.poll() is not None:
+                raise SystemExit(f"serve --http ended: {text[-500:]}")
+            time.sleep(0.05)
+        if url is None:
+            raise SystemExit("serve --http did not listen")
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            async with streamable_http_client(url, http_client=http) as streams:
+                async with ClientSession(streams[0], streams[1]) as session:
+                    await session.initialize()
+                    await call_ok(session, "get_memory_info", {"host": single})
+                    for _ in range(n):
+                        start = time.perf_counter()
+                        await call_ok(session, "get_memory_info", {"host": single})
+                        http_warm.append(time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait()
+    rows.append(("warm tool call: HTTP vs stdio", median_ms(http_warm), median_ms(warm), None, ""))
 
     # 2. Cold: start the server, initialize, one call  vs  one cold ssh (handshake + exec).
     for _ in range(max(5, n // 5)):

@@ -8,10 +8,10 @@ import Testing
 @Suite("Module boundaries")
 struct ModuleBoundaryTests {
     /// The adapters, and the modules below InfraApp that they must not import.
-    static let adapters = ["Sources/InfraMCP", "Sources/MCPLinuxInfra"]
+    static let adapters = ["Sources/InfraMCP", "Sources/InfraHTTP", "Sources/MCPLinuxInfra"]
     static let below = ["InfraStoreSQLite", "InfraSSH", "InfraConfig", "GRDB", "CLibSSH2"]
 
-    @Test("InfraMCP and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
+    @Test("InfraMCP, InfraHTTP and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
     func adaptersReachOnlyTheApplication() throws {
         let root = LoopbackTarget.repositoryRoot
         let pattern = try Regex("^\\s*(@[A-Za-z_]+(\\([^)]*\\))?\\s+)*((public|package|internal|fileprivate|private)\\s+)?import\\s+"
