@@ -44,6 +44,8 @@ public struct Settings: Sendable, Equatable {
     public var httpSessionIdle: Duration
     /// Most HTTP MCP sessions open at once.
     public var httpMaxSessions: Int
+    /// How often a silent SSE stream gets a keepalive comment.
+    public var httpKeepalive: Duration
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -124,6 +126,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "An HTTP MCP session unused this long is closed; the client initializes a new one (10-86400)"),
         .init(name: "LINUX_MCP_HTTP_MAX_SESSIONS", defaultValue: "64",
               meaning: "Most HTTP MCP sessions open at once; one more is refused with 503 (1-4096)"),
+        .init(name: "LINUX_MCP_HTTP_KEEPALIVE_SECONDS", defaultValue: "15",
+              meaning: "A silent SSE stream gets a comment this often: proxies keep it open, and a client gone away is noticed (1-300)"),
     ]
 
     /// Where a setting's value came from, for error messages.
@@ -283,7 +287,8 @@ public struct Settings: Sendable, Equatable {
             httpListen: try listen(),
             httpOrigins: try origins(),
             httpSessionIdle: .seconds(try integer("LINUX_MCP_HTTP_SESSION_IDLE_SECONDS", 10...86_400)),
-            httpMaxSessions: try integer("LINUX_MCP_HTTP_MAX_SESSIONS", 1...4096))
+            httpMaxSessions: try integer("LINUX_MCP_HTTP_MAX_SESSIONS", 1...4096),
+            httpKeepalive: .seconds(try integer("LINUX_MCP_HTTP_KEEPALIVE_SECONDS", 1...300)))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

@@ -153,7 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
         let front = HTTPFront(mcp: server, tokens: serving.tokens, console: nil,
                               configuration: .init(listen: listen, allowRemote: allowRemote, origins: serving.origins,
                                                    sessionIdle: serving.sessionIdle, maxSessions: serving.maxSessions,
-                                                   maxMessageBytes: serving.maxMessageBytes),
+                                                   maxMessageBytes: serving.maxMessageBytes, heartbeat: serving.keepalive),
                               version: Self.version, logger: Logger(label: "mcp-linux-infra.http"))
         do {
             try front.check()

@@ -10,6 +10,8 @@ public struct HTTPServing: Sendable {
     public var sessionIdle: Duration
     /// LINUX_MCP_HTTP_MAX_SESSIONS.
     public var maxSessions: Int
+    /// LINUX_MCP_HTTP_KEEPALIVE_SECONDS.
+    public var keepalive: Duration
     /// LINUX_MCP_MAX_MESSAGE_BYTES.
     public var maxMessageBytes: Int
     /// The clients' tokens (LINUX_MCP_HTTP_TOKENS).
@@ -21,7 +23,7 @@ extension InfraComposition {
     public static func httpServing(envFile: String?) throws(Failure) -> HTTPServing {
         let settings = try settings(envFile: envFile)
         return HTTPServing(listen: settings.httpListen, origins: settings.httpOrigins, sessionIdle: settings.httpSessionIdle,
-                           maxSessions: settings.httpMaxSessions, maxMessageBytes: settings.maxMessageBytes,
+                           maxSessions: settings.httpMaxSessions, keepalive: settings.httpKeepalive, maxMessageBytes: settings.maxMessageBytes,
                            tokens: ClientTokenFile(path: settings.httpTokensPath))
     }
 }
