@@ -31,15 +31,15 @@ struct FormFields: Sendable {
     ///   - multiline: whether line ends (CR, LF) are allowed; no other control character ever is.
     func value(_ name: String, limit: Int = 500, multiline: Bool = false) throws(Problem) -> String? {
         guard let raw = values[name] else { return nil }
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count <= limit else { throw Problem(description: "field '\(name)': longer than \(limit) characters; shorten it") }
-        let control = text.unicodeScalars.contains {
+        let control = raw.unicodeScalars.contains {
             ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format)
                 && !(multiline && ($0 == "\n" || $0 == "\r"))
         }
         guard !control else {
             throw Problem(description: "field '\(name)': control characters are not accepted\(multiline ? "" : " (one line only)"); remove them")
         }
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count <= limit else { throw Problem(description: "field '\(name)': longer than \(limit) characters; shorten it") }
         return text.isEmpty ? nil : text
     }
 

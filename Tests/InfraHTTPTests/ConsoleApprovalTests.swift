@@ -27,7 +27,7 @@ struct ConsoleApprovalTests {
             try await browser.logIn(as: fixture.alice)
             let queue = try await browser.get("/")
             #expect(queue.text.contains("href=\"/actions/\(proposal.id)\"") && queue.text.contains("restart_service") && queue.text.contains("web1"))
-            #expect(queue.text.contains("impact medium\">MEDIUM") && queue.text.contains("0 of 1") && queue.text.contains("60 min left"))
+            #expect(queue.text.contains("impact medium\">MEDIUM") && queue.text.contains("0 of 1") && queue.text.contains("1 h 0 min left"))
             #expect(queue.text.contains("&lt;script&gt;alert(1)&lt;/script&gt; nginx answers 502 &amp; &quot;quotes&quot;"))
             #expect(!queue.text.contains("<script>alert(1)"))
             #expect(queue.text.contains("title=\"Written by the AI; not checked by anyone\">AI</span>"))
