@@ -130,14 +130,8 @@ extension ReviewConsole {
     /// must be this approver's, for this action; `ActionReview.approve` verifies the signature against the
     /// inventory's keys and records the approval (with `console:PRINCIPAL` as its account), or nothing.
     func approve(_ request: Request, id: String) async throws -> Response {
-        let visit: Visit, fields: FormFields
-        switch try await gate(request) {
-        case .refused(let response): return response
-        case .passed(let passed, let form): (visit, fields) = (passed, form)
-        }
-        guard Self.isActionID(id) else { return action(id, visit: visit) }
-        let principal = visit.session.principal
-        do {
+        try await decide(request, id: id, doing: "record the approval") { visit, fields in
+            let principal = visit.session.principal
             guard let encoded = try fields.value("statement", limit: 8000), let bytes = Data(base64Encoded: encoded),
                   let statement = String(data: bytes, encoding: .utf8) else {
                 throw FormFields.Problem(description: "field 'statement': missing or not what the page sent; reload the action and sign the statement shown")
@@ -151,7 +145,7 @@ extension ReviewConsole {
             do {
                 named = try ApprovalStatement.parse(statement)
             } catch {
-                throw FormFields.Problem(description: "field 'statement': \(error.description); reload the action page and sign the statement shown")
+                throw FormFields.Problem(description: "field 'statement': \(error); reload the action page and sign the statement shown")
             }
             let full = try services.review.review(id).record.id
             guard named.proposalID == full, named.principal == principal else {
@@ -163,36 +157,35 @@ extension ReviewConsole {
             logger.info("console: \(principal) approved \(full) (\(record.approvals) of \(record.requiredApprovals); \(record.state.rawValue))")
             return action(full, visit: visit, notice: "Your signed approval was recorded: \(record.approvals) of \(record.requiredApprovals) approvals; "
                           + "the action is now \(record.state.rawValue).")
-        } catch let problem as FormFields.Problem {
-            return action(id, visit: visit, status: .badRequest, error: "Nothing was recorded. " + problem.description)
-        } catch let refusal as Refusal {
-            return action(id, visit: visit, status: Self.status(of: refusal), error: "Nothing was recorded. " + refusal.message)
-        } catch {
-            return storeFailure(error, visit: visit, doing: "record the approval")
         }
     }
 
     /// `POST /actions/{id}/reject`: a rejection with its reason (a veto needs no key: it can only stop an action).
     func reject(_ request: Request, id: String) async throws -> Response {
-        let visit: Visit, fields: FormFields
-        switch try await gate(request) {
-        case .refused(let response): return response
-        case .passed(let passed, let form): (visit, fields) = (passed, form)
-        }
-        guard Self.isActionID(id) else { return action(id, visit: visit) }
-        do {
+        try await decide(request, id: id, doing: "record the rejection") { visit, fields in
             guard let reason = try fields.value("reason"), FreeText.reason.accepts(reason) else {
                 throw FormFields.Problem(description: "field 'reason': \(FreeText.reason.rule); say why (the AI reads it)")
             }
             let record = try services.review.reject(id, osAccount: AuditActor.console(visit.session.principal), reason: reason)
             logger.info("console: \(visit.session.principal) rejected \(record.id)")
             return action(record.id, visit: visit, notice: "Rejected: the action is now \(record.state.rawValue).")
-        } catch let problem as FormFields.Problem {
-            return action(id, visit: visit, status: .badRequest, error: "Nothing was recorded. " + problem.description)
-        } catch let refusal as Refusal {
-            return action(id, visit: visit, status: Self.status(of: refusal), error: "Nothing was recorded. " + refusal.message)
-        } catch {
-            return storeFailure(error, visit: visit, doing: "record the rejection")
+        }
+    }
+
+    /// A decision about action `id` from a gated form: `body` records it and answers the action page; a bad
+    /// field or a refusal of the use case answers the same page with the error, and nothing is recorded.
+    func decide(_ request: Request, id: String, doing what: String, _ body: (Visit, FormFields) throws -> Response) async throws -> Response {
+        try await gated(request) { visit, fields in
+            guard Self.isActionID(id) else { return action(id, visit: visit) }
+            do {
+                return try body(visit, fields)
+            } catch let problem as FormFields.Problem {
+                return action(id, visit: visit, status: .badRequest, error: "Nothing was recorded. " + problem.description)
+            } catch let refusal as Refusal {
+                return action(id, visit: visit, status: Self.status(of: refusal), error: "Nothing was recorded. " + refusal.message)
+            } catch {
+                return storeFailure(error, visit: visit, doing: what)
+            }
         }
     }
 }

@@ -117,22 +117,19 @@ extension ReviewConsole {
 
     /// `POST /audit/verify/hosts`: the same, then every host's ledger reconciled (`audit verify --hosts`).
     func verifyHosts(_ request: Request) async throws -> Response {
-        let visit: Visit
-        switch try await gate(request) {
-        case .refused(let response): return response
-        case .passed(let passed, _): visit = passed
-        }
-        guard let ledgers = services.ledgers else {
-            return message("No reader key", "This console cannot read the hosts' ledgers (no reader key is loaded): run "
-                           + "`mcp-linux-infra audit verify --hosts` on the controller.", visit: visit, status: .serviceUnavailable,
-                           link: "/audit/verify", linkText: "Back to the verification")
-        }
-        do {
-            var report = try services.verification.verifyLog(anchors: [])
-            try await services.verification.verifyHosts(ledgers: ledgers, report: &report, now: now())
-            return verification(report, hosts: services.inventory.hosts.count, visit: visit)
-        } catch {
-            return storeFailure(error, visit: visit, doing: "reconcile the hosts' ledgers")
+        try await gated(request) { visit, _ in
+            guard let ledgers = services.ledgers else {
+                return message("No reader key", "This console cannot read the hosts' ledgers (no reader key is loaded): run "
+                               + "`mcp-linux-infra audit verify --hosts` on the controller.", visit: visit, status: .serviceUnavailable,
+                               link: "/audit/verify", linkText: "Back to the verification")
+            }
+            do {
+                var report = try services.verification.verifyLog(anchors: [])
+                try await services.verification.verifyHosts(ledgers: ledgers, report: &report, now: now())
+                return verification(report, hosts: services.inventory.hosts.count, visit: visit)
+            } catch {
+                return storeFailure(error, visit: visit, doing: "reconcile the hosts' ledgers")
+            }
         }
     }
 

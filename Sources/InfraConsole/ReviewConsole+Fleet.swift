@@ -41,17 +41,14 @@ extension ReviewConsole {
 
     /// `POST /fleet/probe`: asks every host for its version now (reachability and drift), then shows the fleet.
     func probeFleet(_ request: Request) async throws -> Response {
-        let visit: Visit
-        switch try await gate(request) {
-        case .refused(let response): return response
-        case .passed(let passed, _): visit = passed
+        try await gated(request) { visit, _ in
+            guard let diagnostics = services.diagnostics else {
+                return message("No reader key", "This console cannot reach the hosts (no reader key is loaded).", visit: visit, status: .serviceUnavailable,
+                               link: "/fleet", linkText: "Back to the fleet")
+            }
+            fleet.store(await diagnostics.drift(), at: now())
+            logger.info("console: \(visit.session.principal) probed the fleet")
+            return Self.redirect("/fleet")
         }
-        guard let diagnostics = services.diagnostics else {
-            return message("No reader key", "This console cannot reach the hosts (no reader key is loaded).", visit: visit, status: .serviceUnavailable,
-                           link: "/fleet", linkText: "Back to the fleet")
-        }
-        fleet.store(await diagnostics.drift(), at: now())
-        logger.info("console: \(visit.session.principal) probed the fleet")
-        return Self.redirect("/fleet")
     }
 }

@@ -71,10 +71,7 @@ extension ReviewConsole {
 
     /// `POST /logout`: ends the session (CSRF-checked, like every form).
     func logOut(_ request: Request) async throws -> Response {
-        switch try await gate(request) {
-        case .refused(let response):
-            return response
-        case .passed(let visit, _):
+        try await gated(request) { visit, _ in
             sessions.close(id: visit.id)
             try await audit("logout", actor: AuditActor.console(visit.session.principal),
                             ["principal": visit.session.principal, "key": visit.session.fingerprint])

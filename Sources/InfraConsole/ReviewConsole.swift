@@ -81,32 +81,27 @@ public struct ReviewConsole: Sendable {
         return try FormFields(String(buffer: body))
     }
 
-    /// What a form POST needs: a session and its CSRF token, compared in constant time. `.refused` carries the
-    /// page to answer (401 without a session, 403 with a missing or wrong token), and nothing is done.
-    enum Gate {
-        case passed(Visit, FormFields)
-        case refused(Response)
-    }
-
-    /// Checks the session and the CSRF token of a form POST.
-    func gate(_ request: Request) async throws -> Gate {
+    /// Runs `body` for a form POST from a session with its CSRF token (compared in constant time); otherwise
+    /// answers 401 without a session, 403 with a missing or wrong token, 400 for a form that does not parse,
+    /// and nothing is done.
+    func gated(_ request: Request, _ body: (Visit, FormFields) async throws -> Response) async throws -> Response {
         guard let visit = visit(request) else {
-            return .refused(message("Log in again", "Your session ended (or you are not logged in): nothing was done. Log in, then send the form again.",
-                                    visit: nil, status: .unauthorized, link: "/login", linkText: "Log in"))
+            return message("Log in again", "Your session ended (or you are not logged in): nothing was done. Log in, then send the form again.",
+                           visit: nil, status: .unauthorized, link: "/login", linkText: "Log in")
         }
         let fields: FormFields
         do {
             fields = try await form(request)
         } catch let problem as FormFields.Problem {
-            return .refused(message("Form refused", problem.description, visit: visit, status: .badRequest))
+            return message("Form refused", problem.description, visit: visit, status: .badRequest)
         }
         let token = (try? fields.value("csrf", limit: 128)) ?? nil
         guard let token, ConsoleSecret.matches(token, visit.session.csrf) else {
             logger.warning("console: a form for \(request.uri.path) came without this session's CSRF token; refused")
-            return .refused(message("Form refused", "field 'csrf': missing or not this session's token, so the form may not come from this console: "
-                                    + "nothing was done. Reload the page and send it again.", visit: visit, status: .forbidden))
+            return message("Form refused", "field 'csrf': missing or not this session's token, so the form may not come from this console: "
+                           + "nothing was done. Reload the page and send it again.", visit: visit, status: .forbidden)
         }
-        return .passed(visit, fields)
+        return try await body(visit, fields)
     }
 
     /// A pasted armored signature (`ssh-keygen -Y sign` output) with its line ends made LF, or why not.

@@ -9,14 +9,7 @@ struct ConsoleApprovalTests {
     /// Signs the statement the action page shows, as `key`, and pastes it back with the page's hidden fields.
     static func approve(_ id: String, in browser: ConsoleBrowser, by key: TestApproverKey, reason: String = "checked the logs",
                         namespace: String = ApprovalStatement.namespace) async throws -> ConsoleBrowser.Page {
-        let page = try await browser.get("/actions/\(id)")
-        let encoded = try #require(page.input("statement"))
-        let statement = try #require(Data(base64Encoded: encoded).flatMap { String(data: $0, encoding: .utf8) })
-        #expect(page.element("statement") == statement, "the page shows exactly the statement its form sends back")
-        return try await browser.post("/actions/\(id)/approve", [
-            ("csrf", try #require(page.input("csrf"))), ("statement", encoded), ("digest", try #require(page.input("digest"))),
-            ("signature", key.signature(over: statement, namespace: namespace)), ("reason", reason),
-        ])
+        try await browser.post("/actions/\(id)/approve", try await browser.approvalForm(id, by: key, namespace: namespace) + [("reason", reason)])
     }
 
     @Test("The queue shows host, action, impact, approvals of required, time left and the AI's rationale, escaped and marked")
@@ -92,16 +85,15 @@ struct ConsoleApprovalTests {
             let loginNamespace = try await Self.approve(proposal.id, in: browser, by: fixture.alice, namespace: ConsoleLogin.namespace)
             #expect(loginNamespace.status == .badRequest && loginNamespace.text.contains("console-login@mcp-linux-infra"))
 
-            let page = try await browser.get("/actions/\(proposal.id)")
-            let garbage = try await browser.post("/actions/\(proposal.id)/approve", [
-                ("csrf", try #require(page.input("csrf"))), ("statement", try #require(page.input("statement"))),
-                ("digest", try #require(page.input("digest"))), ("signature", "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----"),
-            ])
+            let garbled = try await browser.approvalForm(proposal.id, by: fixture.alice).map {
+                $0.0 == "signature" ? ($0.0, "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----") : $0
+            }
+            let garbage = try await browser.post("/actions/\(proposal.id)/approve", garbled)
             #expect(garbage.status == .badRequest && garbage.element("error")?.contains("Nothing was recorded") == true)
             // A statement made for bob, signed by bob, pasted in alice's session.
             let bobs = try fixture.review.statement(proposal.id, principal: "bob@example.org")
             let foreign = try await browser.post("/actions/\(proposal.id)/approve", [
-                ("csrf", try #require(page.input("csrf"))), ("statement", Data(bobs.utf8).base64EncodedString()),
+                ("csrf", try await browser.csrf()), ("statement", Data(bobs.utf8).base64EncodedString()),
                 ("digest", proposal.digest), ("signature", fixture.bob.signature(over: bobs)),
             ])
             #expect(foreign.status == .badRequest && foreign.element("error")?.contains("it is for bob@example.org") == true)
@@ -116,10 +108,7 @@ struct ConsoleApprovalTests {
         let proposal = try await fixture.propose()
         try await fixture.run { browser in
             try await browser.logIn(as: fixture.alice)
-            let page = try await browser.get("/actions/\(proposal.id)")
-            let encoded = try #require(page.input("statement"))
-            let statement = try #require(Data(base64Encoded: encoded).flatMap { String(data: $0, encoding: .utf8) })
-            let form = [("statement", encoded), ("digest", proposal.digest), ("signature", fixture.alice.signature(over: statement))]
+            let form = try await browser.approvalForm(proposal.id, by: fixture.alice).filter { $0.0 != "csrf" }
             let rows = fixture.store.chain.count
             for token in [nil, "", String(repeating: "0", count: 64)] {
                 let fields = token.map { [("csrf", $0)] + form } ?? form

@@ -40,12 +40,7 @@ struct ConsoleAuditTests {
         let proposal = try await fixture.propose()
         try await fixture.run { browser in
             try await browser.logIn(as: fixture.alice)
-            let page = try await browser.get("/actions/\(proposal.id)")
-            let statement = String(data: Data(base64Encoded: try #require(page.input("statement")))!, encoding: .utf8)!
-            _ = try await browser.post("/actions/\(proposal.id)/approve", [
-                ("csrf", try #require(page.input("csrf"))), ("statement", try #require(page.input("statement"))),
-                ("digest", proposal.digest), ("signature", fixture.alice.signature(over: statement)),
-            ])
+            _ = try await ConsoleApprovalTests.approve(proposal.id, in: browser, by: fixture.alice)
             let export = try await browser.get("/audit/export?kind=approval")
             #expect(export.status == .ok && export.headers[.contentType] == "application/jsonl; charset=utf-8")
             #expect(export.headers[.contentDisposition] == "attachment; filename=\"audit.jsonl\"")

@@ -165,6 +165,17 @@ final class ConsoleBrowser: @unchecked Sendable {
         return try await post("/login", [("nonce", nonce), ("signature", key.signature(over: challenge + "\n", namespace: namespace))])
     }
 
+    /// The approval form of action `id` as the page fills it (csrf, statement, digest), with the statement the
+    /// page shows signed by `key` for `namespace`; checks that the page shows exactly the statement it sends back.
+    func approvalForm(_ id: String, by key: TestApproverKey, namespace: String = ApprovalStatement.namespace) async throws -> [(String, String)] {
+        let page = try await get("/actions/\(id)")
+        let encoded = try #require(page.input("statement"))
+        let statement = try #require(Data(base64Encoded: encoded).flatMap { String(data: $0, encoding: .utf8) })
+        #expect(page.element("statement") == statement, "the page shows exactly the statement its form sends back")
+        return [("csrf", try #require(page.input("csrf"))), ("statement", encoded), ("digest", try #require(page.input("digest"))),
+                ("signature", key.signature(over: statement, namespace: namespace))]
+    }
+
     /// The CSRF token of the logged-in session, read from a page's forms.
     func csrf() async throws -> String {
         try #require(try await get("/").input("csrf"))
