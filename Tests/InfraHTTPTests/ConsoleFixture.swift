@@ -40,11 +40,12 @@ final class ConsoleFixture: @unchecked Sendable {
     let settings: ConsoleSettings
     private var issued = 0
 
-    init(settings: ConsoleSettings = ConsoleSettings()) throws {
+    /// A fixture whose web1 also lists `approvers` (keys made by a test, held in an ssh-agent).
+    init(settings: ConsoleSettings = ConsoleSettings(), approvers extra: [Approver] = []) throws {
         self.settings = settings
         catalogue = try ActionCatalogue.parse(Self.catalogueText, source: "pra-catalogue.tsv")
         var web1 = InventoryHost(name: "web1", address: "192.0.2.11", groups: ["all", "web"], allowedServices: ["nginx.service"])
-        web1.approvers = [alice.approver(), bob.approver()]
+        web1.approvers = [alice.approver(), bob.approver()] + extra
         inventory = Inventory(hosts: [web1], groups: ["all": ["web1"], "web": ["web1"], "ungrouped": []])
         context = ApprovalContext(hosts: [web1], pinnedHostKeys: ["web1": [Self.hostKey]], preferredWindow: 900)
         let hash = ComponentDrift.sha256Hex(Array(Self.catalogueText.utf8))
@@ -79,13 +80,13 @@ final class ConsoleFixture: @unchecked Sendable {
                                           rationale: rationale, client: "test-client")
     }
 
-    /// Runs `body` against a router that holds only the console.
-    func run(_ body: @escaping @Sendable (ConsoleBrowser) async throws -> Void) async throws {
+    /// Runs `body` against a router that holds only the console (in process, or on a live loopback port).
+    func run(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (ConsoleBrowser) async throws -> Void) async throws {
         let router = Router()
         ReviewConsole(services: services, settings: settings, logger: Logger(label: "console-test"), now: { [clock] in clock.now })
             .register(on: router)
-        let app = Application(router: router)
-        try await app.test(.router) { client in
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(setup) { client in
             try await body(ConsoleBrowser(client: client))
         }
     }

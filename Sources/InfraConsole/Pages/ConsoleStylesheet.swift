@@ -53,7 +53,9 @@ enum ConsoleStylesheet {
     .ai-cell { max-width: 28rem; }
     .ai-tag { display: inline-block; font-size: 11px; font-weight: 700; padding: 0 .35rem; border-radius: 3px; background: var(--ai-line); color: #3b2c00; }
     .ai-cell .ai-text { background: var(--ai); }
-    pre.exact, pre.command, pre.output { background: #0f1722; color: #e6edf6; padding: .7rem .9rem; border-radius: 5px; overflow-x: auto; margin: 0; white-space: pre; }
+    pre.exact, pre.command, pre.output { background: #0f1722; color: #e6edf6; padding: .7rem .9rem; border-radius: 5px; overflow-x: auto; margin: 0;
+                                         white-space: pre-wrap; word-break: break-all; }
+    .copyable pre { padding-right: 5.5rem; }
     pre.output { max-height: 24rem; }
     .copyable { position: relative; margin: .5rem 0; }
     .copyable .copy { position: absolute; top: .4rem; right: .4rem; }
