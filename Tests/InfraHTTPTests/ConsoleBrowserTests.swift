@@ -28,7 +28,7 @@ struct ConsoleBrowserTests {
         try await fixture.run(.live) { browser in
             let port = try #require(browser.client.port)
             let run = try await ProcessRunner.run(Self.python, [
-                LoopbackTarget.repositoryRoot + "/Tests/EndToEndTests/console_browser.py", "--base-url", "http://127.0.0.1:\(port)",
+                LoopbackTarget.repositoryRoot + "/Tests/browser/console_browser.py", "--base-url", "http://127.0.0.1:\(port)",
                 "--public-key", key + ".pub", "--artefacts", artefacts, "--expect-rationale", rationale,
             ], environment: agent.environment.merging(["PATH": "/usr/bin:/bin", "HOME": folder]) { first, _ in first })
             #expect(run.status == 0, "console_browser.py: \(run.stderr)")
