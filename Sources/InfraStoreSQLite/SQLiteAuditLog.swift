@@ -55,6 +55,7 @@ public struct SQLiteAuditLog: Sendable {
         if let since = filter.since { clauses.append("at >= ?"); arguments.append(since) }
         if let until = filter.until { clauses.append("at <= ?"); arguments.append(until) }
         if let after = filter.afterSeq { clauses.append("seq > ?"); arguments.append(after) }
+        if let before = filter.beforeSeq { clauses.append("seq < ?"); arguments.append(before) }
         let whereClause = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         var sql = "SELECT * FROM audit" + whereClause + " ORDER BY seq"
         if let limit = filter.limit { sql = "SELECT * FROM (SELECT * FROM audit\(whereClause) ORDER BY seq DESC LIMIT \(max(0, limit))) ORDER BY seq" }

@@ -160,20 +160,14 @@ struct AuditCommand: AsyncParsableCommand {
     /// One row as JSON, safe to print: the same values (so the hashes still verify), with every character
     /// TerminalText escapes written as a JSON escape.
     static func json(_ record: AuditChain.Record) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return TerminalText.jsonEscaped(String(decoding: try encoder.encode(record), as: UTF8.self))
+        try AuditJSONLine.line(record)
     }
 
     /// A date bound as the stored text form: `YYYY-MM-DD` or a full ISO 8601 UTC time.
     static func bound(_ text: String, _ option: String, end: Bool = false) throws -> String {
-        if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return text + (end ? "T23:59:59.999Z" : "T00:00:00.000Z") }
-        let formatter = ISO8601DateFormatter()
-        guard let date = formatter.date(from: text) else {
+        guard let bound = AuditFilter.timeBound(text, end: end) else {
             throw ValidationError("\(option) must be YYYY-MM-DD or an ISO 8601 time such as 2026-11-21T09:00:00Z")
         }
-        let out = ISO8601DateFormatter()
-        out.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return out.string(from: date)
+        return bound
     }
 }

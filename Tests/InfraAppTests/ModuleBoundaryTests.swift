@@ -8,10 +8,10 @@ import Testing
 @Suite("Module boundaries")
 struct ModuleBoundaryTests {
     /// The adapters, and the modules below InfraApp that they must not import.
-    static let adapters = ["Sources/InfraMCP", "Sources/InfraHTTP", "Sources/MCPLinuxInfra"]
+    static let adapters = ["Sources/InfraMCP", "Sources/InfraHTTP", "Sources/InfraConsole", "Sources/MCPLinuxInfra"]
     static let below = ["InfraStoreSQLite", "InfraSSH", "InfraConfig", "GRDB", "CLibSSH2"]
 
-    @Test("InfraMCP, InfraHTTP and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
+    @Test("InfraMCP, InfraHTTP, InfraConsole and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
     func adaptersReachOnlyTheApplication() throws {
         let root = LoopbackTarget.repositoryRoot
         let pattern = try Regex("^\\s*(@[A-Za-z_]+(\\([^)]*\\))?\\s+)*((public|package|internal|fileprivate|private)\\s+)?import\\s+"
@@ -31,5 +31,23 @@ struct ModuleBoundaryTests {
         }
         #expect(files > 10)
         #expect(found.isEmpty, "an adapter reaches below InfraApp:\n\(found.joined(separator: "\n"))")
+    }
+
+    /// What the review console may import: the application, the domain, its HTTP and template libraries, logging.
+    static let consoleImports: Set<String> = ["InfraApp", "InfraDomain", "Hummingbird", "Mustache", "Logging", "Foundation"]
+
+    @Test("InfraConsole imports only InfraApp, InfraDomain, Hummingbird, Mustache, Logging and Foundation")
+    func consoleImportsOnlyItsAllowlist() throws {
+        let folder = LoopbackTarget.repositoryRoot + "/Sources/InfraConsole"
+        let walker = try #require(FileManager.default.enumerator(atPath: folder), "no Sources/InfraConsole")
+        var imported: [String] = []
+        for case let path as String in walker where path.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: folder + "/" + path, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                guard let match = line.firstMatch(of: /^\s*(?:@[A-Za-z_]+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+(?:(?:struct|class|enum|protocol|typealias|func|let|var)\s+)?([A-Za-z0-9_]+)/) else { continue }
+                if !Self.consoleImports.contains(String(match.output.1)) { imported.append("\(path): \(line)") }
+            }
+        }
+        #expect(imported.isEmpty, "InfraConsole imports beyond its allowlist:\n\(imported.joined(separator: "\n"))")
     }
 }

@@ -480,6 +480,8 @@ public struct StoreConformance: Sendable {
         add { $0.limit = 0 }
         add { $0.host = "t1"; $0.limit = 2 }
         add { $0.kind = "tool"; $0.afterSeq = 10; $0.limit = 3 }
+        add { $0.beforeSeq = 4 }
+        add { $0.host = "t1"; $0.beforeSeq = Int64(all.count); $0.limit = 2 }
         add { $0.host = "nowhere" }
         for filter in filters {
             var expected = all.filter(filter.matches)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which audit rows a search returns; every set field must match.
 public struct AuditFilter: Sendable, Equatable {
     public var host: String?
@@ -11,6 +13,8 @@ public struct AuditFilter: Sendable, Equatable {
     public var until: String?
     /// Only rows after this sequence number.
     public var afterSeq: Int64?
+    /// Only rows before this sequence number (paging back from the newest).
+    public var beforeSeq: Int64?
     /// The last `limit` matching rows (still oldest first).
     public var limit: Int?
 
@@ -23,6 +27,13 @@ public struct AuditFilter: Sendable, Equatable {
         return same(host, record.host) && same(action, record.action) && same(actor, record.actor) && same(kind, record.kind)
             && same(outcome, record.outcome) && same(proposalID, record.proposalID)
             && since.map { record.at >= $0 } ?? true && until.map { record.at <= $0 } ?? true
-            && afterSeq.map { record.seq > $0 } ?? true
+            && afterSeq.map { record.seq > $0 } ?? true && beforeSeq.map { record.seq < $0 } ?? true
+    }
+
+    /// A time bound as rows store times (ISO 8601 UTC with milliseconds), from `YYYY-MM-DD` (the day's start,
+    /// or its end when `end`) or a full ISO 8601 time; nil when `text` is neither.
+    public static func timeBound(_ text: String, end: Bool = false) -> String? {
+        if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return text + (end ? "T23:59:59.999Z" : "T00:00:00.000Z") }
+        return ISO8601DateFormatter().date(from: text).map(AuditChain.timestamp)
     }
 }
