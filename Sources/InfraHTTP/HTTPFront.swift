@@ -97,6 +97,7 @@ public struct HTTPFront: Sendable {
             router.on("/mcp", method: method) { request, _ in try await endpoint.respond(to: request) }
         }
         console?.register(on: router)
+        MetricsEndpoint(front: self).register(on: router)
         try await mcp.started(version: version)
         let listen = configuration.listen
         let app = Application(router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),

@@ -150,6 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
             try await server.serveStdio(version: Self.version)
             return
         }
+        // Once per process, before the first request: /metrics reads what swift-metrics recorded since.
+        MetricsEndpoint.bootstrap()
         let front = HTTPFront(mcp: server, tokens: serving.tokens, console: nil,
                               configuration: .init(listen: listen, allowRemote: allowRemote, origins: serving.origins,
                                                    sessionIdle: serving.sessionIdle, maxSessions: serving.maxSessions,
