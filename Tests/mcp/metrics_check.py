@@ -62,7 +62,7 @@ async def main(base):
                 for name, arguments in [("list_hosts", {}), ("list_hosts", {}), ("get_memory_info", {"host": "down"}),
                                         ("list_pra_catalog", {}), (BAD_TOOL, {})]:
                     result = await session.call_tool(name, arguments)
-                    calls.setdefault(name, []).append(bool(result.isError))
+                    calls.setdefault(name, []).append(bool(result.is_error))
     report["calls"] = {"listHosts": calls["list_hosts"], "memory": calls["get_memory_info"], "bad": calls[BAD_TOOL]}
 
     async with httpx2.AsyncClient(timeout=30) as http:
