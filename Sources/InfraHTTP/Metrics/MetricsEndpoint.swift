@@ -10,7 +10,8 @@ import Prometheus
 /// scope `metrics` (`mcp-linux-infra tokens add NAME --scope metrics`). A missing, unknown or revoked token,
 /// and an MCP token, get 401 with `WWW-Authenticate: Bearer`. Each scrape first sets the gauges computed from
 /// the state (proposals by state, the audit chain, the SSH pool); a store that cannot be read answers 503
-/// (the log says why), so the scrape fails visibly instead of showing stale gauges.
+/// (the log says why), so the scrape fails visibly instead of showing stale gauges. Refusals are worded and
+/// shaped as `/mcp`'s (``MCPEndpoint/unauthorized(_:_:)``).
 public struct MetricsEndpoint: Sendable {
     /// Where the metrics are read; nil when the process never bootstrapped Prometheus (503).
     let registry: PrometheusCollectorRegistry?
@@ -60,35 +61,24 @@ public struct MetricsEndpoint: Sendable {
         case .client:
             break
         case .missing:
-            return Self.unauthorized(nil, "a bearer token of scope metrics is required (mcp-linux-infra tokens add NAME --scope metrics)\n")
+            return MCPEndpoint.unauthorized(nil, "a bearer token of scope metrics is required (mcp-linux-infra tokens add NAME --scope metrics)\n")
         case .wrongScope(let name):
             logger.notice("/metrics refused a token of another scope", metadata: ["token": "\(name)"])
-            return Self.unauthorized("invalid_token", "this token is not a metrics token (mcp-linux-infra tokens add NAME --scope metrics)\n")
+            return MCPEndpoint.unauthorized("invalid_token", "this token is not a metrics token (mcp-linux-infra tokens add NAME --scope metrics)\n")
         case .unknown, .revoked, .unavailable:
             logger.notice("/metrics refused a token")
-            return Self.unauthorized("invalid_token", "this token is not valid here\n")
+            return MCPEndpoint.unauthorized("invalid_token", "this token is not valid here\n")
         }
         guard let registry else {
-            return Self.plain(.serviceUnavailable, "metrics are not enabled in this process\n")
+            return MCPEndpoint.plain(503, "metrics are not enabled in this process\n")
         }
         do {
             try await refresh()
         } catch {
             logger.error("/metrics: the state cannot be read", metadata: ["error": "\(error)"])
-            return Self.plain(.serviceUnavailable, "the state store cannot be read; the server log has the detail\n")
+            return MCPEndpoint.plain(503, "the state store cannot be read; the server log has the detail\n")
         }
         return Response(status: .ok, headers: [.contentType: Self.contentType, .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-    }
-
-    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func unauthorized(_ error: String?, _ text: String) -> Response {
-        var response = plain(.unauthorized, text)
-        response.headers[.wwwAuthenticate] = "Bearer realm=\"mcp-linux-infra\"" + (error.map { ", error=\"\($0)\"" } ?? "")
-        return response
     }
 }
