@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "MCPLinuxInfra",
             dependencies: [
-                "InfraApp", "InfraDomain", "InfraMCP", "InfraHTTP",
+                "InfraApp", "InfraDomain", "InfraMCP", "InfraHTTP", "InfraConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -129,6 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "InfraHTTPTests", dependencies: ["InfraHTTP", "InfraConsole", "InfraMCP", "InfraApp", "InfraDomain", "InfraTestSupport",
                                                     .product(name: "MCP", package: "swift-sdk"),
+                                                    .product(name: "Prometheus", package: "swift-prometheus"),
                                                     .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "InfraDomainTests", dependencies: ["InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraMCPTests", dependencies: ["InfraMCP", "InfraApp", "InfraDomain", "InfraTestSupport",
@@ -150,7 +151,8 @@ let package = Package(
         ),
         .testTarget(
             name: "InfraAppTests",
-            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport"]
+            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport",
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
     ]
 )

@@ -76,8 +76,8 @@ public struct HTTPFront: Sendable {
         do { current = try authenticator.tokens() } catch {
             throw Refusal(description: "\(error); create a client token first: mcp-linux-infra tokens add NAME")
         }
-        guard current.entries.contains(where: { $0.revoked == nil }) else {
-            throw Refusal(description: "\(tokens.path) holds no valid token, so no client could connect: mcp-linux-infra tokens add NAME")
+        guard current.entries.contains(where: { $0.revoked == nil && $0.scope == .mcp }) else {
+            throw Refusal(description: "\(tokens.path) holds no valid MCP token (scope mcp), so no client could connect: mcp-linux-infra tokens add NAME")
         }
     }
 
@@ -97,6 +97,7 @@ public struct HTTPFront: Sendable {
             router.on("/mcp", method: method) { request, _ in try await endpoint.respond(to: request) }
         }
         console?.register(on: router)
+        MetricsEndpoint(front: self).register(on: router)
         try await mcp.started(version: version)
         let listen = configuration.listen
         let app = Application(router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),

@@ -100,6 +100,11 @@ public actor SSHPool {
         slots[Key(host: host, user: user)]?.filter { $0.connection.isAccepting }.count ?? 0
     }
 
+    /// Sessions open and usable (every host and account) and handshakes running (every host), now.
+    public func load() -> (sessionsOpen: Int, handshakesInFlight: Int) {
+        (slots.values.reduce(0) { $0 + $1.filter { $0.connection.isAccepting }.count }, handshakes.values.reduce(0, +))
+    }
+
     /// How the most recent open session to this host as this user authenticated (`agent`/`key-file`).
     public func authenticationMethod(host: String, user: String) -> String? {
         slots[Key(host: host, user: user)]?.last?.connection.authenticatedWith.rawValue

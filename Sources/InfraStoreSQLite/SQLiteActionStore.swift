@@ -55,6 +55,15 @@ public struct SQLiteActionStore: Sendable {
         }
     }
 
+    /// How many proposals each state holds (one grouped count, no proposal loaded); an unknown state is left out.
+    public func stateCounts() throws -> [ActionLifecycle.State: Int] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM proposal GROUP BY state").reduce(into: [:]) { counts, row in
+                if let state = ActionLifecycle.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+        }
+    }
+
     /// Runs `decide` on the proposal as stored, inside one IMMEDIATE write transaction, and writes the change
     /// it returns (nothing when it returns nil; nothing either when it throws). Returns the proposal and the
     /// audit head as committed.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InfraApp
+import InfraConsole
 import InfraDomain
 import InfraHTTP
 import InfraMCP
@@ -62,6 +63,11 @@ struct ConfigurationOptions: ParsableArguments {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.auditLog(envFile: envFile) }
     }
 
+    /// The review console's services over the server's, or the error printed and exit 2.
+    func console(server: ServerServices) throws -> ConsoleServices {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.console(server: server, envFile: envFile) }
+    }
+
     /// How `serve` serves HTTP (settings only), or the error printed and exit 2.
     func httpServing() throws -> HTTPServing {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.httpServing(envFile: envFile) }
@@ -121,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         With --http [ADDR:]PORT (or LINUX_MCP_HTTP_LISTEN) the server speaks Streamable HTTP at /mcp to clients holding a \
         bearer token (mcp-linux-infra tokens add NAME; the token's name is recorded as the proposer), serves the review \
-        console at / and /healthz, and stops in order on SIGTERM. It listens on 127.0.0.1 unless ADDR says otherwise; an \
+        console at / (approvers log in with an SSH-signed nonce), /metrics (tokens of scope metrics) and /healthz, and \
+        stops in order on SIGTERM. It listens on 127.0.0.1 unless ADDR says otherwise; an \
         address outside loopback also needs --allow-remote, and TLS in front (docs/HTTP.md).
         """)
 
@@ -150,7 +157,14 @@ struct ServeCommand: AsyncParsableCommand {
             try await server.serveStdio(version: Self.version)
             return
         }
-        let front = HTTPFront(mcp: server, tokens: serving.tokens, console: nil,
+        // Once per process, before the first request: /metrics reads what swift-metrics recorded since.
+        MetricsEndpoint.bootstrap()
+        let consoleServices = try options.console(server: services)
+        // Behind a TLS proxy (an https origin is configured) the console's cookies are Secure.
+        let console = ReviewConsole(services: consoleServices,
+                                    settings: ConsoleSettings(secureCookies: serving.origins.contains { $0.hasPrefix("https://") }),
+                                    logger: Logger(label: "mcp-linux-infra.console"))
+        let front = HTTPFront(mcp: server, tokens: serving.tokens, console: console,
                               configuration: .init(listen: listen, allowRemote: allowRemote, origins: serving.origins,
                                                    sessionIdle: serving.sessionIdle, maxSessions: serving.maxSessions,
                                                    maxMessageBytes: serving.maxMessageBytes, heartbeat: serving.keepalive),

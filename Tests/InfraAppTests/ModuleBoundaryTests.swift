@@ -50,4 +50,20 @@ struct ModuleBoundaryTests {
         }
         #expect(imported.isEmpty, "InfraConsole imports beyond its allowlist:\n\(imported.joined(separator: "\n"))")
     }
+
+    @Test("Metrics are recorded through swift-metrics only: Prometheus is imported by the HTTP front alone")
+    func prometheusOnlyInTheHTTPFront() throws {
+        let root = LoopbackTarget.repositoryRoot + "/Sources"
+        let pattern = try Regex("^\\s*(@[A-Za-z_]+\\s+)*((public|package|internal|fileprivate|private)\\s+)?import\\s+"
+                                + "((struct|class|enum|protocol|typealias|func|let|var)\\s+)?Prometheus(?![A-Za-z0-9_])")
+        let walker = try #require(FileManager.default.enumerator(atPath: root), "no Sources")
+        var found: [String] = []
+        for case let path as String in walker where path.hasSuffix(".swift") && !path.hasPrefix("InfraHTTP/") {
+            let text = try String(contentsOfFile: root + "/" + path, encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.firstMatch(of: pattern) != nil {
+                found.append("Sources/\(path):\(number + 1): \(line)")
+            }
+        }
+        #expect(found.isEmpty, "Prometheus outside InfraHTTP (record through InfraApp's InfraMetrics instead):\n\(found.joined(separator: "\n"))")
+    }
 }

@@ -31,8 +31,21 @@ struct TokensCommandTests {
         let hostile = try await cli(["add", "x\u{1b}[2J"])
         #expect(hostile.status == 1 && hostile.stderr.contains("\\x1b[2J") && !hostile.stderr.contains("\u{1b}"), "\(hostile)")
 
+        let scraper = try await cli(["add", "prometheus", "--scope", "metrics"])
+        #expect(scraper.status == 0 && scraper.stderr.contains("metrics token for prometheus"), "\(scraper)")
+        let scraperToken = scraper.stdout.trimmingCharacters(in: .newlines)
+        let withScope = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(withScope.contains("prometheus sha256:") && withScope.split(separator: "\n").contains { $0.hasPrefix("prometheus ") && $0.hasSuffix(" scope=metrics") }
+                && !withScope.contains(scraperToken), "\(withScope)")
+        let badScope = try await cli(["add", "grafana", "--scope", "admin"])
+        #expect(badScope.status != 0 && badScope.stderr.contains("admin") && badScope.stdout.isEmpty, "\(badScope)")
+
         let listed = try await cli(["list"])
         #expect(listed.status == 0 && listed.stdout.contains("ci-bot") && listed.stdout.contains("valid") && !listed.stdout.contains(token),
+                "\(listed)")
+        let rows = listed.stdout.split(separator: "\n")
+        #expect(rows.first?.contains("SCOPE") == true && rows.contains { $0.hasPrefix("ci-bot ") && $0.contains(" mcp ") }
+                && rows.contains { $0.hasPrefix("prometheus ") && $0.contains(" metrics ") } && !rows.contains { $0.hasPrefix("grafana") },
                 "\(listed)")
         let revoked = try await cli(["revoke", "ci-bot"])
         #expect(revoked.status == 0 && revoked.stdout == "revoked ci-bot\n", "\(revoked)")

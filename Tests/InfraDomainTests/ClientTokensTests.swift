@@ -15,13 +15,13 @@ struct ClientTokensTests {
         let laptop = try tokens.add(name: "alice.laptop", random: random(2), at: at)
         #expect(ci.hasPrefix(ClientTokens.prefix) && ci.count == ClientTokens.prefix.count + 43 && ci != laptop)
         #expect(!ci.contains("+") && !ci.contains("/") && !ci.contains("="))
-        #expect(tokens.authenticate(ci) == .client("ci-bot"))
-        #expect(tokens.authenticate(laptop) == .client("alice.laptop"))
+        #expect(tokens.authenticate(ci) == .client("ci-bot", .mcp))
+        #expect(tokens.authenticate(laptop) == .client("alice.laptop", .mcp))
         #expect(tokens.authenticate(ci + "x") == .unknown && tokens.authenticate("") == .unknown)
         #expect(!tokens.text.contains(ci) && !tokens.text.contains(laptop))
         let read = try ClientTokens.parse(tokens.text, source: "http-tokens")
         #expect(read == tokens)
-        #expect(read.authenticate(laptop) == .client("alice.laptop"))
+        #expect(read.authenticate(laptop) == .client("alice.laptop", .mcp))
     }
 
     @Test("A revoked token is told apart from an unknown one; revoking twice or an unknown name is refused")
@@ -47,6 +47,36 @@ struct ClientTokensTests {
         let again = #expect(throws: ClientTokens.Problem.self) { _ = try tokens.add(name: "ci", random: random(7), at: at) }
         #expect(again?.description.contains("never reused") == true)
         #expect(throws: ClientTokens.Problem.self) { _ = try tokens.add(name: "short", random: [1, 2, 3], at: at) }
+    }
+
+    @Test("A scope: metrics tokens say so in the file (scope=metrics), MCP tokens keep the old line form; authenticate returns it")
+    func scopes() throws {
+        var tokens = ClientTokens()
+        let client = try tokens.add(name: "ci-bot", random: random(8), at: at)
+        let scraper = try tokens.add(name: "prometheus", scope: .metrics, random: random(9), at: at)
+        #expect(tokens.authenticate(client) == .client("ci-bot", .mcp))
+        #expect(tokens.authenticate(scraper) == .client("prometheus", .metrics))
+        let lines = tokens.text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(lines.count == 2 && !lines[0].contains("scope=") && lines[1].hasSuffix(" scope=metrics"), "\(lines)")
+        try tokens.revoke(name: "prometheus", at: at + 60)
+        #expect(tokens.text.contains(" scope=metrics revoked=20"), "\(tokens.text)")
+        let read = try ClientTokens.parse(tokens.text, source: "http-tokens")
+        #expect(read == tokens && read.entries.map(\.scope) == [.mcp, .metrics])
+        #expect(read.authenticate(scraper) == .revoked("prometheus") && read.authenticate(client) == .client("ci-bot", .mcp))
+
+        // A file written before scopes reads as MCP tokens; scope=mcp said explicitly is the same.
+        let hash = String(repeating: "cd", count: 32)
+        let old = try ClientTokens.parse("ci sha256:\(hash) 2026-11-30T10:00:00.000Z revoked=2026-12-01T10:00:00.000Z\n"
+                                         + "cd sha256:\(String(repeating: "ef", count: 32)) 2026-11-30T10:00:00.000Z scope=mcp\n", source: "f")
+        #expect(old.entries.map(\.scope) == [.mcp, .mcp] && old.entries[0].revoked == "2026-12-01T10:00:00.000Z")
+        // An unknown scope, an empty one, or the fields out of order are refused with the line.
+        for text in ["ci sha256:\(hash) 2026-11-30T10:00:00.000Z scope=admin\n", "ci sha256:\(hash) 2026-11-30T10:00:00.000Z scope=\n",
+                     "ci sha256:\(hash) 2026-11-30T10:00:00.000Z revoked=2026-12-01T10:00:00.000Z scope=metrics\n",
+                     "ci sha256:\(hash) 2026-11-30T10:00:00.000Z scope=metrics scope=metrics\n"] {
+            let problem = #expect(throws: ClientTokens.Problem.self, "\(text)") { _ = try ClientTokens.parse(text, source: "f") }
+            #expect(problem?.description.contains("f line 1:") == true && problem?.description.contains("mcp or metrics") == true,
+                    "\(problem?.description ?? "")")
+        }
     }
 
     @Test("A malformed or doubled line names the file and line; comments and blank lines are skipped")

@@ -77,7 +77,7 @@ final class ConsoleFixture: @unchecked Sendable {
                                       approvalContext: context, policy: policy, user: "svc", runner: "pra-runner", now: { [clock] in clock.now },
                                       makeID: { [self] in issued += 1; return String(format: "3f2a9c1e-0000-4000-8000-%012d", issued) })
         return try await workflow.propose(host: "web1", action: action, parameters: action == "restart_service" ? ["unit": "nginx.service"] : [:],
-                                          rationale: rationale, client: "test-client")
+                                          rationale: rationale, by: workflow.localCaller(client: "test-client"))
     }
 
     /// Runs `body` against a router that holds only the console (in process, or on a live loopback port).

@@ -184,6 +184,8 @@ public struct StoreConformance: Sendable {
         try require(try store.list(states: [.approved]).map(\.id) == [second.id], "list filters by state")
         try require(try store.list(states: [.proposed, .approved]).map(\.id) == [third.id, second.id, first.id], "list by several states")
         try require(try store.list(states: [.executing]).isEmpty, "list of a state nothing is in")
+        let counts = try store.stateCounts().filter { $0.value != 0 }
+        try require(counts == [.proposed: 2, .approved: 1], "stateCounts: as stored, by state: \(counts)")
         do {
             _ = try store.update(Self.id(9, prefix: "cccc")) { _, _ in nil }
             throw failure("update of an unknown id did not throw")

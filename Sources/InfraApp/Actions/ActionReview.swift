@@ -15,11 +15,13 @@ public struct ActionReview: Sendable {
     /// Where the host keys are pinned (LINUX_MCP_KNOWN_HOSTS), for messages.
     let knownHostsPath: String
     let signer: ApprovalSigner
+    /// Where approvals accepted and refused (by refusal code) are counted.
+    let metrics: InfraMetrics
 
     /// The review use cases over the operator's files and the ports.
     public init(store: any ActionStore, audit: any AuditSink, catalogue: ActionCatalogue, cataloguePath: String, inventory: Inventory,
                 approvalContext: ApprovalContext, policy: ApprovalPolicy, knownHostsPath: String, signer: ApprovalSigner = ApprovalSigner(),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() }, metrics: InfraMetrics = .process) {
         self.proposals = ProposalRegistry(store: store, policy: policy, now: now)
         self.audit = audit
         self.catalogue = catalogue
@@ -28,6 +30,7 @@ public struct ActionReview: Sendable {
         self.approvalContext = approvalContext
         self.knownHostsPath = knownHostsPath
         self.signer = signer
+        self.metrics = metrics
     }
 
     /// Where the approver's signature comes from.
@@ -69,9 +72,24 @@ public struct ActionReview: Sendable {
     /// What is signed is what was reviewed: the proposal must still render from the catalogue, and its digest,
     /// recomputed, must be `digest`, the one the approver read in the review (required; a statement signed
     /// elsewhere must name it too). `signing`
-    /// receives the exact statement before it is signed, for the adapter to show.
+    /// receives the exact statement before it is signed, for the adapter to show. Counted in the metrics:
+    /// accepted, or refused with the refusal's code.
     public func approve(_ id: String, source: SignatureSource, digest typed: String?, principal: String?, reason: String?,
                         osAccount: String, signing: (String) -> Void = { _ in }) throws -> ProposalRecord {
+        do {
+            let record = try signAndRecord(id, source: source, digest: typed, principal: principal, reason: reason, osAccount: osAccount,
+                                           signing: signing)
+            metrics.approvalAccepted()
+            return record
+        } catch {
+            metrics.approvalRefused(error)
+            throw error
+        }
+    }
+
+    /// ``approve(_:source:digest:principal:reason:osAccount:signing:)`` without the counting.
+    func signAndRecord(_ id: String, source: SignatureSource, digest typed: String?, principal: String?, reason: String?,
+                       osAccount: String, signing: (String) -> Void) throws -> ProposalRecord {
         let review = try approvable(id)
         let record = review.record
         if let typed, typed != review.digest {

@@ -31,11 +31,11 @@ public struct ClientTokenFile: Sendable {
         return try ClientTokens.parse(text, source: path)
     }
 
-    /// Adds a token named `name`; returns the token, which only the caller ever sees.
-    public func add(name: String) throws(ClientTokens.Problem) -> String {
+    /// Adds a token named `name` for `scope`; returns the token, which only the caller ever sees.
+    public func add(name: String, scope: ClientTokens.Scope = .mcp) throws(ClientTokens.Problem) -> String {
         var tokens = try read()
         var random = SystemRandomNumberGenerator()
-        let token = try tokens.add(name: name, random: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }, at: now())
+        let token = try tokens.add(name: name, scope: scope, random: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }, at: now())
         try write(tokens)
         return token
     }

@@ -146,6 +146,14 @@ public struct ServerServices: Sendable {
 
     /// Start and stop records.
     public var lifecycle: ServerLifecycle { ServerLifecycle(workflow: workflow, recorder: recorder) }
+    /// Where the adapters record their metrics (the process's metrics system unless a test sets its own).
+    public var metrics = InfraMetrics.process
+    /// How far the audit chain is verified for `/metrics`, kept across scrapes.
+    let chainCheckpoint = AuditChainCheckpoint()
+    /// The gauges `/metrics` computes when scraped.
+    public var scrapeGauges: ScrapeGauges {
+        ScrapeGauges(store: verification.store, audit: verification.audit, remote: remote, checkpoint: chainCheckpoint, metrics: metrics)
+    }
     /// The state database's path.
     public let databasePath: String
 

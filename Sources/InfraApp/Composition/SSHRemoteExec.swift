@@ -31,4 +31,9 @@ struct SSHRemoteExec: RemoteExec {
     func shutdown(within limit: Duration) async {
         await pool.shutdown(within: limit)
     }
+
+    func load() async -> RemoteLoad {
+        let load = await pool.load()
+        return RemoteLoad(sessionsOpen: load.sessionsOpen, handshakesInFlight: load.handshakesInFlight)
+    }
 }

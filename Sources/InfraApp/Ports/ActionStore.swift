@@ -20,8 +20,17 @@ public protocol ActionStore: Sendable {
     func ids(withPrefix prefix: String, limit: Int) throws -> [String]
     /// Proposals in the given states (every state when empty), newest first.
     func list(states: [ActionLifecycle.State]) throws -> [ProposalRecord]
+    /// How many proposals each state holds, as stored (states without any may be absent).
+    func stateCounts() throws -> [ActionLifecycle.State: Int]
     /// Decides and writes one change atomically (see the contract); returns the proposal and the audit head
     /// as committed.
     func update(_ id: String, _ decide: (ProposalRecord, ChainView) throws -> ProposalChange?) throws
         -> (record: ProposalRecord, head: AuditChain.Anchor?)
+}
+
+extension ActionStore {
+    /// Counts what ``list(states:)`` returns; a store that can count without loading proposals does so itself.
+    public func stateCounts() throws -> [ActionLifecycle.State: Int] {
+        try list(states: []).reduce(into: [:]) { $0[$1.state, default: 0] += 1 }
+    }
 }

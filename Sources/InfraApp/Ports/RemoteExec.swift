@@ -45,4 +45,6 @@ public protocol RemoteExec: Sendable {
     func authenticationMethod(host: String, user: String) async -> String?
     /// Closes every connection, waiting at most `limit`.
     func shutdown(within limit: Duration) async
+    /// What is open now (sessions, handshakes), for the metrics; ports that keep nothing open say ``RemoteLoad/idle``.
+    func load() async -> RemoteLoad
 }

@@ -22,6 +22,8 @@ public struct AuditedExec: Sendable {
     public let reachability: ReachabilityLog
     /// The time the deadline and the backoff pauses are measured in.
     let clock: Timing
+    /// Where each attempt's latency goes (by host, account and outcome).
+    let metrics: InfraMetrics
 
     /// The time of the busy rule: now, and a pause (tests pass a clock they move).
     public struct Timing: Sendable {
@@ -42,7 +44,8 @@ public struct AuditedExec: Sendable {
 
     /// Creates the exec over a remote port and an audit recorder.
     public init(remote: any RemoteExec, recorder: AuditRecorder, actor: String, users: @escaping @Sendable (Account) -> String,
-                defaultTimeout: Duration, reachability: ReachabilityLog = ReachabilityLog(), clock: Timing = .system) {
+                defaultTimeout: Duration, reachability: ReachabilityLog = ReachabilityLog(), clock: Timing = .system,
+                metrics: InfraMetrics = .process) {
         self.remote = remote
         self.recorder = recorder
         self.actor = actor
@@ -50,6 +53,7 @@ public struct AuditedExec: Sendable {
         self.defaultTimeout = defaultTimeout
         self.reachability = reachability
         self.clock = clock
+        self.metrics = metrics
     }
 
     /// Runs `command` on `host` as `account` with the busy retries, every attempt audited.
@@ -106,12 +110,15 @@ public struct AuditedExec: Sendable {
             detail["durationMs"] = String(Self.milliseconds(started.duration(to: .now)))
             detail["stdoutBytes"] = String(answer.stdout.count)
             detail["stderrBytes"] = String(answer.stderr.count)
+            metrics.sshExec(host: request.host.name, account: request.account, outcome: answer.exitCode == 0 ? "ok" : "exit",
+                            duration: started.duration(to: .now))
             try await recorder.record(.init(actor: actor, kind: "ssh", host: request.host.name, proposalID: request.proposalID,
                                             outcome: answer.exitCode == 0 ? "ok" : "exit", detail: detail))
             return answer
         } catch let failure as RemoteFailure {
             detail["error"] = failure.description
             detail["durationMs"] = String(Self.milliseconds(started.duration(to: .now)))
+            metrics.sshExec(host: request.host.name, account: request.account, outcome: "unreachable", duration: started.duration(to: .now))
             try await recorder.record(.init(actor: actor, kind: "ssh", host: request.host.name, proposalID: request.proposalID,
                                             outcome: "unreachable", detail: detail))
             throw failure

@@ -100,8 +100,14 @@ public enum AuditChain {
 
     /// Recomputes the chain over records in `seq` order; nil when every record verifies.
     public static func verify<S: Sequence>(_ records: S) -> Break? where S.Element == Record {
-        var previous = genesis
-        var expectedSeq: Int64 = 1
+        verify(records, after: nil)
+    }
+
+    /// Recomputes the chain over the records that follow `anchor` (a row already verified; nil: the start of
+    /// the log), in `seq` order; nil when every record verifies. An incremental check reads only new rows.
+    public static func verify<S: Sequence>(_ records: S, after anchor: Anchor?) -> Break? where S.Element == Record {
+        var previous = anchor?.hash ?? genesis
+        var expectedSeq: Int64 = (anchor?.seq ?? 0) + 1
         for record in records {
             if record.seq != expectedSeq {
                 return Break(seq: record.seq, problem: "sequence jumps from \(expectedSeq - 1) to \(record.seq) (rows removed)")

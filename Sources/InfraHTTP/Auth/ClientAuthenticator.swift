@@ -5,12 +5,15 @@ import Logging
 
 /// Who an HTTP request's bearer token names, against the tokens file (LINUX_MCP_HTTP_TOKENS), read again as
 /// soon as it changes: `tokens revoke` takes effect on the next request of a running server. Every entry is
-/// compared in constant time (``ClientTokens/authenticate(_:)``); only hashes are in memory.
+/// compared in constant time (``ClientTokens/authenticate(_:)``); only hashes are in memory. Each endpoint
+/// asks for its own scope: a valid token of another scope is refused there (``Outcome/wrongScope(_:)``).
 final class ClientAuthenticator: @unchecked Sendable {
     /// What a request presented.
     enum Outcome: Equatable {
-        /// A valid token, with its name.
+        /// A valid token of the scope asked for, with its name.
         case client(String)
+        /// A valid token of another scope (an MCP token at /metrics, a metrics token at /mcp), with its name.
+        case wrongScope(String)
         /// No Authorization header, or not a bearer one.
         case missing
         /// A token that matches none.
@@ -40,8 +43,8 @@ final class ClientAuthenticator: @unchecked Sendable {
         return tokens
     }
 
-    /// Checks the value of an `Authorization` header.
-    func authenticate(authorization: String?) -> Outcome {
+    /// Checks the value of an `Authorization` header for an endpoint of `scope`.
+    func authenticate(authorization: String?, scope: ClientTokens.Scope) -> Outcome {
         guard let authorization, let space = authorization.firstIndex(of: " "),
               authorization[..<space].lowercased() == "bearer" else { return .missing }
         let presented = authorization[authorization.index(after: space)...].trimmingCharacters(in: .whitespaces)
@@ -54,7 +57,7 @@ final class ClientAuthenticator: @unchecked Sendable {
             return .unavailable
         }
         switch tokens.authenticate(presented) {
-        case .client(let name): return .client(name)
+        case .client(let name, let held): return held == scope ? .client(name) : .wrongScope(name)
         case .revoked(let name): return .revoked(name)
         case .unknown: return .unknown
         }

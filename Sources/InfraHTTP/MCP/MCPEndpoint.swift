@@ -44,9 +44,12 @@ struct MCPEndpoint: Sendable {
                                                                            : "misdirected: this Host is not served here\n")
         }
         let client: String
-        switch authenticator.authenticate(authorization: headers["authorization"]) {
+        switch authenticator.authenticate(authorization: headers["authorization"], scope: .mcp) {
         case .client(let name):
             client = name
+        case .wrongScope(let name):
+            logger.notice("HTTP request with a token of another scope refused", metadata: ["token": "\(name)"])
+            return Self.unauthorized("invalid_token", "this token is not an MCP token (its scope is not mcp)\n")
         case .missing:
             return Self.unauthorized(nil, "a bearer token is required: Authorization: Bearer mlit_... (mcp-linux-infra tokens add NAME)\n")
         case .unknown:

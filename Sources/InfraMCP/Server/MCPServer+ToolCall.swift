@@ -5,11 +5,12 @@ import MCP
 
 extension MCPServer {
     /// One tools/call: track it, route it, audit it (validated values in the columns, the client's raw
-    /// arguments escaped and marked), answer it.
+    /// arguments escaped and marked), count it (by tool and outcome), answer it.
     func call(_ parameters: CallTool.Parameters, server: Server, identity: SessionIdentity) async -> CallTool.Result {
         let started = ContinuousClock.now
         // The raw id is escaped: a stop that leaves this call running names it in the audit log and on stderr.
         guard let ticket = calls.begin(tool: parameters.name, proposalID: TerminalText.escaped(parameters.arguments?["id"]?.stringValue ?? "")) else {
+            services.metrics.toolCall(tool: metricLabel(forTool: parameters.name), ok: false)
             return .init(content: [.text(text: "the server is shutting down and takes no new calls; call again once it has restarted",
                                          annotations: nil, _meta: nil)], isError: true)
         }
@@ -22,10 +23,12 @@ extension MCPServer {
                                                                durationMs: AuditedExec.milliseconds(started.duration(to: .now))))
         } catch {
             logger.error("audit log unavailable", metadata: ["error": "\(error)"])
+            services.metrics.toolCall(tool: metricLabel(forTool: parameters.name), ok: false)
             // The store's own message (SQL text, sometimes a path) stays in the log.
             return .init(content: [.text(text: "audit log unavailable; the call's result is withheld (the server log has the detail)",
                                          annotations: nil, _meta: nil)], isError: true)
         }
+        services.metrics.toolCall(tool: metricLabel(forTool: parameters.name), ok: answer.isError != true)
         return answer
     }
 
