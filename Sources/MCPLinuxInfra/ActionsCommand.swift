@@ -178,7 +178,7 @@ struct ActionsCommand: ParsableCommand {
                 "parameters:    \(parameters.isEmpty ? "none" : parameters)",
             ]
         }
-        lines.append("proposed by:   \(e(record.proposer)) (MCP server account; client \(e(record.client))) at \(utc(record.createdAt)) UTC")
+        lines.append("proposed by:   \(e(record.proposer)) (the MCP caller: the server's OS account over stdio, a token's name over HTTP; client \(e(record.client))) at \(utc(record.createdAt)) UTC")
         // The AI wrote the rationale: each of its lines is marked and escaped, so none can pass for a field of this review.
         lines.append("rationale, written by the AI (each line marked 'AI|'; not checked by anyone):")
         lines += TerminalText.marked(record.rationale, marker: "  AI| ")

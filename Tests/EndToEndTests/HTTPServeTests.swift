@@ -31,11 +31,24 @@ struct HTTPServeTests {
                     "base": server.baseURL, "token": claude, "other_token": other, "other_name": "other-client", "binary": binary,
                     "env_file": workspace.envFile, "host": workspace.hostName(target), "alice_key": workspace.approverKey("alice"),
                 ]
-                let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/http_story.py",
-                                                                              String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)])
+                let scenarioText = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)
+                func client(_ arguments: [String] = []) async throws -> [String: Any] {
+                    let run = try await ProcessRunner.run(MCPServerTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/http_story.py",
+                                                                                  scenarioText] + arguments)
+                    try #require(run.status == 0, "client failed: \(run.stderr.suffix(3000))\nserver: \(server.stderr.suffix(3000))")
+                    return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+                }
+                let report: [String: Any]
+                do {
+                    report = try await client()
+                    // The console: a real headless Chromium logs in with a signed nonce and approves what the AI proposed
+                    // (the rationale holds <script>, shown as text); the AI then executes it on the target.
+                    try await Self.approveInBrowser(server: server, workspace: workspace, client: client)
+                } catch {
+                    await server.stop()
+                    throw error
+                }
                 let stopped = await server.stop()
-                try #require(run.status == 0, "client failed: \(run.stderr.suffix(3000))\nserver: \(server.stderr.suffix(3000))")
-                let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
                 Self.checkHTTPRules(report)
                 Self.checkStory(report)
                 #expect(stopped == 0, "serve --http exit \(stopped): \(server.stderr.suffix(2000))")
@@ -47,6 +60,46 @@ struct HTTPServeTests {
                 #expect(try await target.root(["systemctl", "is-active", "unbound.service"]).stdout.contains("active"))
             }
         }
+    }
+
+    static let browserPython = "/var/cache/mcp-linux-infra/mcp-venv/bin/python3"
+
+    /// Proposes over MCP, approves in Chromium through the server's console with alice's agent-held key, executes over MCP.
+    static func approveInBrowser(server: HTTPServerProcess, workspace: DeploymentWorkspace,
+                                 client: ([String]) async throws -> [String: Any]) async throws {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver", browserPython] {
+            try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) missing: run scripts/install-deps.sh")
+        }
+        let rationale = "<script>alert(1)</script> unbound answers slowly since the restart; restart it once more."
+        let proposed = try await client(["propose", rationale])
+        let id = try #require(proposed["id"] as? String, "\(proposed)")
+        try #require(!id.isEmpty, "\(proposed)")
+        // alice's key lives only in an ssh-agent from here on: the browser test signs through it.
+        let agent = try await SSHAgentProcess(socketPath: workspace.directory + "/alice-agent.sock")
+        do {
+            try await agent.add(workspace.approverKey("alice"))
+            let artefacts = LoopbackTarget.repositoryRoot + "/.build/artefacts/console-serve-http"
+            let run = try await ProcessRunner.run(browserPython, [
+                LoopbackTarget.repositoryRoot + "/Tests/browser/console_browser.py", "--base-url", server.baseURL,
+                "--public-key", workspace.approverKey("alice") + ".pub", "--artefacts", artefacts, "--action", id,
+                "--expect-rationale", rationale,
+            ], environment: agent.environment.merging(["PATH": "/usr/bin:/bin", "HOME": workspace.directory]) { first, _ in first })
+            await agent.stop()
+            try #require(run.status == 0, "console_browser.py: \(run.stdout) \(run.stderr.suffix(3000))")
+            let seen = try JSONDecoder().decode([String: String].self, from: Data(run.stdout.utf8))
+            #expect(seen["state"] == "APPROVED" && seen["principal"] == "alice@example.org" && seen["action"] == id, "\(seen)")
+            for page in ["login", "queue", "action", "approved", "audit", "fleet"] {
+                #expect(FileManager.default.fileExists(atPath: artefacts + "/\(page).png"), "\(page).png")
+            }
+        } catch {
+            await agent.stop()
+            throw error
+        }
+        let executed = try await client(["execute", id])
+        let action = executed["action"] as? [String: Any] ?? [:]
+        #expect(action["state"] as? String == "COMPLETED" && action["proposer"] as? String == "claude-ops", "\(executed)")
+        let decisions = action["decisions"] as? [[String: Any]] ?? []
+        #expect(decisions.first?["approver"] as? String == "alice@example.org", "\(decisions)")
     }
 
     static func checkHTTPRules(_ report: [String: Any]) {

@@ -34,15 +34,16 @@ struct MCPSessionTableTests {
         let first = await table.reserve(), second = await table.reserve()
         #expect(first && second)
         #expect(await !table.reserve(), "full: 2 being opened")
-        await table.release()
         #expect(await table.add(id: "s2", try await Self.session("claude-ops", at: start)))
         #expect(await !table.reserve(), "full: 1 open + 1 being opened")
         await table.release()
         #expect(await table.reserve())
         #expect(await table.add(id: "s3", try await Self.session("other-client", at: start)))
+        #expect(await !table.reserve(), "full: 2 open")
         #expect(await table.removeAll(of: "other-client").count == 1)
         // A stop closes every session and takes no new one.
         #expect(await table.closeAll().count == 1)
+        #expect(await table.count == 0)
         #expect(await !table.reserve())
     }
 }

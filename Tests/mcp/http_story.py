@@ -1,7 +1,9 @@
 """Drives `mcp-linux-infra serve --http` with the official MCP Python SDK over Streamable HTTP, against a
 role-deployed target, and checks the HTTP rules around it (tokens, Origin, sessions bound to their token).
 
-Usage: http_story.py SCENARIO_JSON
+Usage: http_story.py SCENARIO_JSON                 the story and the HTTP rules
+       http_story.py SCENARIO_JSON propose RATIONALE   proposes restart_unbound; prints {"id": ...}
+       http_story.py SCENARIO_JSON execute ID          executes ID; prints {"action": ..., "error": ...}
 SCENARIO_JSON: {"base": "http://127.0.0.1:PORT", "token": ..., "other_token": ..., "binary": path, "env_file": path,
 "host": "t1", "alice_key": path}. The test revokes nothing itself; it runs `tokens revoke` through the CLI.
 Prints one JSON report on stdout; Tests/EndToEndTests/HTTPServeTests.swift asserts on it.
@@ -111,6 +113,25 @@ def checks():
     report["otherAfterRevoke"] = raw("POST", token=other, body=INIT)
 
 
-checks()
-asyncio.run(story())
+async def one(phase, value):
+    """One call in a session of its own: propose (with the rationale `value`) or execute (the id `value`)."""
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {scenario['token']}"}, timeout=300) as http:
+        async with streamable_http_client(base + "/mcp", http_client=http) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                if phase == "propose":
+                    answer = await call(session, "propose_pra_action", {"host": host, "action": "restart_unbound", "rationale": value})
+                    report["id"] = ((answer["structured"] or {}).get("action") or {}).get("id", "")
+                    report["error"] = answer["text"] if answer["isError"] else ""
+                else:
+                    answer = await call(session, "execute_pra_action", {"id": value})
+                    report["action"] = (answer["structured"] or {}).get("action") or {}
+                    report["error"] = answer["text"] if answer["isError"] else ""
+
+
+if len(sys.argv) > 2:
+    asyncio.run(one(sys.argv[2], sys.argv[3]))
+else:
+    checks()
+    asyncio.run(story())
 print(json.dumps(report))

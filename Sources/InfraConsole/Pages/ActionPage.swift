@@ -25,7 +25,7 @@ enum ActionPage {
         {{^fromCatalogue}}<dt>Will run</dt><dd class="bad">not in the reviewer's catalogue: what would run cannot be shown</dd>{{/fromCatalogue}}
         <dt>Digest</dt><dd><code id="digest">{{digest}}</code> <span class="muted">(recomputed from action, host, parameters and catalogue)</span></dd>
         <dt>Catalogue</dt><dd><code>{{catalogue}}</code></dd>
-        <dt>Proposed by</dt><dd>{{proposer}} <span class="muted">(MCP server account; client {{client}})</span> at {{created}}</dd>
+        <dt>Proposed by</dt><dd>{{proposer}} <span class="muted">(MCP caller: the server's OS account over stdio, a client token's name over HTTP; client {{client}})</span> at {{created}}</dd>
         <dt>Approvals</dt><dd><strong id="approvals">{{approvals}} of {{required}}</strong>{{#pending}} · pending until {{expires}} ({{timeLeft}}){{/pending}}{{#approvalValidUntil}} · may run once until {{approvalValidUntil}}{{/approvalValidUntil}}</dd>
       </dl>
       <div class="ai">
