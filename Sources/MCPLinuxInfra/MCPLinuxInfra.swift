@@ -177,7 +177,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await front.run { address in
-            logger.notice("serving MCP over HTTP", metadata: ["mcp": "http://\(address)/mcp", "console": "http://\(address)/"])
+            // Whatever the log level: the operator (and scripts) learn where it listens, the port chosen for 0 included.
+            FileHandle.standardError.write(Data("mcp-linux-infra serving: mcp=http://\(address)/mcp console=http://\(address)/\n".utf8))
         }
     }
 
