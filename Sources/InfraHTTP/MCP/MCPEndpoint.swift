@@ -128,7 +128,7 @@ struct MCPEndpoint: Sendable {
             let data = answer.bodyData ?? Data()
             return Response(status: .init(code: answer.statusCode), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        let heartbeat = self.heartbeat
+        let heartbeat = self.heartbeat, logger = self.logger
         let body = ResponseBody { writer in
             let relay = SSERelay(stream: stream, heartbeat: heartbeat)
             var delivered = false
@@ -139,7 +139,10 @@ struct MCPEndpoint: Sendable {
             } catch {
                 delivered = false
             }
-            if !delivered, let requestID { await transport.requestAbandoned(requestID) }
+            if !delivered, let requestID {
+                logger.notice("request cancelled: the HTTP client went away before its answer", metadata: ["request": "\(requestID)"])
+                await transport.requestAbandoned(requestID)
+            }
             if let session { await sessions.done(session) }
         }
         return Response(status: .init(code: answer.statusCode), headers: fields, body: body)

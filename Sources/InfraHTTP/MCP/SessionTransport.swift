@@ -63,7 +63,6 @@ actor SessionTransport: Transport {
     /// away: its handler task is cancelled. A diagnostic fan-out asks no further host; an execution already
     /// claimed runs to its end (the MCP adapter runs it in a task of its own).
     func requestAbandoned(_ id: JSONRequestID) {
-        logger.notice("request cancelled: the HTTP client went away before its answer", metadata: ["request": "\(id)"])
         let notification: [String: Any] = [
             "jsonrpc": "2.0", "method": "notifications/cancelled",
             "params": ["requestId": id.json, "reason": "the HTTP client disconnected"],

@@ -1,0 +1,54 @@
+import Foundation
+import Glibc
+import InfraTestSupport
+import Testing
+
+/// A client that goes away in the middle of a long call (the real binary, a raw socket closed after the SSE
+/// stream started): the server notices at its next keepalive write and cancels the request, so the fan-out
+/// asks none of the hosts still waiting their turn. The hosts' "sshd" is a loopback socket that never sends
+/// a banner, so every attempt lasts until the connect timeout.
+@Suite("serve --http: a client that disconnects cancels the hosts not yet asked (real binary)")
+struct HTTPDisconnectTests {
+    @Test("24 hosts, 16 asked at a time, the client gone after the stream opened: no host is asked after the cancel",
+          .timeLimit(.minutes(3)))
+    func disconnectCancelsFanOut() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: MetricsServeTests.python), "no MCP client venv: run scripts/install-deps.sh")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-disconnect-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let silent = try LocalServeConfiguration.silentListener()
+        defer { close(silent.descriptor) }
+        let hosts = (1...24).map { String(format: "h%02d", $0) }
+        // The first 16 attempts last the whole connect timeout: long enough for the cancel (a keepalive every second)
+        // to come well before any of them ends, on a loaded machine too.
+        let envFile = try await LocalServeConfiguration.make(in: folder, hosts: hosts, port: silent.port, extra: [
+            "LINUX_MCP_CONNECT_TIMEOUT_MS": "30000", "LINUX_MCP_HTTP_KEEPALIVE_SECONDS": "1",
+        ])
+        let made = try await ProcessRunner.run(productBinary(), ["tokens", "add", "crashy", "--env-file", envFile])
+        let token = try #require(made.stdout.firstMatch(of: /mlit_[A-Za-z0-9_-]{43}/).map { String($0.0) }, "\(made)")
+        let server = try await HTTPServerProcess.start(envFile: envFile, stderrPath: folder + "/serve.stderr")
+        do {
+            let run = try await ProcessRunner.run(MetricsServeTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/disconnect_call.py",
+                                                                             server.baseURL, token, "get_disk_usage", "all"])
+            try #require(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("\"primed\": true"), "\(run.stdout)")
+            // The call ends once the attempts in flight end; then its audit row is written.
+            let deadline = ContinuousClock.now + .seconds(150)
+            var rows: [String] = []
+            while ContinuousClock.now < deadline {
+                let search = try await ProcessRunner.run(productBinary(), ["audit", "search", "--kind", "tool", "--env-file", envFile])
+                rows = search.stdout.split(separator: "\n").map(String.init).filter { $0.contains("get_disk_usage") }
+                if !rows.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(rows.count == 1, "the call's audit row: \(rows)")
+            #expect(server.stderr.contains("request cancelled: the HTTP client went away"), "\(server.stderr.suffix(2000))")
+            let ssh = try await ProcessRunner.run(productBinary(), ["audit", "search", "--kind", "ssh", "--env-file", envFile])
+            let attempts = ssh.stdout.split(separator: "\n").filter { $0.contains(" ssh ") && $0.contains("disks") }
+            #expect(attempts.count <= 16, "hosts asked after the cancel: \(attempts.count) attempts\n\(ssh.stdout.suffix(3000))")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0, "\(server.stderr.suffix(2000))")
+    }
+}
