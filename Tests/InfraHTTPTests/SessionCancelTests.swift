@@ -71,6 +71,45 @@ struct SessionCancelTests {
         await sdk.stop()
     }
 
+    @Test("A client gone during execute_pra_action cancels nothing: the claimed action runs, is verified and recorded", .timeLimit(.minutes(2)))
+    func executionOutlivesItsClient() async throws {
+        let store = InMemoryStore(), remote = FakeRemoteExec()
+        let (services, review) = try InMemoryServerServices.makeWithReview(store: store, remote: remote)
+        // The run takes a while (a cancelled task would end this sleep at once, and the run would fail).
+        remote.on(account: .runner, delay: .seconds(2), .ok("restarted\n"))
+        remote.on(account: .reader, request: "unit-active", .ok("active\n"))
+        let server = MCPServer(services: services, logger: Logger(label: "test"))
+        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
+        let sdk = try await server.startSession(for: "claude-ops", on: transport, version: "test")
+        let opened = await Self.post(transport, session: nil, """
+            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+            """)
+        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
+        _ = try await Self.text(opened)
+        _ = await Self.post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        let proposed = await Self.post(transport, session: session, """
+            {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"propose_pra_action","arguments":{"host":"web1","action":"restart_unbound","rationale":"unbound stopped answering at 10:02"}}}
+            """)
+        #expect(try await Self.text(proposed)?.contains("PROPOSED") == true)
+        let record = try #require(try store.list(states: [.proposed]).first)
+        #expect(record.proposer == "claude-ops" && record.client == "t", "the token's name proposes: \(record.proposer)")
+        let alice = TestApproverKey("alice")
+        _ = try review.approve(record.id, source: .signed(alice.sign(try review.statement(record.id, principal: alice.principal))),
+                               digest: record.digest, principal: alice.principal, reason: "checked", osAccount: "alice")
+
+        _ = await Self.post(transport, session: session, """
+            {"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"execute_pra_action","arguments":{"id":"\(record.id)"}}}
+            """)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while remote.requests(.init(account: .runner)).isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await transport.requestAbandoned(.number(9))
+        while try store.load(record.id)?.state == .executing && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let finished = try #require(try store.load(record.id))
+        #expect(finished.state == .completed && finished.execution?.verified != nil, "\(finished.state) \(String(describing: finished.execution))")
+        await transport.disconnect()
+        await sdk.stop()
+    }
+
     @Test("Request ids: string and integer ids are read back as sent; notifications and batches have none")
     func requestIDs() {
         #expect(JSONRequestID.of(Data(#"{"jsonrpc":"2.0","id":"a-1","method":"tools/call"}"#.utf8)) == .string("a-1"))

@@ -11,6 +11,12 @@ public enum InMemoryServerServices {
 
     /// The services over `store` and `remote`, with `hosts` hosts.
     public static func make(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1) throws -> ServerServices {
+        try makeWithReview(store: store, remote: remote, hosts: count).server
+    }
+
+    /// The services, and the reviewer's side over the same store (to approve what the server's client proposed).
+    public static func makeWithReview(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1) throws
+        -> (server: ServerServices, review: ActionReview) {
         let catalogue = try ActionCatalogue.parse(catalogueText, source: "pra-catalogue.tsv")
         let hosts = (1...count).map { index in
             var host = InventoryHost(name: "web\(index)", address: "192.0.2.\(10 + index)", groups: ["all"])
@@ -25,15 +31,17 @@ public enum InMemoryServerServices {
         let recorder = AuditRecorder(sink: store)
         let exec = AuditedExec(remote: remote, recorder: recorder, actor: AuditActor.server("svc"), users: { _ in "u" },
                                defaultTimeout: .seconds(600))
-        let context = ApprovalContext(hosts: hosts, pinnedHostKeys: Dictionary(uniqueKeysWithValues: hosts.map { ($0.name, ["SHA256:pinned"]) }),
+        let context = ApprovalContext(hosts: hosts, pinnedHostKeys: Dictionary(uniqueKeysWithValues: hosts.map { ($0.name, ["SHA256:" + String(repeating: "p", count: 43)]) }),
                                       preferredWindow: 900)
         let policy = ApprovalPolicy(requiredApprovals: [.low: 1], proposalLifetime: .seconds(3600), approvalLifetime: .seconds(900))
         let workflow = ActionWorkflow(store: store, exec: exec, catalogue: catalogue, inventory: inventory, releaseComponents: release,
                                       approvalContext: context, policy: policy, user: "svc", runner: "pra-runner")
-        return ServerServices(workflow: workflow, diagnostics: Diagnostics(exec: exec, inventory: inventory, releaseComponents: release),
+        let review = ActionReview(store: store, audit: store, catalogue: catalogue, cataloguePath: "pra-catalogue.tsv", inventory: inventory,
+                                  approvalContext: context, policy: policy, knownHostsPath: "known_hosts")
+        return (ServerServices(workflow: workflow, diagnostics: Diagnostics(exec: exec, inventory: inventory, releaseComponents: release),
                               doctor: Doctor(hosts: inventory.hosts, remote: remote, users: { _ in "u" }, timeout: .seconds(1), release: release),
                               verification: AuditVerification(store: store, audit: store, inventory: inventory),
                               ledgers: HostLedgerReader(remote: remote), recorder: recorder, remote: remote,
-                              limits: .init(maxMessageBytes: 1 << 20, shutdownGrace: .seconds(1)), databasePath: "in-memory")
+                              limits: .init(maxMessageBytes: 1 << 20, shutdownGrace: .seconds(1)), databasePath: "in-memory"), review)
     }
 }
