@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "InfraApp", "InfraDomain", "InfraMCP", "InfraConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,9 +1,11 @@
 import Foundation
 import InfraDomain
 
-/// The console's state, in memory only: the login challenges not yet answered (each single-use) and the open
-/// sessions, kept by the SHA-256 of their id (the id itself lives only in the browser's cookie). A restart
-/// logs everyone out. Time comes from the clock given, so tests move it instead of sleeping.
+/// The console's state, in memory only: the key that signs login challenges (nothing is kept per challenge
+/// given out: ``ConsoleLogin/issue(random:notAfter:key:)``), the challenges answered with a valid signature
+/// until they expire (each is single-use), and the open sessions, kept by the SHA-256 of their id (the id
+/// itself lives only in the browser's cookie). A restart logs everyone out. Time comes from the clock given,
+/// so tests move it instead of sleeping.
 final class ConsoleSessions: @unchecked Sendable {
     /// One logged-in approver.
     struct Session: Sendable {
@@ -17,11 +19,14 @@ final class ConsoleSessions: @unchecked Sendable {
         var lastSeen: Date
     }
 
-    /// Challenges and sessions kept at most: past it the oldest go first.
-    static let maxChallenges = 1024, maxSessions = 256
+    /// Sessions kept at most: past it the oldest go first.
+    static let maxSessions = 256
 
     private let lock = NSLock()
-    private var challenges: [String: Date] = [:]
+    /// This process's challenge key.
+    private let key = ConsoleSessions.random(32)
+    /// Challenges that opened a session, until they expire: none opens a second one.
+    private var used: [String: Date] = [:]
     private var sessions: [String: Session] = [:]
     private let settings: ConsoleSettings
     private let now: @Sendable () -> Date
@@ -37,23 +42,26 @@ final class ConsoleSessions: @unchecked Sendable {
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
-    /// A new challenge, kept until it is answered or expires.
+    /// A new challenge (nothing is stored: its nonce carries its end and this process's MAC).
     func challenge() -> ConsoleLogin {
-        let date = now()
-        let login = ConsoleLogin(random: Self.random(ConsoleLogin.nonceBytes), notAfter: date + settings.challengeLifetime)
-        lock.withLock {
-            challenges = challenges.filter { $0.value >= date }
-            if challenges.count >= Self.maxChallenges, let oldest = challenges.min(by: { $0.value < $1.value }) {
-                challenges[oldest.key] = nil
-            }
-            challenges[login.nonce] = login.notAfter
-        }
-        return login
+        ConsoleLogin.issue(random: Self.random(8), notAfter: now() + settings.challengeLifetime, key: key)
     }
 
-    /// The challenge of `nonce`, removed whatever happens next (single-use), or nil when none was given out.
-    func take(nonce: String) -> ConsoleLogin? {
-        lock.withLock { challenges.removeValue(forKey: nonce) }.map { ConsoleLogin(nonce: nonce, notAfter: $0) }
+    /// The challenge of `nonce` when this process gave it out and it has not opened a session yet; nil otherwise.
+    func challenge(nonce: String) -> ConsoleLogin? {
+        guard let login = ConsoleLogin.issued(nonce: nonce, key: key) else { return nil }
+        return lock.withLock { used[nonce] == nil } ? login : nil
+    }
+
+    /// Marks `login` used (its signature opened a session); false when it was already (two answers at once).
+    func use(_ login: ConsoleLogin) -> Bool {
+        let date = now()
+        return lock.withLock {
+            used = used.filter { $0.value >= date }
+            guard used[login.nonce] == nil else { return false }
+            used[login.nonce] = login.notAfter
+            return true
+        }
     }
 
     /// Opens a session for `approver`; returns the id for the cookie (256 random bits) and the session.

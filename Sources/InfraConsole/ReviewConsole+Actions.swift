@@ -166,7 +166,7 @@ extension ReviewConsole {
             guard let reason = try fields.value("reason"), FreeText.reason.accepts(reason) else {
                 throw FormFields.Problem(description: "field 'reason': \(FreeText.reason.rule); say why (the AI reads it)")
             }
-            let record = try services.review.reject(id, osAccount: AuditActor.console(visit.session.principal), reason: reason)
+            let record = try services.review.reject(id, approver: visit.session.principal, reason: reason)
             logger.info("console: \(visit.session.principal) rejected \(record.id)")
             return action(record.id, visit: visit, notice: "Rejected: the action is now \(record.state.rawValue).")
         }

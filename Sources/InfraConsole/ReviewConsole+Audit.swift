@@ -10,7 +10,7 @@ extension ReviewConsole {
         ("action", "[a-z][a-z0-9_]{0,63}", "a catalogue action name such as restart_service"),
         ("actor", "[A-Za-z0-9_.@+:-]{1,200}", "an actor such as key:alice@example.org, os:alice, mcp:svc, console:alice@example.org, system"),
         ("kind", "[a-z_-]{1,32}", "a kind such as tool, ssh, state, approval, console"),
-        ("outcome", "[A-Za-z0-9_.-]{1,64}", "an outcome such as ok, error, approved, APPROVED, login-refused"),
+        ("outcome", "[A-Za-z0-9_.-]{1,64}", "an outcome such as ok, error, approved, APPROVED, login"),
         ("proposal", "[0-9a-f-]{4,64}", "a whole action id"),
     ]
 
@@ -46,7 +46,7 @@ extension ReviewConsole {
     }
 
     /// `GET /audit`: a page of the rows matching the search, newest first.
-    func auditPage(_ request: Request) -> Response {
+    func auditPage(_ request: Request) async -> Response {
         guard let visit = visit(request) else { return Self.redirect("/login") }
         var data: [String: Any] = ["hosts": services.inventory.hosts.map(\.name)]
         let search: (filter: AuditFilter, given: [String: String])
@@ -83,6 +83,14 @@ extension ReviewConsole {
             data["olderQuery"] = Self.query(older)
         }
         if filter.beforeSeq != nil { data["newerQuery"] = Self.query(search.given).isEmpty ? "?" : Self.query(search.given) }
+        // The chain's status: the rows appended since the last check are verified now (the first check reads all).
+        if let status = try? await services.chain.check(services.audit, at: now()) {
+            if let broken = status.brokenRow {
+                data["chainBroken"] = "row \(broken): \(status.problem ?? "does not chain")"
+            } else {
+                data["chainIntact"] = "intact through row \(status.verified?.seq ?? 0) of \(status.rows)"
+            }
+        }
         return render(.audit, data, visit: visit, nav: "audit")
     }
 

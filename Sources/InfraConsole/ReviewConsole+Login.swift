@@ -19,8 +19,9 @@ extension ReviewConsole {
         return response
     }
 
-    /// `POST /login`: the pasted signature of the challenge this browser was given. The challenge is used up
-    /// whatever happens; a valid signature by an approver's key opens a session, and every attempt is audited.
+    /// `POST /login`: the pasted signature of the challenge this browser was given. A valid signature by an
+    /// approver's key opens a session (audited) and uses the challenge up. A refusal writes no audit row: anyone who
+    /// reaches the port could otherwise grow the log without end; it goes to the server log, by reason and key.
     func logIn(_ request: Request) async throws -> Response {
         let fields: FormFields
         do {
@@ -31,32 +32,20 @@ extension ReviewConsole {
         let nonce = (try? fields.value("nonce", limit: 64)) ?? nil
         guard let nonce, ConsoleLogin.isNonce(nonce), let bound = request.cookies[Self.challengeCookie]?.value,
               ConsoleSecret.matches(bound, nonce) else {
-            try await audit("login-refused", actor: "console", ["reason": "challenge-binding", "key": "",
-                                                                "message": "the form's nonce is not the challenge cookie of this browser"])
+            refused("challenge-binding", key: nil)
             return loginPage(request, status: .forbidden, error: "field 'nonce': missing, or not the challenge this browser was shown; "
                                                                 + "sign the new challenge below (cookies must be enabled for this page)")
         }
-        guard let challenge = sessions.take(nonce: nonce) else {
-            try await audit("login-refused", actor: "console", ["reason": "challenge-unknown", "key": "",
-                                                                "message": "the challenge was already used or never given out"])
+        guard let challenge = sessions.challenge(nonce: nonce) else {
+            refused("challenge-unknown", key: nil)
             return loginPage(request, status: .unauthorized, error: "signature: that challenge was already used or is unknown to this server; "
                                                                      + "sign the new challenge below")
         }
-        let approver: Approver
-        do {
-            let signature = try Self.signature(fields, file: "challenge.txt.sig")
-            let principal = try fields.value("principal", matching: Approver.principalForm,
-                                             hint: "not a principal of mcp_approvers (letters, digits, _.@+-); leave it empty unless asked")
-            do {
-                approver = try challenge.verify(signature: signature, approvers: services.approvers, principal: principal, now: now())
-            } catch {
-                try await audit("login-refused", actor: "console", ["reason": error.reason, "key": error.fingerprint ?? "", "message": error.description])
-                logger.notice("console: login refused: \(error)")
-                return loginPage(request, status: .unauthorized, error: error.description)
-            }
-        } catch let problem as FormFields.Problem {
-            try await audit("login-refused", actor: "console", ["reason": "form", "key": "", "message": problem.description])
-            return loginPage(request, status: .badRequest, error: problem.description)
+        let checked = checkLogin(fields, challenge, request: request)
+        guard let approver = checked.approver else { return checked.refusal! }
+        guard sessions.use(challenge) else {
+            refused("challenge-unknown", key: approver.key.fingerprint)
+            return loginPage(request, status: .unauthorized, error: "signature: that challenge was already used; sign the new challenge below")
         }
         try await audit("login", actor: AuditActor.console(approver.principal), ["principal": approver.principal, "key": approver.key.fingerprint])
         let opened = sessions.open(approver)
@@ -80,6 +69,31 @@ extension ReviewConsole {
                                       httpOnly: true, sameSite: .strict))
             return response
         }
+    }
+
+    /// The approver whose signature of `challenge` the form carries, or the login page that says why not.
+    func checkLogin(_ fields: FormFields, _ challenge: ConsoleLogin, request: Request) -> (approver: Approver?, refusal: Response?) {
+        let signature: String, principal: String?
+        do {
+            signature = try Self.signature(fields, file: "challenge.txt.sig")
+            principal = try fields.value("principal", matching: Approver.principalForm,
+                                         hint: "not a principal of mcp_approvers (letters, digits, _.@+-); leave it empty unless asked")
+        } catch {
+            refused("form", key: nil)
+            return (nil, loginPage(request, status: .badRequest, error: error.description))
+        }
+        do {
+            return (try challenge.verify(signature: signature, approvers: services.approvers, principal: principal, now: now()), nil)
+        } catch {
+            refused(error.reason, key: error.fingerprint)
+            return (nil, loginPage(request, status: .unauthorized, error: error.description))
+        }
+    }
+
+    /// A refused login, in the server log: the reason's code and the key's fingerprint only (never text the
+    /// client sent).
+    func refused(_ reason: String, key: String?) {
+        logger.notice("console: login refused", metadata: ["reason": .string(reason), "key": .string(key ?? "-")])
     }
 
     /// Appends a `console` row to the audit log (and waits for its commit: no login without its row).

@@ -50,7 +50,7 @@ public struct ReviewConsole: Sendable {
         group.get("/actions/{id}") { request, context in actionPage(request, id: context.parameters.get("id") ?? "") }
         group.post("/actions/{id}/approve") { request, context in try await approve(request, id: context.parameters.get("id") ?? "") }
         group.post("/actions/{id}/reject") { request, context in try await reject(request, id: context.parameters.get("id") ?? "") }
-        group.get("/audit") { request, _ in auditPage(request) }
+        group.get("/audit") { request, _ in await auditPage(request) }
         group.get("/audit/export") { request, _ in auditExport(request) }
         group.get("/audit/verify") { request, _ in verifyPage(request) }
         group.post("/audit/verify/hosts") { request, _ in try await verifyHosts(request) }

@@ -46,6 +46,10 @@ public struct Settings: Sendable, Equatable {
     public var httpMaxSessions: Int
     /// How often a silent SSE stream gets a keepalive comment.
     public var httpKeepalive: Duration
+    /// Most HTTP MCP sessions of one token at once.
+    public var httpMaxSessionsPerToken: Int
+    /// Most HTTP connections at once.
+    public var httpMaxConnections: Int
 
     /// The account name and key of one of the two SSH accounts.
     public struct AccountSettings: Sendable, Equatable {
@@ -126,6 +130,10 @@ public struct Settings: Sendable, Equatable {
               meaning: "An HTTP MCP session unused this long is closed; the client initializes a new one (10-86400)"),
         .init(name: "LINUX_MCP_HTTP_MAX_SESSIONS", defaultValue: "64",
               meaning: "Most HTTP MCP sessions open at once; one more is refused with 503 (1-4096)"),
+        .init(name: "LINUX_MCP_HTTP_MAX_SESSIONS_PER_TOKEN", defaultValue: "8",
+              meaning: "Most HTTP MCP sessions one token holds at once, so that one client cannot take every place (1-4096)"),
+        .init(name: "LINUX_MCP_HTTP_MAX_CONNECTIONS", defaultValue: "256",
+              meaning: "Most HTTP connections at once; beyond it new ones wait until one closes (8-65536; keep LimitNOFILE well above it)"),
         .init(name: "LINUX_MCP_HTTP_KEEPALIVE_SECONDS", defaultValue: "15",
               meaning: "A silent SSE stream gets a comment this often: proxies keep it open, and a client gone away is noticed (1-300)"),
     ]
@@ -288,7 +296,9 @@ public struct Settings: Sendable, Equatable {
             httpOrigins: try origins(),
             httpSessionIdle: .seconds(try integer("LINUX_MCP_HTTP_SESSION_IDLE_SECONDS", 10...86_400)),
             httpMaxSessions: try integer("LINUX_MCP_HTTP_MAX_SESSIONS", 1...4096),
-            httpKeepalive: .seconds(try integer("LINUX_MCP_HTTP_KEEPALIVE_SECONDS", 1...300)))
+            httpKeepalive: .seconds(try integer("LINUX_MCP_HTTP_KEEPALIVE_SECONDS", 1...300)),
+            httpMaxSessionsPerToken: try integer("LINUX_MCP_HTTP_MAX_SESSIONS_PER_TOKEN", 1...4096),
+            httpMaxConnections: try integer("LINUX_MCP_HTTP_MAX_CONNECTIONS", 8...65_536))
     }
 
     private static func unknownKey(_ key: String, file: String, line: Int?) -> ConfigurationError {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import InfraApp
 import InfraConsole
 import InfraDomain
@@ -24,21 +25,31 @@ public struct HTTPFront: Sendable {
         public var sessionIdle: Duration
         /// Most MCP sessions at once.
         public var maxSessions: Int
+        /// Most MCP sessions of one token at once.
+        public var maxSessionsPerToken: Int
+        /// Most TCP connections at once (beyond it the listener stops accepting until one closes).
+        public var maxConnections: Int
         /// Largest request body.
         public var maxMessageBytes: Int
         /// How often a silent SSE stream gets a keepalive comment.
         public var heartbeat: Duration
+        /// A connection that sends no complete request for this long is closed (slow or silent clients).
+        public var connectionIdle: Duration
 
         /// The front's configuration.
         public init(listen: HTTPListenAddress, allowRemote: Bool, origins: [String], sessionIdle: Duration, maxSessions: Int,
-                    maxMessageBytes: Int, heartbeat: Duration = .seconds(15)) {
+                    maxSessionsPerToken: Int = 8, maxConnections: Int = 256, maxMessageBytes: Int, heartbeat: Duration = .seconds(15),
+                    connectionIdle: Duration = .seconds(30)) {
             self.listen = listen
             self.allowRemote = allowRemote
             self.origins = origins
             self.sessionIdle = sessionIdle
             self.maxSessions = maxSessions
+            self.maxSessionsPerToken = maxSessionsPerToken
+            self.maxConnections = maxConnections
             self.maxMessageBytes = maxMessageBytes
             self.heartbeat = heartbeat
+            self.connectionIdle = connectionIdle
         }
     }
 
@@ -86,10 +97,12 @@ public struct HTTPFront: Sendable {
     /// bound (with the port the system chose for port 0).
     public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         try check()
-        let sessions = MCPSessionTable(maxSessions: configuration.maxSessions, idleLimit: configuration.sessionIdle)
-        let endpoint = MCPEndpoint(mcp: mcp, sessions: sessions, authenticator: ClientAuthenticator(file: tokens, logger: logger),
-                                   origins: Self.originValidator(configuration), maxMessageBytes: configuration.maxMessageBytes,
-                                   heartbeat: configuration.heartbeat, version: version, logger: logger)
+        let sessions = MCPSessionTable(maxSessions: configuration.maxSessions, maxPerToken: configuration.maxSessionsPerToken,
+                                       idleLimit: configuration.sessionIdle)
+        let authenticator = ClientAuthenticator(file: tokens, logger: logger)
+        let origins = OriginPolicy(listen: configuration.listen, origins: configuration.origins)
+        let endpoint = MCPEndpoint(mcp: mcp, sessions: sessions, authenticator: authenticator, origins: origins,
+                                   maxMessageBytes: configuration.maxMessageBytes, heartbeat: configuration.heartbeat, version: version, logger: logger)
         let router = Router()
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
                                                   body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
@@ -100,32 +113,21 @@ public struct HTTPFront: Sendable {
         MetricsEndpoint(front: self).register(on: router)
         try await mcp.started(version: version)
         let listen = configuration.listen
-        let app = Application(router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+        let idle = configuration.connectionIdle.components
+        let app = Application(router: router,
+                              server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
+                              configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil,
+                                                   availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
                               onServerRunning: { channel in
                                   let port = channel.localAddress?.port ?? listen.port
+                                  origins.bound(port: port)
                                   listening(HTTPListenAddress(host: listen.host, port: port).description)
                               }, logger: logger)
-        let drain = MCPDrain(mcp: mcp, sessions: sessions, idleSweep: min(configuration.sessionIdle / 4, .seconds(30)), logger: logger)
+        let drain = MCPDrain(mcp: mcp, sessions: sessions, authenticator: authenticator,
+                             sweep: min(configuration.sessionIdle / 4, .seconds(5)), logger: logger)
         // Stopped in reverse order: the drain first (sessions end, their streams close), then the listener.
         let group = ServiceGroup(configuration: .init(services: [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await mcp.recordStop(reason: drain.reason, drained: drain.result)
-    }
-
-    /// Loopback hosts and origins on the bound port, plus the configured public origins.
-    static func originValidator(_ configuration: Configuration) -> OriginValidator {
-        let local = OriginValidator.localhost(port: configuration.listen.port == 0 ? nil : configuration.listen.port)
-        var hosts = local.allowedHosts, origins = local.allowedOrigins
-        if !configuration.listen.isLoopback, configuration.listen.host != "0.0.0.0", configuration.listen.host != "::" {
-            hosts.append(configuration.listen.description)
-        }
-        for origin in configuration.origins {
-            origins.append(origin)
-            if let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first {
-                hosts.append(String(host))
-                if !host.contains(":") || host.hasSuffix("]") { hosts.append(host + ":" + (origin.hasPrefix("https") ? "443" : "80")) }
-            }
-        }
-        return OriginValidator(allowedHosts: hosts, allowedOrigins: origins)
     }
 }

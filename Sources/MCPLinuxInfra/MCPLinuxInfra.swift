@@ -167,6 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
         let front = HTTPFront(mcp: server, tokens: serving.tokens, console: console,
                               configuration: .init(listen: listen, allowRemote: allowRemote, origins: serving.origins,
                                                    sessionIdle: serving.sessionIdle, maxSessions: serving.maxSessions,
+                                                   maxSessionsPerToken: serving.maxSessionsPerToken, maxConnections: serving.maxConnections,
                                                    maxMessageBytes: serving.maxMessageBytes, heartbeat: serving.keepalive),
                               version: Self.version, logger: Logger(label: "mcp-linux-infra.http"))
         do {

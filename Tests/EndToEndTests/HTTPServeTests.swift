@@ -55,7 +55,7 @@ struct HTTPServeTests {
 
                 // The audit log: the token's name is the actor of the client's calls; the stop is recorded.
                 let tail = try await ProcessRunner.run(binary, ["audit", "search", "--env-file", workspace.envFile])
-                #expect(tail.stdout.contains("mcp:claude-ops  tool") && tail.stdout.contains("mcp:claude-ops  state"), "\(tail.stdout.suffix(3000))")
+                #expect(tail.stdout.contains("mcp:token:claude-ops  tool") && tail.stdout.contains("mcp:token:claude-ops  state"), "\(tail.stdout.suffix(3000))")
                 #expect(tail.stdout.contains("stopped") && tail.stdout.contains("SIGTERM"), "\(tail.stdout.suffix(1500))")
                 #expect(try await target.root(["systemctl", "is-active", "unbound.service"]).stdout.contains("active"))
             }
@@ -97,7 +97,7 @@ struct HTTPServeTests {
         }
         let executed = try await client(["execute", id])
         let action = executed["action"] as? [String: Any] ?? [:]
-        #expect(action["state"] as? String == "COMPLETED" && action["proposer"] as? String == "claude-ops", "\(executed)")
+        #expect(action["state"] as? String == "COMPLETED" && action["proposer"] as? String == "token:claude-ops", "\(executed)")
         let decisions = action["decisions"] as? [[String: Any]] ?? []
         #expect(decisions.first?["approver"] as? String == "alice@example.org", "\(decisions)")
     }
@@ -130,7 +130,7 @@ struct HTTPServeTests {
         let progress = report["progress"] as? [[Any]] ?? []
         #expect(progress.count == 1 && progress.first?.first as? Double == 1, "progress on the SSE stream: \(progress)")
         let proposed = report["proposed"] as? [String: Any] ?? [:]
-        #expect(proposed["state"] as? String == "PROPOSED" && proposed["proposer"] as? String == "claude-ops", "\(proposed)")
+        #expect(proposed["state"] as? String == "PROPOSED" && proposed["proposer"] as? String == "token:claude-ops", "\(proposed)")
         let early = report["early"] as? [String: Any] ?? [:]
         #expect(early["isError"] as? Bool == true, "\(early)")
         #expect((report["approve"] as? [Any])?.first as? Int == 0, "\(report["approve"] ?? "")")

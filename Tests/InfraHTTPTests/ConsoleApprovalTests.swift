@@ -140,4 +140,30 @@ struct ConsoleApprovalTests {
             #expect(try await browser.get("/").text.contains("No action is waiting"))
         }
     }
+
+    @Test("Only an approver of the action's host rejects, and not one who approved it already: nothing is recorded otherwise")
+    func rejectionNeedsTheHostsApprover() async throws {
+        let carol = TestApproverKey("carol")
+        let fixture = try ConsoleFixture(db1Approvers: [carol.approver()])
+        let proposal = try await fixture.propose()
+        let reboot = try await fixture.propose("reboot_system")
+        try await fixture.run { browser in
+            // carol approves db1 only: she logs in, and cannot veto web1's action.
+            try await browser.logIn(as: carol)
+            let csrf = try await browser.csrf()
+            let foreign = try await browser.post("/actions/\(proposal.id)/reject", [("csrf", csrf), ("reason", "not my host but no")])
+            #expect(foreign.element("error")?.contains("carol@example.org is not an approver of web1") == true, "\(foreign.text.prefix(500))")
+            #expect(try fixture.store.load(proposal.id)?.state == .proposed)
+        }
+        try await fixture.run { browser in
+            // alice approves the reboot (1 of 2), then cannot reject it.
+            try await browser.logIn(as: fixture.alice)
+            _ = try await Self.approve(reboot.id, in: browser, by: fixture.alice, reason: "maintenance window")
+            #expect(try fixture.store.load(reboot.id)?.decisions.count == 1)
+            let csrf = try await browser.csrf()
+            let turned = try await browser.post("/actions/\(reboot.id)/reject", [("csrf", csrf), ("reason", "changed my mind")])
+            #expect(turned.element("error")?.contains("approved this action already") == true, "\(turned.text.prefix(500))")
+            #expect(try fixture.store.load(reboot.id)?.state == .proposed && fixture.store.load(reboot.id)?.decisions.count == 1)
+        }
+    }
 }

@@ -40,14 +40,19 @@ final class ConsoleFixture: @unchecked Sendable {
     let settings: ConsoleSettings
     private var issued = 0
 
-    /// A fixture whose web1 also lists `approvers` (keys made by a test, held in an ssh-agent).
-    init(settings: ConsoleSettings = ConsoleSettings(), approvers extra: [Approver] = []) throws {
+    /// A fixture whose web1 also lists `approvers` (keys made by a test, held in an ssh-agent), and with a second
+    /// host db1 when `db1Approvers` is not empty.
+    init(settings: ConsoleSettings = ConsoleSettings(), approvers extra: [Approver] = [], db1Approvers: [Approver] = []) throws {
         self.settings = settings
         catalogue = try ActionCatalogue.parse(Self.catalogueText, source: "pra-catalogue.tsv")
         var web1 = InventoryHost(name: "web1", address: "192.0.2.11", groups: ["all", "web"], allowedServices: ["nginx.service"])
         web1.approvers = [alice.approver(), bob.approver()] + extra
-        inventory = Inventory(hosts: [web1], groups: ["all": ["web1"], "web": ["web1"], "ungrouped": []])
-        context = ApprovalContext(hosts: [web1], pinnedHostKeys: ["web1": [Self.hostKey]], preferredWindow: 900)
+        var db1 = InventoryHost(name: "db1", address: "192.0.2.12", groups: ["all"])
+        db1.approvers = db1Approvers
+        let hosts = db1Approvers.isEmpty ? [web1] : [web1, db1]
+        inventory = Inventory(hosts: hosts, groups: ["all": hosts.map(\.name), "web": ["web1"], "ungrouped": []])
+        context = ApprovalContext(hosts: hosts, pinnedHostKeys: Dictionary(uniqueKeysWithValues: hosts.map { ($0.name, [Self.hostKey]) }),
+                                  preferredWindow: 900)
         let hash = ComponentDrift.sha256Hex(Array(Self.catalogueText.utf8))
         remote.on(account: .reader, request: AuditedExec.versionRequest,
                   .ok("mcp-wrapper 1.0.0 role=reader user=mcp-reader\nsha256 \(hash) /usr/local/lib/mcp-linux-infra/pra-catalogue.tsv\n"))

@@ -50,7 +50,7 @@ struct ConsoleLoginTests {
         }
     }
 
-    @Test("Refused: the approval namespace, an unknown key, a replayed nonce, an expired one, another browser's; each audited, no session")
+    @Test("Refused: the approval namespace, an unknown key, a replayed nonce, a forged one, an expired one, another browser's; no session, no audit row")
     func refusals() async throws {
         let fixture = try ConsoleFixture()
         try await fixture.run { browser in
@@ -87,9 +87,30 @@ struct ConsoleLoginTests {
             #expect(foreign.status == .forbidden && browser.cookies["console_session"] == nil)
             #expect(try await browser.get("/").status == .seeOther)
 
-            let refused = fixture.rows(kind: "console").filter { $0.outcome == "login-refused" }
-            #expect(refused.map { $0.details["reason"] } == ["wrong-namespace", "unknown-key", "challenge-unknown", "expired", "challenge-binding"])
-            #expect(refused[1].details["key"] == fixture.mallory.publicKey.fingerprint && refused[1].actor == "console")
+            // Forged: a nonce of the right form that this server did not give out (its MAC does not check out).
+            let forgedNonce = String(repeating: "ab", count: 32)
+            browser.setCookie("console_challenge", forgedNonce)
+            let forgedText = "\(ConsoleLogin.header) nonce=\(forgedNonce) not-after=2099-01-01T00:00:00Z"
+            let forged = try await browser.post("/login", [("nonce", forgedNonce),
+                                                           ("signature", fixture.alice.signature(over: forgedText, namespace: ConsoleLogin.namespace))])
+            #expect(forged.status == .unauthorized && browser.cookies["console_session"] == nil)
+
+            // A refusal writes no audit row (anyone who reaches the port could grow the log); the one login does.
+            #expect(fixture.rows(kind: "console").map(\.outcome) == ["login"], "\(fixture.rows(kind: "console"))")
+        }
+    }
+
+    @Test("Asking for many challenges makes the server forget none: an approver's challenge still logs in after 3000 others")
+    func challengesAreNotEvicted() async throws {
+        let fixture = try ConsoleFixture()
+        try await fixture.run { browser in
+            let mine = try await browser.get("/login")
+            let nonce = try #require(mine.input("nonce")), challenge = try #require(mine.element("challenge"))
+            for _ in 0..<3000 { _ = try await browser.get("/login") }
+            browser.setCookie("console_challenge", nonce)
+            let login = try await browser.post("/login", [("nonce", nonce),
+                                                          ("signature", fixture.alice.signature(over: challenge, namespace: ConsoleLogin.namespace))])
+            #expect(login.status == .seeOther && browser.cookies["console_session"] != nil, "\(login.status) \(login.text.prefix(300))")
         }
     }
 

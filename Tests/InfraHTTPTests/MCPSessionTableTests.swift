@@ -17,33 +17,60 @@ struct MCPSessionTableTests {
     @Test("Another token never reaches a session; idle expiry spares busy sessions; capacity and stop")
     func rules() async throws {
         let start = ContinuousClock.now
-        let table = MCPSessionTable(maxSessions: 2, idleLimit: .seconds(1800))
-        #expect(await table.reserve())
+        let table = MCPSessionTable(maxSessions: 2, maxPerToken: 2, idleLimit: .seconds(1800))
+        try await table.reserve(for: "claude-ops")
         #expect(await table.add(id: "s1", try await Self.session("claude-ops", at: start)))
         #expect(await table.begin("s1", client: "other-client", now: start) == nil, "another token's name")
         #expect(await table.begin("nope", client: "claude-ops", now: start) == nil, "an unknown id")
         #expect(await table.begin("s1", client: "claude-ops", now: start) != nil)
         // Busy (one request in flight) past the idle limit: kept.
         #expect(await table.expired(now: start + .seconds(4000)).isEmpty)
-        await table.done("s1", now: start + .seconds(10))
+        #expect(await table.done("s1", now: start + .seconds(10)) == nil)
         #expect(await table.expired(now: start + .seconds(1000)).isEmpty, "idle 990 s of 1800")
         #expect(await table.expired(now: start + .seconds(1810)).map(\.client) == ["claude-ops"])
         #expect(await table.count == 0)
 
         // Capacity counts sessions being opened.
-        let first = await table.reserve(), second = await table.reserve()
-        #expect(first && second)
-        #expect(await !table.reserve(), "full: 2 being opened")
+        try await table.reserve(for: "claude-ops")
+        try await table.reserve(for: "other-client")
+        await #expect(throws: MCPSessionTable.Full.table, "full: 2 being opened") { try await table.reserve(for: "third") }
         #expect(await table.add(id: "s2", try await Self.session("claude-ops", at: start)))
-        #expect(await !table.reserve(), "full: 1 open + 1 being opened")
-        await table.release()
-        #expect(await table.reserve())
+        await #expect(throws: MCPSessionTable.Full.table, "full: 1 open + 1 being opened") { try await table.reserve(for: "third") }
+        await table.release("other-client")
+        try await table.reserve(for: "other-client")
         #expect(await table.add(id: "s3", try await Self.session("other-client", at: start)))
-        #expect(await !table.reserve(), "full: 2 open")
-        #expect(await table.removeAll(of: "other-client").count == 1)
+        await #expect(throws: MCPSessionTable.Full.table, "full: 2 open") { try await table.reserve(for: "other-client") }
+        // A revoked token's sessions go; the others stay.
+        #expect(await table.removeAll(except: ["claude-ops"]).map(\.client) == ["other-client"])
+        #expect(await table.count == 1)
+
+        // One token's share: with 3 places of 5 for each token, the fourth of one token is refused while another gets in.
+        let shared = MCPSessionTable(maxSessions: 5, maxPerToken: 3, idleLimit: .seconds(1800))
+        for index in 0..<3 {
+            try await shared.reserve(for: "greedy")
+            #expect(await shared.add(id: "g\(index)", try await Self.session("greedy", at: start)))
+        }
+        await #expect(throws: MCPSessionTable.Full.token) { try await shared.reserve(for: "greedy") }
+        try await shared.reserve(for: "modest")
+
+        // A session that carried its budget is closed once its last request is answered.
+        let spent = MCPSessionTable(maxSessions: 2, maxPerToken: 2, idleLimit: .seconds(1800))
+        try await spent.reserve(for: "claude-ops")
+        #expect(await spent.add(id: "b1", try await Self.session("claude-ops", at: start)))
+        let once = await spent.begin("b1", client: "claude-ops"), twice = await spent.begin("b1", client: "claude-ops")
+        #expect(once != nil && twice != nil)
+        #expect(await spent.done("b1", answered: MCPSessionTable.answerBudget) == nil, "one request still running")
+        #expect(await spent.done("b1", answered: 10)?.client == "claude-ops")
+        #expect(await spent.count == 0)
+        // A GET stream that only waits does not keep a session busy: it expires when idle.
+        try await spent.reserve(for: "claude-ops")
+        #expect(await spent.add(id: "w1", try await Self.session("claude-ops", at: start)))
+        #expect(await spent.begin("w1", client: "claude-ops", busy: false, now: start) != nil)
+        #expect(await spent.expired(now: start + .seconds(1800)).count == 1)
+
         // A stop closes every session and takes no new one.
         #expect(await table.closeAll().count == 1)
         #expect(await table.count == 0)
-        #expect(await !table.reserve())
+        await #expect(throws: MCPSessionTable.Full.stopping) { try await table.reserve(for: "claude-ops") }
     }
 }

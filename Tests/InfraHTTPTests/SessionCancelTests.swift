@@ -39,7 +39,7 @@ struct SessionCancelTests {
         remote.on(account: .reader, request: "disks", delay: .seconds(600), .ok(""))
         let server = MCPServer(services: try InMemoryServerServices.make(store: store, remote: remote, hosts: 24), logger: Logger(label: "test"))
         let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
-        let sdk = try await server.startSession(for: "claude-ops", on: transport, version: "test")
+        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
         let opened = await Self.post(transport, session: nil, """
             {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
             """)
@@ -80,7 +80,7 @@ struct SessionCancelTests {
         remote.on(account: .reader, request: "unit-active", .ok("active\n"))
         let server = MCPServer(services: services, logger: Logger(label: "test"))
         let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
-        let sdk = try await server.startSession(for: "claude-ops", on: transport, version: "test")
+        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
         let opened = await Self.post(transport, session: nil, """
             {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
             """)
@@ -92,7 +92,7 @@ struct SessionCancelTests {
             """)
         #expect(try await Self.text(proposed)?.contains("PROPOSED") == true)
         let record = try #require(try store.list(states: [.proposed]).first)
-        #expect(record.proposer == "claude-ops" && record.client == "t", "the token's name proposes: \(record.proposer)")
+        #expect(record.proposer == "token:claude-ops" && record.client == "t", "the token's name proposes: \(record.proposer)")
         let alice = TestApproverKey("alice")
         _ = try review.approve(record.id, source: .signed(alice.sign(try review.statement(record.id, principal: alice.principal))),
                                digest: record.digest, principal: alice.principal, reason: "checked", osAccount: "alice")
@@ -106,6 +106,41 @@ struct SessionCancelTests {
         while try store.load(record.id)?.state == .executing && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let finished = try #require(try store.load(record.id))
         #expect(finished.state == .completed && finished.execution?.verified != nil, "\(finished.state) \(String(describing: finished.execution))")
+        await transport.disconnect()
+        await sdk.stop()
+    }
+
+    @Test("A call's progress goes on its own stream (no GET stream open), and only there", .timeLimit(.minutes(1)))
+    func progressOnTheCallsStream() async throws {
+        let store = InMemoryStore(), remote = FakeRemoteExec()
+        remote.on(account: .reader, request: "disks", .ok(""))
+        let server = MCPServer(services: try InMemoryServerServices.make(store: store, remote: remote, hosts: 3), logger: Logger(label: "test"))
+        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
+        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
+        let opened = await Self.post(transport, session: nil, """
+            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+            """)
+        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
+        _ = try await Self.text(opened)
+        _ = await Self.post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        let body = #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get_disk_usage","arguments":{"host":"all"},"_meta":{"progressToken":"p-5"}}}"#
+        let token = try #require(JSONRequestID.progressToken(ofRequest: Data(body.utf8)))
+        #expect(token == "s:p-5")
+        // The relay exists before the call reaches the server, and weaves the call's progress into its stream, as
+        // MCPEndpoint sends it.
+        let relay = SSERelay(heartbeat: .seconds(3600))
+        await transport.relate(token, to: relay)
+        let answer = await Self.post(transport, session: session, body)
+        guard case .stream(let stream, _) = answer else { Issue.record("not a stream"); return }
+        var text = ""
+        for try await chunk in relay.chunks(of: stream) {
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        await transport.unrelate(token)
+        #expect(text.components(separatedBy: "notifications/progress").count - 1 == 3, "\(text)")
+        #expect(text.contains("\"progressToken\":\"p-5\"") && text.contains("\"id\":5"), "\(text)")
+        // All three came before the answer, which closed the stream.
+        #expect(text.range(of: "\"id\":5")!.lowerBound > text.range(of: "notifications/progress", options: .backwards)!.lowerBound, "\(text)")
         await transport.disconnect()
         await sdk.stop()
     }

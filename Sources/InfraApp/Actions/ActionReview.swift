@@ -153,6 +153,23 @@ public struct ActionReview: Sendable {
         }.record
     }
 
+    /// Records a rejection by an approver signed in with their key (the review console): only an approver of the
+    /// action's host may, and not one who approved it already; recorded for the account `console:PRINCIPAL`.
+    public func reject(_ id: String, approver principal: String, reason: String?) throws -> ProposalRecord {
+        let full = try proposals.resolve(id)
+        return try proposals.apply(full) { current, _, date in
+            let host = try approversHost(current)
+            guard host.approvers.contains(where: { $0.principal == principal }) else {
+                throw Refusal(.policy, "cannot reject: \(principal) is not an approver of \(host.name) (mcp_approvers lists: "
+                                       + "\(host.approvers.map(\.principal).joined(separator: ", ")))")
+            }
+            guard !current.decisions.contains(where: { $0.approver == principal && $0.approves }) else {
+                throw Refusal(.policy, "cannot reject: \(principal) approved this action already")
+            }
+            return try ProposalRules.rejection(of: current, by: AuditActor.console(principal), reason: reason, policy: proposals.policy, now: date)
+        }.record
+    }
+
     // MARK: - Internals
 
     func approversHost(_ record: ProposalRecord) throws -> InventoryHost {

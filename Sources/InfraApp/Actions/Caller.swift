@@ -4,7 +4,7 @@ import InfraDomain
 /// cancel), and the MCP client's own name, kept beside it.
 ///
 /// Over stdio the name is the OS account the server runs as (``ActionWorkflow/localCaller(client:)``); over
-/// HTTP it is the name of the bearer token the client presented. The name is never taken from what the
+/// HTTP it is `token:` and the name of the bearer token the client presented (``name(ofToken:)``). The name is never taken from what the
 /// client says about itself.
 public struct Caller: Sendable, Equatable {
     /// The proposer: an OS account or a client token's name.
@@ -17,6 +17,11 @@ public struct Caller: Sendable, Equatable {
         self.name = name
         self.client = client
     }
+
+    /// The caller name of an HTTP client holding the token named `token`: `token:NAME`. Neither token names nor
+    /// OS account names hold a `:`, so a token never takes an account's name, nor the right to cancel what a
+    /// stdio client of that account proposed.
+    public static func name(ofToken token: String) -> String { "token:\(token)" }
 
     /// This caller's actor name in the audit log and the transitions.
     public var actor: String { AuditActor.server(name) }

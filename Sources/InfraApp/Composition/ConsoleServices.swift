@@ -23,12 +23,14 @@ public struct ConsoleServices: Sendable {
     public let pinnedHostKeys: [String: [String]]
     /// The runner account's user on the hosts (for "runs as").
     public let runner: String
+    /// The audit chain checked incrementally (shared with `/metrics`), for the audit page's status line.
+    public let chain: AuditChainCheckpoint
 
     /// The console's services over any implementations of the ports (the composition root builds the real
     /// ones from the server's; tests pass in-memory ones).
     public init(review: ActionReview, audit: any AuditSink, recorder: AuditRecorder, verification: AuditVerification,
                 ledgers: HostLedgerReader?, diagnostics: Diagnostics?, inventory: Inventory, pinnedHostKeys: [String: [String]],
-                runner: String) {
+                runner: String, chain: AuditChainCheckpoint = AuditChainCheckpoint()) {
         self.review = review
         self.audit = audit
         self.recorder = recorder
@@ -38,6 +40,7 @@ public struct ConsoleServices: Sendable {
         self.inventory = inventory
         self.pinnedHostKeys = pinnedHostKeys
         self.runner = runner
+        self.chain = chain
     }
 
     /// Every approver of every host (one entry per principal and key), in inventory order: who may log in.

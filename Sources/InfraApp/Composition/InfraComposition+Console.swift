@@ -13,6 +13,7 @@ extension InfraComposition {
                                   knownHostsPath: settings.knownHostsPath, now: workflow.proposals.now)
         return ConsoleServices(review: review, audit: server.verification.audit, recorder: server.recorder, verification: server.verification,
                                ledgers: server.ledgers, diagnostics: server.diagnostics, inventory: workflow.inventory,
-                               pinnedHostKeys: workflow.approvalContext.pinnedHostKeys, runner: workflow.runner)
+                               pinnedHostKeys: workflow.approvalContext.pinnedHostKeys, runner: workflow.runner,
+                               chain: server.chainCheckpoint)
     }
 }

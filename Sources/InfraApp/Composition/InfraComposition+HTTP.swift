@@ -10,6 +10,10 @@ public struct HTTPServing: Sendable {
     public var sessionIdle: Duration
     /// LINUX_MCP_HTTP_MAX_SESSIONS.
     public var maxSessions: Int
+    /// LINUX_MCP_HTTP_MAX_SESSIONS_PER_TOKEN.
+    public var maxSessionsPerToken: Int
+    /// LINUX_MCP_HTTP_MAX_CONNECTIONS.
+    public var maxConnections: Int
     /// LINUX_MCP_HTTP_KEEPALIVE_SECONDS.
     public var keepalive: Duration
     /// LINUX_MCP_MAX_MESSAGE_BYTES.
@@ -23,7 +27,8 @@ extension InfraComposition {
     public static func httpServing(envFile: String?) throws(Failure) -> HTTPServing {
         let settings = try settings(envFile: envFile)
         return HTTPServing(listen: settings.httpListen, origins: settings.httpOrigins, sessionIdle: settings.httpSessionIdle,
-                           maxSessions: settings.httpMaxSessions, keepalive: settings.httpKeepalive, maxMessageBytes: settings.maxMessageBytes,
+                           maxSessions: settings.httpMaxSessions,
+                           maxSessionsPerToken: settings.httpMaxSessionsPerToken, maxConnections: settings.httpMaxConnections, keepalive: settings.httpKeepalive, maxMessageBytes: settings.maxMessageBytes,
                            tokens: ClientTokenFile(path: settings.httpTokensPath))
     }
 }

@@ -24,6 +24,8 @@ enum AuditPage {
         <a class="button" href="/audit/verify">Verify the chain</a>
       </div>
     </form>
+    {{#chainIntact}}<p class="chain ok" id="chain">Chain: {{chainIntact}} (checked incrementally now; <a href="/audit/verify">the full verification</a> also checks digests and signatures).</p>{{/chainIntact}}
+    {{#chainBroken}}<p class="chain broken" id="chain"><strong>Chain BROKEN</strong> at {{chainBroken}}. Run <code>mcp-linux-infra audit verify</code>.</p>{{/chainBroken}}
     {{^rows}}<p class="empty">No row matches.</p>{{/rows}}
     {{#hasRows}}
     <table class="grid audit">

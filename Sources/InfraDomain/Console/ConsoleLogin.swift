@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Logging in to the review console with an approver's SSH key, as pure rules: the challenge an approver
@@ -7,7 +8,12 @@ import Foundation
 /// The namespace is the console's own (``namespace``), never the approval one: `ssh-keygen -Y verify` and
 /// ``SSHSignature/verify(message:namespace:)`` bind a signature to its namespace, so a login signature can
 /// never pass as an approval, nor an approval as a login. The challenge's text has its own header too, so
-/// not even its bytes can be read as a statement. Pure: the caller draws the nonce and keeps it single-use.
+/// not even its bytes can be read as a statement. Pure: the caller draws the random bytes and the key, and
+/// keeps each answered nonce single-use.
+///
+/// A server keeps nothing per challenge it gives out (so nobody can make it forget a challenge by asking for
+/// many): the nonce carries its own end and a MAC under the server's key (``issue(random:notAfter:key:)``),
+/// and ``issued(nonce:key:)`` reads it back only when that key made it.
 ///
 /// The text, one line (signed with or without its final newline: `echo` adds one, a copied line may not):
 /// ```
@@ -35,6 +41,30 @@ public struct ConsoleLogin: Sendable, Equatable {
     /// A challenge from the caller's random bytes (``nonceBytes`` of them).
     public init(random: [UInt8], notAfter: Date) {
         self.init(nonce: ConsoleSecret(random: random).text, notAfter: notAfter)
+    }
+
+    /// A challenge answerable until `notAfter`, whose nonce (still 64 hex digits) is the end in seconds (8 bytes),
+    /// 8 of the caller's random bytes, and the first 16 bytes of HMAC-SHA256 of those under `key` (the server's
+    /// secret: 32 random bytes).
+    public static func issue(random: [UInt8], notAfter: Date, key: [UInt8]) -> ConsoleLogin {
+        let end = UInt64(max(0, notAfter.timeIntervalSince1970.rounded(.down)))
+        let head = (0..<8).map { UInt8(truncatingIfNeeded: end >> (56 - 8 * $0)) } + random.prefix(8)
+        let mac = Array(HMAC<SHA256>.authenticationCode(for: head, using: SymmetricKey(data: key))).prefix(16)
+        return ConsoleLogin(nonce: ConsoleSecret(random: head + mac).text, notAfter: Date(timeIntervalSince1970: TimeInterval(end)))
+    }
+
+    /// The challenge `nonce` stands for, when `key` issued it (its MAC checks out); nil for any other text.
+    public static func issued(nonce: String, key: [UInt8]) -> ConsoleLogin? {
+        guard isNonce(nonce) else { return nil }
+        let bytes = stride(from: 0, to: 64, by: 2).map { index -> UInt8 in
+            let start = nonce.utf8.index(nonce.utf8.startIndex, offsetBy: index)
+            return UInt8(String(nonce.utf8[start..<nonce.utf8.index(start, offsetBy: 2)])!, radix: 16)!
+        }
+        let head = Array(bytes.prefix(16)), mac = Array(bytes.suffix(16))
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: head, using: SymmetricKey(data: key))).prefix(16)
+        guard ConsoleSecret.matches(ConsoleSecret(random: Array(expected)).text, ConsoleSecret(random: mac).text) else { return nil }
+        let end = head.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return ConsoleLogin(nonce: nonce, notAfter: Date(timeIntervalSince1970: TimeInterval(end)))
     }
 
     /// Whether `text` has the form of a nonce (what a login form may send back).

@@ -43,6 +43,12 @@ final class ClientAuthenticator: @unchecked Sendable {
         return tokens
     }
 
+    /// The names of the valid tokens of `scope` now, or nil when the file cannot be read.
+    func validNames(scope: ClientTokens.Scope) -> Set<String>? {
+        guard let tokens = try? tokens() else { return nil }
+        return Set(tokens.entries.filter { $0.revoked == nil && $0.scope == scope }.map(\.name))
+    }
+
     /// Checks the value of an `Authorization` header for an endpoint of `scope`.
     func authenticate(authorization: String?, scope: ClientTokens.Scope) -> Outcome {
         guard let authorization, let space = authorization.firstIndex(of: " "),

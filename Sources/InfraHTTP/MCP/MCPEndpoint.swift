@@ -1,4 +1,5 @@
 import Foundation
+import InfraApp
 import HTTPTypes
 import Hummingbird
 import InfraMCP
@@ -8,16 +9,18 @@ import MCP
 /// `/mcp`: Streamable HTTP MCP (POST, GET, DELETE) for clients holding a bearer token.
 ///
 /// In order, each request: a foreign Origin or Host is refused (403, 421) whatever it carries; a missing,
-/// unknown or revoked token gets 401 with `WWW-Authenticate`; a body over the message limit 413. An
-/// initialize opens a session bound to the token's name (503 when the table is full); any other request
+/// unknown, revoked or other-scope token gets 401 with `WWW-Authenticate`; a body over the message limit
+/// 413; a resumption (`Last-Event-ID`) 400, as this server keeps no stream to resume. An initialize opens a
+/// session bound to the token's name (503 when the table or that token's share is full); any other request
 /// must name a session of the same token (404 otherwise, as for an expired one). The SDK's transport then
-/// answers, its SSE streams kept alive by comments; a client that goes away cancels its request.
+/// answers; a call's progress goes on its own stream; silent streams get keepalive comments; a client that
+/// goes away cancels its request.
 struct MCPEndpoint: Sendable {
     let mcp: MCPServer
     let sessions: MCPSessionTable
     let authenticator: ClientAuthenticator
-    /// The SDK's Origin and Host check, for loopback plus the configured origins.
-    let origins: OriginValidator
+    /// The SDK's Origin and Host check, for loopback on the bound port plus the configured origins.
+    let origins: OriginPolicy
     let maxMessageBytes: Int
     /// How often an SSE stream with nothing to say gets a comment (it also finds clients that went away).
     let heartbeat: Duration
@@ -36,7 +39,7 @@ struct MCPEndpoint: Sendable {
         let method = request.method.rawValue
         // Before anything else: a page of another site (DNS rebinding included) never reaches a session.
         let bare = MCP.HTTPRequest(method: method, headers: headers)
-        if let refused = origins.validate(bare, context: .init(httpMethod: method, sessionID: nil, isInitializationRequest: false,
+        if let refused = origins.validator.validate(bare, context: .init(httpMethod: method, sessionID: nil, isInitializationRequest: false,
                                                                 supportedProtocolVersions: [])) {
             logger.notice("HTTP request refused", metadata: ["status": "\(refused.statusCode)", "origin": "\(headers["origin"] ?? "-")",
                                                              "host": "\(headers["host"] ?? "-")"])
@@ -57,7 +60,9 @@ struct MCPEndpoint: Sendable {
             return Self.unauthorized("invalid_token", "this token is not valid\n")
         case .revoked(let name):
             logger.notice("HTTP request with a revoked token refused", metadata: ["token": "\(name)"])
-            for session in await sessions.removeAll(of: name) { await Self.close(session) }
+            if let valid = authenticator.validNames(scope: .mcp) {
+                for session in await sessions.removeAll(except: valid) { await Self.close(session) }
+            }
             return Self.unauthorized("invalid_token", "this token was revoked\n")
         case .unavailable:
             return Self.unauthorized("invalid_token", "the server cannot read its tokens file; the operator must fix it (see the server log)\n")
@@ -69,6 +74,9 @@ struct MCPEndpoint: Sendable {
         } catch {
             return Self.plain(413, "the message is larger than LINUX_MCP_MAX_MESSAGE_BYTES (\(maxMessageBytes))\n")
         }
+        guard headers[HTTPHeaderName.lastEventID.lowercased()] == nil else {
+            return Self.plain(400, "Last-Event-ID: this server does not resume streams; send the request again\n")
+        }
         let sdkRequest = MCP.HTTPRequest(method: method, headers: headers, body: body, path: request.uri.path)
         guard let sessionID = headers[HTTPHeaderName.sessionID.lowercased()] else {
             guard method == "POST", let body, JSONRequestID.isInitialize(body) else {
@@ -76,20 +84,34 @@ struct MCPEndpoint: Sendable {
             }
             return try await open(sdkRequest, client: client)
         }
-        guard let session = await sessions.begin(sessionID, client: client) else {
+        // A GET stream only waits for the server: it keeps the session from being idle no more than silence does.
+        let busy = method != "GET"
+        guard let session = await sessions.begin(sessionID, client: client, busy: busy) else {
             return Self.plain(404, "no such session for this token (it expired, was closed, or belongs to another token): initialize again\n")
         }
+        // The relay exists before the request reaches the server: its first progress may come at once.
+        let relay = SSERelay(heartbeat: heartbeat)
+        let progress = body.flatMap(JSONRequestID.progressToken(ofRequest:))
+        if let progress { await session.transport.relate(progress, to: relay) }
         let answer = await session.transport.http.handleRequest(sdkRequest)
         if method == "DELETE", answer.statusCode == 200, let removed = await sessions.remove(sessionID) {
             await Self.close(removed)
         }
-        return response(answer, session: sessionID, transport: session.transport, requestID: body.flatMap(JSONRequestID.of))
+        return response(answer, relay: relay, session: (sessionID, session), busy: busy, progress: progress,
+                        requestID: body.flatMap(JSONRequestID.of))
     }
 
     /// Opens a session for `client` with its initialize request.
     func open(_ request: MCP.HTTPRequest, client: String) async throws -> Response {
-        guard await sessions.reserve() else {
-            return Self.plain(503, "too many MCP sessions open (LINUX_MCP_HTTP_MAX_SESSIONS); close one or retry later\n", retryAfter: true)
+        do {
+            try await sessions.reserve(for: client)
+        } catch {
+            let why = switch error {
+            case .table: "too many MCP sessions open (LINUX_MCP_HTTP_MAX_SESSIONS); close one or retry later"
+            case .token: "this token holds its most sessions already (LINUX_MCP_HTTP_MAX_SESSIONS_PER_TOKEN); close one (DELETE) or retry later"
+            case .stopping: "the server is stopping"
+            }
+            return Self.plain(503, why + "\n", retryAfter: true)
         }
         // The SDK logs session ids at info: they stay out of the log (an id is half of what reaches a session).
         var quiet = logger
@@ -97,16 +119,17 @@ struct MCPEndpoint: Sendable {
         let transport = SessionTransport(ids: RandomSessionID(), logger: quiet)
         let server: Server
         do {
-            server = try await mcp.startSession(for: client, on: transport, version: version)
+            server = try await mcp.startSession(for: Caller.name(ofToken: client), on: transport, version: version)
         } catch {
-            await sessions.release()
+            await sessions.release(client)
             throw error
         }
         let answer = await transport.http.handleRequest(request)
         guard answer.statusCode == 200, let id = answer.headers[HTTPHeaderName.sessionID] else {
-            await sessions.release()
-            await Self.close(.init(transport: transport, server: server, client: client, lastUsed: .now))
-            return response(answer, session: nil, transport: transport, requestID: nil)
+            await sessions.release(client)
+            let failed = MCPSessionTable.Session(transport: transport, server: server, client: client, lastUsed: .now)
+            await Self.close(failed)
+            return response(answer, relay: SSERelay(heartbeat: heartbeat), session: nil, busy: false, progress: nil, requestID: nil)
         }
         let session = MCPSessionTable.Session(transport: transport, server: server, client: client, lastUsed: .now, inFlight: 1)
         guard await sessions.add(id: id, session) else {
@@ -114,42 +137,62 @@ struct MCPEndpoint: Sendable {
             return Self.plain(503, "the server is stopping\n", retryAfter: true)
         }
         logger.info("MCP session opened", metadata: ["client": "\(client)"])
-        return response(answer, session: id, transport: transport, requestID: request.body.flatMap(JSONRequestID.of))
+        return response(answer, relay: SSERelay(heartbeat: heartbeat), session: (id, session), busy: true, progress: nil,
+                        requestID: request.body.flatMap(JSONRequestID.of))
     }
 
-    /// The SDK's answer as a Hummingbird response; the session is marked idle again once it is sent.
-    func response(_ answer: MCP.HTTPResponse, session: String?, transport: SessionTransport, requestID: JSONRequestID?) -> Response {
+    /// The SDK's answer as a Hummingbird response; once it is sent, the session is marked used (and closed if it
+    /// has carried its budget). `relay` sends the stream, with the call's own progress (`progress`, its token).
+    func response(_ answer: MCP.HTTPResponse, relay: SSERelay, session: (id: String, value: MCPSessionTable.Session)?, busy: Bool,
+                  progress: String?, requestID: JSONRequestID?) -> Response {
         var fields = HTTPFields()
         for (name, value) in answer.headers { if let name = HTTPField.Name(name) { fields[name] = value } }
         fields[.cacheControl] = "no-store"
         let sessions = self.sessions
         guard case .stream(let stream, _) = answer else {
-            if let session { Task { await sessions.done(session) } }
+            if let session {
+                Task {
+                    if let progress { await session.value.transport.unrelate(progress) }
+                    if let spent = await sessions.done(session.id, busy: busy) { await Self.close(spent) }
+                }
+            }
             let data = answer.bodyData ?? Data()
             return Response(status: .init(code: answer.statusCode), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        let heartbeat = self.heartbeat, logger = self.logger
+        let logger = self.logger
         let body = ResponseBody { writer in
-            let relay = SSERelay(stream: stream, heartbeat: heartbeat)
-            var delivered = false
+            session?.value.streams.add(relay)
+            var delivered = false, bytes = 0
             do {
-                for try await chunk in relay.chunks() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                for try await chunk in relay.chunks(of: stream) {
+                    bytes += chunk.count
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
                 delivered = relay.sourceEnded
                 try await writer.finish(nil)
             } catch {
                 delivered = false
             }
-            if !delivered, let requestID {
-                logger.notice("request cancelled: the HTTP client went away before its answer", metadata: ["request": "\(requestID)"])
-                await transport.requestAbandoned(requestID)
+            if let session {
+                session.value.streams.remove(relay)
+                if let progress { await session.value.transport.unrelate(progress) }
+                if !delivered, let requestID {
+                    logger.notice("request cancelled: the HTTP client went away before its answer", metadata: ["request": "\(requestID)"])
+                    await session.value.transport.requestAbandoned(requestID)
+                }
+                if let spent = await sessions.done(session.id, answered: bytes, busy: busy) {
+                    logger.info("MCP session closed: it carried its share of answers; the client initializes a new one",
+                                metadata: ["client": "\(spent.client)"])
+                    await Self.close(spent)
+                }
             }
-            if let session { await sessions.done(session) }
         }
         return Response(status: .init(code: answer.statusCode), headers: fields, body: body)
     }
 
     /// Stops a session's server and closes its transport (its streams end).
     static func close(_ session: MCPSessionTable.Session) async {
+        session.streams.finishAll()
         await session.transport.disconnect()
         await session.server.stop()
     }

@@ -2,8 +2,9 @@ import Foundation
 import MCP
 
 /// The open HTTP MCP sessions: each bound to the name of the token that opened it, closed when idle past its
-/// limit or when the server stops. A session is found only with its id *and* the same token's name: another
-/// token never reaches it, whatever id it sends.
+/// limit, when its token is revoked, when it has carried its share of answers, or when the server stops. A
+/// session is found only with its id *and* the same token's name: another token never reaches it, whatever
+/// id it sends. One token holds at most ``maxPerToken`` sessions, so one client cannot take every place.
 actor MCPSessionTable {
     /// One open session.
     struct Session {
@@ -12,68 +13,91 @@ actor MCPSessionTable {
         /// The token's name, the caller of everything this session does.
         let client: String
         var lastUsed: ContinuousClock.Instant
-        /// HTTP requests of this session being answered now (an idle sweep never closes a busy session).
+        /// Requests of this session being answered now (a GET stream that only waits does not count: an idle
+        /// session with an open stream still expires).
         var inFlight = 0
+        /// The SSE responses open now; closing the session ends them.
+        let streams = SessionStreams()
+        /// Bytes of answers sent: the SDK's transport keeps every event of a session until it ends, so a session
+        /// is closed once it carried ``MCPSessionTable/answerBudget``.
+        var answered = 0
     }
 
+    /// What a session may carry before it is closed (the client initializes a new one).
+    static let answerBudget = 8 << 20
+
     private var sessions: [String: Session] = [:]
-    /// Sessions being opened (initialize sent, id not known yet): they count against the limit.
-    private var opening = 0
+    /// Sessions being opened (initialize sent, id not known yet), by token name: they count against the limits.
+    private var opening: [String: Int] = [:]
     private var closed = false
     let maxSessions: Int
+    let maxPerToken: Int
     let idleLimit: Duration
 
-    init(maxSessions: Int, idleLimit: Duration) {
+    init(maxSessions: Int, maxPerToken: Int, idleLimit: Duration) {
         self.maxSessions = maxSessions
+        self.maxPerToken = maxPerToken
         self.idleLimit = idleLimit
     }
 
-    /// Reserves a place for a new session, or false when the table is full or closed.
-    func reserve() -> Bool {
-        guard !closed, sessions.count + opening < maxSessions else { return false }
-        opening += 1
-        return true
+    /// Why a place was refused.
+    enum Full: Error {
+        case table, token, stopping
+    }
+
+    /// Reserves a place for a new session of `client`.
+    func reserve(for client: String) throws(Full) {
+        guard !closed else { throw .stopping }
+        guard sessions.count + opening.values.reduce(0, +) < maxSessions else { throw .table }
+        guard sessions.values.filter({ $0.client == client }).count + opening[client, default: 0] < maxPerToken else { throw .token }
+        opening[client, default: 0] += 1
     }
 
     /// Adds the session `id` (after its initialize answered), releasing the reservation; false when the server
     /// is stopping (the caller then closes it).
     func add(id: String, _ session: Session) -> Bool {
-        opening -= 1
+        release(session.client)
         guard !closed else { return false }
         sessions[id] = session
         return true
     }
 
-    /// Releases a reservation whose initialize failed.
-    func release() {
-        opening -= 1
+    /// Releases a reservation of `client` whose initialize failed.
+    func release(_ client: String) {
+        opening[client, default: 1] -= 1
+        if opening[client] == 0 { opening[client] = nil }
     }
 
-    /// The session `id` of `client`, marked busy until ``done(_:)``; nil when there is none for that client.
-    func begin(_ id: String, client: String, now: ContinuousClock.Instant = .now) -> Session? {
+    /// The session `id` of `client`, marked used (and busy until ``done(_:answered:)`` when `busy`); nil when
+    /// there is none for that client.
+    func begin(_ id: String, client: String, busy: Bool = true, now: ContinuousClock.Instant = .now) -> Session? {
         guard var session = sessions[id], session.client == client else { return nil }
-        session.inFlight += 1
+        if busy { session.inFlight += 1 }
         session.lastUsed = now
         sessions[id] = session
         return session
     }
 
-    /// Marks one request of `id` answered.
-    func done(_ id: String, now: ContinuousClock.Instant = .now) {
-        guard var session = sessions[id] else { return }
-        session.inFlight -= 1
+    /// Marks one request of `id` answered with `bytes`; returns the session when it has now carried its budget
+    /// (it is removed, to be closed).
+    func done(_ id: String, answered bytes: Int = 0, busy: Bool = true, now: ContinuousClock.Instant = .now) -> Session? {
+        guard var session = sessions[id] else { return nil }
+        if busy { session.inFlight -= 1 }
         session.lastUsed = now
+        session.answered += bytes
         sessions[id] = session
+        guard session.answered >= Self.answerBudget, session.inFlight == 0 else { return nil }
+        return sessions.removeValue(forKey: id)
     }
 
-    /// Removes the session `id` (the client sent DELETE, or its token was revoked); returns it to be closed.
+    /// Removes the session `id` (the client sent DELETE); returns it to be closed.
     func remove(_ id: String) -> Session? {
         sessions.removeValue(forKey: id)
     }
 
-    /// Removes and returns every session of `client` (its token was revoked).
-    func removeAll(of client: String) -> [Session] {
-        let ids = sessions.filter { $0.value.client == client }.map(\.key)
+    /// Removes and returns every session whose token's name is not in `valid` (revoked, or gone from the file).
+    func removeAll(except valid: Set<String>) -> [Session] {
+        let ids = sessions.filter { !valid.contains($0.value.client) }.map(\.key)
         return ids.compactMap { sessions.removeValue(forKey: $0) }
     }
 

@@ -12,6 +12,8 @@ actor SessionTransport: Transport {
     let http: StatefulHTTPServerTransport
     private let injected: AsyncStream<Data>
     private let injector: AsyncStream<Data>.Continuation
+    /// The calls whose progress goes to their own response stream, by progress token.
+    private var related: [String: SSERelay] = [:]
 
     /// A transport whose session id comes from `ids`. The Origin and Host checks are the endpoint's, run before
     /// authentication; the SDK's other validators run here.
@@ -30,10 +32,32 @@ actor SessionTransport: Transport {
 
     func disconnect() async {
         injector.finish()
+        related.removeAll()
         await http.disconnect()
     }
 
-    func send(_ data: Data) async throws { try await http.send(data) }
+    /// A message from the server: a progress notification goes to the stream of the call it belongs to (the SDK's
+    /// transport would send it on the session's GET stream, which a client may not open, and keep it); the rest
+    /// goes through the SDK's transport.
+    func send(_ data: Data) async throws {
+        if let token = JSONRequestID.progressToken(ofNotification: data), let relay = related[token] {
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            relay.inject(Data(("event: message\n" + lines.map { "data: " + $0 + "\n" }.joined() + "\n").utf8))
+            return
+        }
+        try await http.send(data)
+    }
+
+    /// Sends the progress notifications of the call that carries progress token `token` to `relay` (its response),
+    /// until ``unrelate(_:)``.
+    func relate(_ token: String, to relay: SSERelay) {
+        related[token] = relay
+    }
+
+    /// Stops routing the progress of `token` (its call's response ended).
+    func unrelate(_ token: String) {
+        related.removeValue(forKey: token)
+    }
 
     /// The client's messages, then any cancellation this side adds; it ends when the SDK transport's stream ends.
     func receive() -> AsyncThrowingStream<Data, Swift.Error> {
@@ -68,31 +92,5 @@ actor SessionTransport: Transport {
             "params": ["requestId": id.json, "reason": "the HTTP client disconnected"],
         ]
         if let data = try? JSONSerialization.data(withJSONObject: notification) { injector.yield(data) }
-    }
-}
-
-/// A JSON-RPC request id as the client sent it: a string or an integer.
-enum JSONRequestID: Sendable, Equatable {
-    case string(String)
-    case number(Int)
-
-    /// The id of `body` when it is one JSON-RPC request with an id, else nil.
-    static func of(_ body: Data) -> JSONRequestID? {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], object["method"] is String else { return nil }
-        if let text = object["id"] as? String { return .string(text) }
-        if let number = object["id"] as? Int { return .number(number) }
-        return nil
-    }
-
-    /// Whether `body` is an initialize request (it opens a session).
-    static func isInitialize(_ body: Data) -> Bool {
-        (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["method"] as? String == "initialize"
-    }
-
-    var json: Any {
-        switch self {
-        case .string(let text): text
-        case .number(let number): number
-        }
     }
 }
