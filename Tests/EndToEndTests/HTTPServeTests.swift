@@ -110,6 +110,8 @@ struct HTTPServeTests {
         #expect(status("wrongToken") == 401 && (answer("wrongToken")["wwwAuthenticate"] as? String)?.contains("invalid_token") == true)
         #expect(status("evilOrigin") == 403, "\(answer("evilOrigin"))")
         #expect(status("evilHost") == 421, "\(answer("evilHost"))")
+        #expect(status("otherPortOrigin") == 403, "loopback on another port: \(answer("otherPortOrigin"))")
+        #expect(status("resume") == 400 && (answer("resume")["body"] as? String)?.contains("does not resume") == true, "\(answer("resume"))")
         #expect(status("noSession") == 400, "\(answer("noSession"))")
         let session = answer("opened")["session"] as? String ?? ""
         #expect(status("opened") == 200 && session.count == 43 && session.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
@@ -119,6 +121,8 @@ struct HTTPServeTests {
                 "\(answer("ownTokenOnSession"))")
         #expect(status("otherBeforeRevoke") == 200, "\(answer("otherBeforeRevoke"))")
         #expect((report["revoke"] as? [Any])?.first as? Int == 0, "\(report["revoke"] ?? "")")
+        // The revoked token's open GET stream was ended by the server (its session closed), not left to run.
+        #expect(answer("revokedStream")["opened"] as? Bool == true && answer("revokedStream")["ended"] as? Bool == true, "\(answer("revokedStream"))")
         #expect(status("otherAfterRevoke") == 401 && (answer("otherAfterRevoke")["body"] as? String)?.contains("revoked") == true,
                 "\(answer("otherAfterRevoke"))")
     }

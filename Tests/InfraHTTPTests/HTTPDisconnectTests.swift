@@ -26,6 +26,10 @@ struct HTTPDisconnectTests {
         let made = try await ProcessRunner.run(productBinary(), ["tokens", "add", "crashy", "--env-file", envFile])
         let token = try #require(made.stdout.firstMatch(of: /mlit_[A-Za-z0-9_-]{43}/).map { String($0.0) }, "\(made)")
         let server = try await HTTPServerProcess.start(envFile: envFile, stderrPath: folder + "/serve.stderr")
+        // A connection that never sends a request (slowloris): the server closes it after its 30 s of idle.
+        let port = try #require(Int(server.baseURL.split(separator: ":").last ?? ""))
+        let idler = try Self.connect(port: port)
+        defer { close(idler) }
         do {
             let run = try await ProcessRunner.run(MetricsServeTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/disconnect_call.py",
                                                                              server.baseURL, token, "get_disk_usage", "all"])
@@ -45,10 +49,63 @@ struct HTTPDisconnectTests {
             let ssh = try await ProcessRunner.run(productBinary(), ["audit", "search", "--kind", "ssh", "--env-file", envFile])
             let attempts = ssh.stdout.split(separator: "\n").filter { $0.contains(" ssh ") && $0.contains("disks") }
             #expect(attempts.count <= 16, "hosts asked after the cancel: \(attempts.count) attempts\n\(ssh.stdout.suffix(3000))")
+            var closed = false
+            let closeDeadline = ContinuousClock.now + .seconds(120)
+            while !closed && ContinuousClock.now < closeDeadline {
+                var byte: UInt8 = 0
+                closed = recv(idler, &byte, 1, Int32(MSG_DONTWAIT)) == 0
+                if !closed { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(closed, "a connection that sent nothing is still open")
         } catch {
             await server.stop()
             throw error
         }
         #expect(await server.stop() == 0, "\(server.stderr.suffix(2000))")
+    }
+
+    @Test("SIGTERM with a session whose GET stream is held open: the stream is ended, serve exits 0 and audits its stop",
+          .timeLimit(.minutes(3)))
+    func sigtermEndsOpenStreams() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: MetricsServeTests.python), "no MCP client venv: run scripts/install-deps.sh")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-held-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let envFile = try await LocalServeConfiguration.make(in: folder, hosts: ["down"], port: try LocalServeConfiguration.closedPort())
+        let made = try await ProcessRunner.run(productBinary(), ["tokens", "add", "holder", "--env-file", envFile])
+        let token = try #require(made.stdout.firstMatch(of: /mlit_[A-Za-z0-9_-]{43}/).map { String($0.0) }, "\(made)")
+        let server = try await HTTPServerProcess.start(envFile: envFile, stderrPath: folder + "/serve.stderr")
+        let output = folder + "/holder.out"
+        let holder = try ChildProcess.start(MetricsServeTests.python, [LoopbackTarget.repositoryRoot + "/Tests/mcp/hold_stream.py", server.baseURL, token],
+                                            stdout: output, stderr: folder + "/holder.err", newSession: true)
+        func said(_ word: String) -> Bool { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains(word) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !said("opened") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(said("opened"), "\((try? String(contentsOfFile: folder + "/holder.err", encoding: .utf8)) ?? "")")
+        // Before the fix of a stream left open, the stop waited on it forever: the exit itself is the proof.
+        let status = await server.stop(within: 90)
+        while !said("ended") && ContinuousClock.now < deadline + .seconds(60) { try await Task.sleep(for: .milliseconds(50)) }
+        kill(holder.pid, SIGKILL)
+        _ = await holder.wait()
+        #expect(status == 0, "serve --http exit \(status): \(server.stderr.suffix(2000))")
+        #expect(said("ended"), "the held stream was not ended by the stop")
+        let tail = try await ProcessRunner.run(productBinary(), ["audit", "search", "--kind", "server", "--env-file", envFile])
+        #expect(tail.stdout.contains("stopped"), "\(tail.stdout)")
+    }
+
+    /// A TCP connection to 127.0.0.1:`port` that sends nothing.
+    static func connect(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else {
+            close(descriptor)
+            throw LoopbackTarget.TargetError(message: "cannot connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+        }
+        return descriptor
     }
 }

@@ -12,6 +12,8 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import httpx2
 from mcp import ClientSession
@@ -96,6 +98,8 @@ def checks():
     report["wrongToken"] = raw("POST", token="mlit_" + "A" * 43, body=INIT)
     report["evilOrigin"] = raw("POST", token=token, headers={"Origin": "http://evil.example"}, body=INIT)
     report["evilHost"] = raw("POST", token=token, headers={"Host": "evil.example:80"}, body=INIT)
+    # Loopback, but another port than the one the server is bound to (it was started on port 0).
+    report["otherPortOrigin"] = raw("POST", token=token, headers={"Origin": "http://127.0.0.1:1"}, body=INIT)
     report["noSession"] = raw("POST", token=token, body={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
     # A session belongs to the token that opened it: another valid token cannot use its id.
     opened = raw("POST", token=token, body=INIT)
@@ -107,9 +111,33 @@ def checks():
     raw("POST", token=token, headers={"MCP-Session-Id": opened["session"], **version},
         body={"jsonrpc": "2.0", "method": "notifications/initialized"})
     report["ownTokenOnSession"] = raw("POST", token=token, headers={"MCP-Session-Id": opened["session"], **version}, body=listing)
-    # Revoked: the running server refuses it at once (it reads the tokens file again when it changes).
-    report["otherBeforeRevoke"] = raw("POST", token=other, body=INIT)
+    # No resumption: a GET with Last-Event-ID is refused, so no stream is ever left behind.
+    report["resume"] = raw("GET", token=token, headers={"MCP-Session-Id": opened["session"], "Last-Event-ID": "_GET_stream_1", **version})
+    # Revoked: the running server refuses it at once (it reads the tokens file again when it changes), and the
+    # sessions it holds are closed by the server, their streams ended, without the token being presented again.
+    other_session = raw("POST", token=other, body=INIT)
+    report["otherBeforeRevoke"] = other_session
+    raw("POST", token=other, headers={"MCP-Session-Id": other_session["session"], **version},
+        body={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    stream_state = {"opened": False, "ended": False}
+
+    def hold_stream():
+        headers = {**MCP_HEADERS, "Authorization": f"Bearer {other}", "MCP-Session-Id": other_session["session"], **version}
+        with httpx2.Client(timeout=120) as client:
+            with client.stream("GET", base + "/mcp", headers=headers) as response:
+                stream_state["opened"] = response.status_code == 200
+                for _ in response.iter_bytes():
+                    pass
+                stream_state["ended"] = True
+
+    holder = threading.Thread(target=hold_stream, daemon=True)
+    holder.start()
+    deadline = time.monotonic() + 30
+    while not stream_state["opened"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     report["revoke"] = cli("tokens", "revoke", scenario["other_name"])
+    holder.join(timeout=60)
+    report["revokedStream"] = stream_state
     report["otherAfterRevoke"] = raw("POST", token=other, body=INIT)
 
 
