@@ -88,6 +88,13 @@ struct HTTPServeTests {
             try #require(run.status == 0, "console_browser.py: \(run.stdout) \(run.stderr.suffix(3000))")
             let seen = try JSONDecoder().decode([String: String].self, from: Data(run.stdout.utf8))
             #expect(seen["state"] == "APPROVED" && seen["principal"] == "alice@example.org" && seen["action"] == id, "\(seen)")
+            // That live console session opens nothing on /mcp: a cookie is no bearer token.
+            let cookie = try #require(seen["sessionCookie"], "\(seen)")
+            let mcp = try await ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                                                     "-H", "Cookie: console_session=\(cookie)", "-H", "Content-Type: application/json",
+                                                                     "-H", "Accept: application/json, text/event-stream",
+                                                                     "--data", #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, server.baseURL + "/mcp"])
+            #expect(!cookie.isEmpty && mcp.stdout == "401", "a console session on /mcp: \(mcp.stdout)")
             for page in ["login", "queue", "action", "approved", "audit", "fleet"] {
                 #expect(FileManager.default.fileExists(atPath: artefacts + "/\(page).png"), "\(page).png")
             }

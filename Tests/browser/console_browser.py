@@ -123,6 +123,9 @@ def main():
                 error = driver.find_elements(By.ID, "error")
                 raise Failure("login refused: " + (error[0].text if error else driver.current_url))
             seen["principal"] = driver.find_element(By.CSS_SELECTOR, "form.logout .who").text
+            # The live session's cookie, for the caller to show that it opens nothing on /mcp.
+            cookie = driver.get_cookie("console_session")
+            seen["sessionCookie"] = cookie["value"] if cookie else ""
             save(driver, arguments.artefacts, "queue")
 
             # 2. The pending action.
