@@ -132,8 +132,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Most HTTP MCP sessions open at once; one more is refused with 503 (1-4096)"),
         .init(name: "LINUX_MCP_HTTP_MAX_SESSIONS_PER_TOKEN", defaultValue: "8",
               meaning: "Most HTTP MCP sessions one token holds at once, so that one client cannot take every place (1-4096)"),
-        .init(name: "LINUX_MCP_HTTP_MAX_CONNECTIONS", defaultValue: "256",
-              meaning: "Most HTTP connections at once; beyond it new ones wait until one closes (8-65536; keep LimitNOFILE well above it)"),
+        .init(name: "LINUX_MCP_HTTP_MAX_CONNECTIONS", defaultValue: "1024",
+              meaning: "Most HTTP connections at once; beyond it new ones wait until one closes (8-65536; serve raises its open-file limit to the hard one)"),
         .init(name: "LINUX_MCP_HTTP_KEEPALIVE_SECONDS", defaultValue: "15",
               meaning: "A silent SSE stream gets a comment this often: proxies keep it open, and a client gone away is noticed (1-300)"),
     ]

@@ -38,7 +38,7 @@ public struct HTTPFront: Sendable {
 
         /// The front's configuration.
         public init(listen: HTTPListenAddress, allowRemote: Bool, origins: [String], sessionIdle: Duration, maxSessions: Int,
-                    maxSessionsPerToken: Int = 8, maxConnections: Int = 256, maxMessageBytes: Int, heartbeat: Duration = .seconds(15),
+                    maxSessionsPerToken: Int = 8, maxConnections: Int = 1024, maxMessageBytes: Int, heartbeat: Duration = .seconds(15),
                     connectionIdle: Duration = .seconds(30)) {
             self.listen = listen
             self.allowRemote = allowRemote
@@ -97,6 +97,7 @@ public struct HTTPFront: Sendable {
     /// bound (with the port the system chose for port 0).
     public func run(listening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         try check()
+        Self.raiseDescriptorLimit(logger: logger)
         let sessions = MCPSessionTable(maxSessions: configuration.maxSessions, maxPerToken: configuration.maxSessionsPerToken,
                                        idleLimit: configuration.sessionIdle)
         let authenticator = ClientAuthenticator(file: tokens, logger: logger)
@@ -104,6 +105,7 @@ public struct HTTPFront: Sendable {
         let endpoint = MCPEndpoint(mcp: mcp, sessions: sessions, authenticator: authenticator, origins: origins,
                                    maxMessageBytes: configuration.maxMessageBytes, heartbeat: configuration.heartbeat, version: version, logger: logger)
         let router = Router()
+        router.add(middleware: BodyDeadlineMiddleware(limit: configuration.maxMessageBytes, deadline: .seconds(15)))
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
                                                   body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         for method in [HTTPTypes.HTTPRequest.Method.post, .get, .delete] {
@@ -129,5 +131,18 @@ public struct HTTPFront: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await mcp.recordStop(reason: drain.reason, drained: drain.result)
+    }
+
+    /// Raises this process's soft limit of open files to its hard limit (at most 65536): every connection, SSH
+    /// session and database file takes one, and systemd's default soft limit (1024) is below the connection cap.
+    static func raiseDescriptorLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+            logger.warning("cannot raise the open-file limit", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        }
     }
 }

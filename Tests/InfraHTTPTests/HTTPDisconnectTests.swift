@@ -64,7 +64,7 @@ struct HTTPDisconnectTests {
         #expect(await server.stop() == 0, "\(server.stderr.suffix(2000))")
     }
 
-    @Test("SIGTERM with a session whose GET stream is held open: the stream is ended, serve exits 0 and audits its stop",
+    @Test("A trickling request body gets 408; SIGTERM with a GET stream held open: the stream is ended, serve exits 0 and audits its stop",
           .timeLimit(.minutes(3)))
     func sigtermEndsOpenStreams() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: MetricsServeTests.python), "no MCP client venv: run scripts/install-deps.sh")
@@ -81,6 +81,19 @@ struct HTTPDisconnectTests {
         let deadline = ContinuousClock.now + .seconds(60)
         while !said("opened") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(said("opened"), "\((try? String(contentsOfFile: folder + "/holder.err", encoding: .utf8)) ?? "")")
+        // A body that trickles (10 of 1000 bytes, then nothing) is cut off: 408 within the 15 s body deadline.
+        let port = try #require(Int(server.baseURL.split(separator: ":").last ?? ""))
+        let slow = try Self.connect(port: port)
+        defer { close(slow) }
+        let head = "POST /login HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nnonce=abcd"
+        _ = head.withCString { send(slow, $0, strlen($0), 0) }
+        var reply = [UInt8](repeating: 0, count: 256), got = 0
+        let replyDeadline = ContinuousClock.now + .seconds(90)
+        while got <= 0 && ContinuousClock.now < replyDeadline {
+            got = recv(slow, &reply, reply.count, Int32(MSG_DONTWAIT))
+            if got <= 0 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(String(decoding: reply.prefix(max(got, 0)), as: UTF8.self).hasPrefix("HTTP/1.1 408"), "\(String(decoding: reply.prefix(max(got, 0)), as: UTF8.self))")
         // Before the fix of a stream left open, the stop waited on it forever: the exit itself is the proof.
         let status = await server.stop(within: 90)
         while !said("ended") && ContinuousClock.now < deadline + .seconds(60) { try await Task.sleep(for: .milliseconds(50)) }

@@ -20,12 +20,15 @@ struct MCPSessionTableTests {
         let table = MCPSessionTable(maxSessions: 2, maxPerToken: 2, idleLimit: .seconds(1800))
         try await table.reserve(for: "claude-ops")
         #expect(await table.add(id: "s1", try await Self.session("claude-ops", at: start)))
-        #expect(await table.begin("s1", client: "other-client", now: start) == nil, "another token's name")
-        #expect(await table.begin("nope", client: "claude-ops", now: start) == nil, "an unknown id")
-        #expect(await table.begin("s1", client: "claude-ops", now: start) != nil)
+        await #expect(throws: MCPSessionTable.Refused.unknown, "another token's name") { try await table.begin("s1", client: "other-client", now: start) }
+        await #expect(throws: MCPSessionTable.Refused.unknown, "an unknown id") { try await table.begin("nope", client: "claude-ops", now: start) }
+        _ = try await table.begin("s1", client: "claude-ops", request: "n:7", now: start)
+        await #expect(throws: MCPSessionTable.Refused.duplicate, "the same JSON-RPC id twice at once") {
+            try await table.begin("s1", client: "claude-ops", request: "n:7", now: start)
+        }
         // Busy (one request in flight) past the idle limit: kept.
         #expect(await table.expired(now: start + .seconds(4000)).isEmpty)
-        #expect(await table.done("s1", now: start + .seconds(10)) == nil)
+        #expect(await table.done("s1", request: "n:7", now: start + .seconds(10)) == nil)
         #expect(await table.expired(now: start + .seconds(1000)).isEmpty, "idle 990 s of 1800")
         #expect(await table.expired(now: start + .seconds(1810)).map(\.client) == ["claude-ops"])
         #expect(await table.count == 0)
@@ -54,18 +57,26 @@ struct MCPSessionTableTests {
         try await shared.reserve(for: "modest")
 
         // A session that carried its budget is closed once its last request is answered.
-        let spent = MCPSessionTable(maxSessions: 2, maxPerToken: 2, idleLimit: .seconds(1800))
+        let spent = MCPSessionTable(maxSessions: 2, maxPerToken: 2, idleLimit: .seconds(1800), answerBudget: 1000)
         try await spent.reserve(for: "claude-ops")
         #expect(await spent.add(id: "b1", try await Self.session("claude-ops", at: start)))
-        let once = await spent.begin("b1", client: "claude-ops"), twice = await spent.begin("b1", client: "claude-ops")
-        #expect(once != nil && twice != nil)
-        #expect(await spent.done("b1", answered: MCPSessionTable.answerBudget) == nil, "one request still running")
-        #expect(await spent.done("b1", answered: 10)?.client == "claude-ops")
+        _ = try await spent.begin("b1", client: "claude-ops", request: "n:1")
+        _ = try await spent.begin("b1", client: "claude-ops", request: "n:2")
+        #expect(await spent.done("b1", request: "n:1", answered: 1000) == nil, "one request still running")
+        await #expect(throws: MCPSessionTable.Refused.spent, "no new request once spent") { try await spent.begin("b1", client: "claude-ops") }
+        #expect(await spent.done("b1", request: "n:2", answered: 10)?.client == "claude-ops")
         #expect(await spent.count == 0)
+        // A spent session whose request never ends (a stream held open) is closed by the sweep all the same.
+        try await spent.reserve(for: "claude-ops")
+        #expect(await spent.add(id: "b2", try await Self.session("claude-ops", at: start)))
+        _ = try await spent.begin("b2", client: "claude-ops", request: "n:1")
+        _ = try await spent.begin("b2", client: "claude-ops", request: "n:2")
+        #expect(await spent.done("b2", request: "n:1", answered: 5000) == nil)
+        #expect(await spent.expired(now: start).map(\.client) == ["claude-ops"])
         // A GET stream that only waits does not keep a session busy: it expires when idle.
         try await spent.reserve(for: "claude-ops")
         #expect(await spent.add(id: "w1", try await Self.session("claude-ops", at: start)))
-        #expect(await spent.begin("w1", client: "claude-ops", busy: false, now: start) != nil)
+        _ = try await spent.begin("w1", client: "claude-ops", busy: false, now: start)
         #expect(await spent.expired(now: start + .seconds(1800)).count == 1)
 
         // A stop closes every session and takes no new one.

@@ -40,6 +40,14 @@ enum JSONRequestID: Sendable, Equatable {
         (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["method"] as? String == "initialize"
     }
 
+    /// The id as text that tells a string from a number (the session table's key).
+    var key: String {
+        switch self {
+        case .string(let text): "s:" + text
+        case .number(let number): "n:\(number)"
+        }
+    }
+
     var json: Any {
         switch self {
         case .string(let text): text

@@ -86,19 +86,30 @@ struct MCPEndpoint: Sendable {
         }
         // A GET stream only waits for the server: it keeps the session from being idle no more than silence does.
         let busy = method != "GET"
-        guard let session = await sessions.begin(sessionID, client: client, busy: busy) else {
+        let requestID = method == "POST" ? body.flatMap(JSONRequestID.of) : nil
+        let session: MCPSessionTable.Session
+        do {
+            session = try await sessions.begin(sessionID, client: client, request: requestID?.key, busy: busy)
+        } catch .duplicate {
+            return Self.plain(409, "a request with this JSON-RPC id is in progress in this session; use a new id\n")
+        } catch {
             return Self.plain(404, "no such session for this token (it expired, was closed, or belongs to another token): initialize again\n")
         }
         // The relay exists before the request reaches the server: its first progress may come at once.
         let relay = SSERelay(heartbeat: heartbeat)
         let progress = body.flatMap(JSONRequestID.progressToken(ofRequest:))
-        if let progress { await session.transport.relate(progress, to: relay) }
+        let related = if let progress { await session.transport.relate(progress, to: relay) } else { false }
+        let ticket = SessionTicket(sessions: sessions, id: sessionID, request: requestID?.key, busy: busy,
+                                   progress: related ? (progress!, session.transport) : nil)
+        if progress != nil, !related {
+            _ = await ticket.release(answered: 0)
+            return Self.plain(409, "progress token in use by another request in progress in this session; use a new one\n")
+        }
         let answer = await session.transport.http.handleRequest(sdkRequest)
         if method == "DELETE", answer.statusCode == 200, let removed = await sessions.remove(sessionID) {
             await Self.close(removed)
         }
-        return response(answer, relay: relay, session: (sessionID, session), busy: busy, progress: progress,
-                        requestID: body.flatMap(JSONRequestID.of))
+        return response(answer, relay: relay, session: (sessionID, session, ticket), progress: progress, requestID: requestID)
     }
 
     /// Opens a session for `client` with its initialize request.
@@ -129,31 +140,33 @@ struct MCPEndpoint: Sendable {
             await sessions.release(client)
             let failed = MCPSessionTable.Session(transport: transport, server: server, client: client, lastUsed: .now)
             await Self.close(failed)
-            return response(answer, relay: SSERelay(heartbeat: heartbeat), session: nil, busy: false, progress: nil, requestID: nil)
+            return response(answer, relay: SSERelay(heartbeat: heartbeat), session: nil, progress: nil, requestID: nil)
         }
-        let session = MCPSessionTable.Session(transport: transport, server: server, client: client, lastUsed: .now, inFlight: 1)
+        let requestID = request.body.flatMap(JSONRequestID.of)
+        var session = MCPSessionTable.Session(transport: transport, server: server, client: client, lastUsed: .now, inFlight: 1)
+        if let requestID { session.active.insert(requestID.key) }
         guard await sessions.add(id: id, session) else {
             await Self.close(session)
             return Self.plain(503, "the server is stopping\n", retryAfter: true)
         }
         logger.info("MCP session opened", metadata: ["client": "\(client)"])
-        return response(answer, relay: SSERelay(heartbeat: heartbeat), session: (id, session), busy: true, progress: nil,
-                        requestID: request.body.flatMap(JSONRequestID.of))
+        let ticket = SessionTicket(sessions: sessions, id: id, request: requestID?.key, busy: true)
+        return response(answer, relay: SSERelay(heartbeat: heartbeat), session: (id, session, ticket), progress: nil, requestID: requestID)
     }
 
-    /// The SDK's answer as a Hummingbird response; once it is sent, the session is marked used (and closed if it
-    /// has carried its budget). `relay` sends the stream, with the call's own progress (`progress`, its token).
-    func response(_ answer: MCP.HTTPResponse, relay: SSERelay, session: (id: String, value: MCPSessionTable.Session)?, busy: Bool,
+    /// The SDK's answer as a Hummingbird response; once it is sent (or dropped unsent), the session's ticket is
+    /// released (and the session closed if it has carried its budget). `relay` sends the stream, with the call's
+    /// own progress (`progress`, its token).
+    func response(_ answer: MCP.HTTPResponse, relay: SSERelay, session: (id: String, value: MCPSessionTable.Session, ticket: SessionTicket)?,
                   progress: String?, requestID: JSONRequestID?) -> Response {
         var fields = HTTPFields()
         for (name, value) in answer.headers { if let name = HTTPField.Name(name) { fields[name] = value } }
         fields[.cacheControl] = "no-store"
-        let sessions = self.sessions
         guard case .stream(let stream, _) = answer else {
             if let session {
                 Task {
                     if let progress { await session.value.transport.unrelate(progress) }
-                    if let spent = await sessions.done(session.id, busy: busy) { await Self.close(spent) }
+                    if let spent = await session.ticket.release(answered: 0) { await Self.close(spent) }
                 }
             }
             let data = answer.bodyData ?? Data()
@@ -180,7 +193,7 @@ struct MCPEndpoint: Sendable {
                     logger.notice("request cancelled: the HTTP client went away before its answer", metadata: ["request": "\(requestID)"])
                     await session.value.transport.requestAbandoned(requestID)
                 }
-                if let spent = await sessions.done(session.id, answered: bytes, busy: busy) {
+                if let spent = await session.ticket.release(answered: bytes) {
                     logger.info("MCP session closed: it carried its share of answers; the client initializes a new one",
                                 metadata: ["client": "\(spent.client)"])
                     await Self.close(spent)

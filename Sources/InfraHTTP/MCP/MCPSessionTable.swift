@@ -21,10 +21,19 @@ actor MCPSessionTable {
         /// Bytes of answers sent: the SDK's transport keeps every event of a session until it ends, so a session
         /// is closed once it carried ``MCPSessionTable/answerBudget``.
         var answered = 0
+        /// The JSON-RPC ids of the requests in progress (one id answers one stream: a second is refused).
+        var active: Set<String> = []
     }
 
-    /// What a session may carry before it is closed (the client initializes a new one).
-    static let answerBudget = 8 << 20
+    /// Why a request finds no session to run in.
+    enum Refused: Error, Equatable {
+        /// No session with this id for this token.
+        case unknown
+        /// A request with this JSON-RPC id is in progress in the session already.
+        case duplicate
+        /// The session carried its budget of answers: it is closing.
+        case spent
+    }
 
     private var sessions: [String: Session] = [:]
     /// Sessions being opened (initialize sent, id not known yet), by token name: they count against the limits.
@@ -33,11 +42,14 @@ actor MCPSessionTable {
     let maxSessions: Int
     let maxPerToken: Int
     let idleLimit: Duration
+    /// What a session may carry before it is closed (the client initializes a new one).
+    let answerBudget: Int
 
-    init(maxSessions: Int, maxPerToken: Int, idleLimit: Duration) {
+    init(maxSessions: Int, maxPerToken: Int, idleLimit: Duration, answerBudget: Int = 64 << 20) {
         self.maxSessions = maxSessions
         self.maxPerToken = maxPerToken
         self.idleLimit = idleLimit
+        self.answerBudget = answerBudget
     }
 
     /// Why a place was refused.
@@ -68,10 +80,16 @@ actor MCPSessionTable {
         if opening[client] == 0 { opening[client] = nil }
     }
 
-    /// The session `id` of `client`, marked used (and busy until ``done(_:answered:)`` when `busy`); nil when
-    /// there is none for that client.
-    func begin(_ id: String, client: String, busy: Bool = true, now: ContinuousClock.Instant = .now) -> Session? {
-        guard var session = sessions[id], session.client == client else { return nil }
+    /// The session `id` of `client`, marked used (and busy until ``done(_:request:answered:busy:now:)`` when
+    /// `busy`), with `request` (a JSON-RPC id) in progress.
+    func begin(_ id: String, client: String, request: String? = nil, busy: Bool = true,
+               now: ContinuousClock.Instant = .now) throws(Refused) -> Session {
+        guard var session = sessions[id], session.client == client else { throw .unknown }
+        guard session.answered < answerBudget else { throw .spent }
+        if let request {
+            guard !session.active.contains(request) else { throw .duplicate }
+            session.active.insert(request)
+        }
         if busy { session.inFlight += 1 }
         session.lastUsed = now
         sessions[id] = session
@@ -80,13 +98,15 @@ actor MCPSessionTable {
 
     /// Marks one request of `id` answered with `bytes`; returns the session when it has now carried its budget
     /// (it is removed, to be closed).
-    func done(_ id: String, answered bytes: Int = 0, busy: Bool = true, now: ContinuousClock.Instant = .now) -> Session? {
+    func done(_ id: String, request: String? = nil, answered bytes: Int = 0, busy: Bool = true,
+              now: ContinuousClock.Instant = .now) -> Session? {
         guard var session = sessions[id] else { return nil }
-        if busy { session.inFlight -= 1 }
+        if busy { session.inFlight = max(0, session.inFlight - 1) }
+        if let request { session.active.remove(request) }
         session.lastUsed = now
         session.answered += bytes
         sessions[id] = session
-        guard session.answered >= Self.answerBudget, session.inFlight == 0 else { return nil }
+        guard session.answered >= answerBudget, session.inFlight == 0 else { return nil }
         return sessions.removeValue(forKey: id)
     }
 
@@ -101,9 +121,12 @@ actor MCPSessionTable {
         return ids.compactMap { sessions.removeValue(forKey: $0) }
     }
 
-    /// Removes and returns the sessions idle past the limit with no request in flight.
+    /// Removes and returns the sessions idle past the limit with no request in flight, and those that carried
+    /// their budget whatever still runs (closing them ends their streams).
     func expired(now: ContinuousClock.Instant = .now) -> [Session] {
-        let ids = sessions.filter { $0.value.inFlight == 0 && $0.value.lastUsed.duration(to: now) >= idleLimit }.map(\.key)
+        let ids = sessions.filter {
+            ($0.value.inFlight == 0 && $0.value.lastUsed.duration(to: now) >= idleLimit) || $0.value.answered >= answerBudget
+        }.map(\.key)
         return ids.compactMap { sessions.removeValue(forKey: $0) }
     }
 

@@ -49,9 +49,11 @@ actor SessionTransport: Transport {
     }
 
     /// Sends the progress notifications of the call that carries progress token `token` to `relay` (its response),
-    /// until ``unrelate(_:)``.
-    func relate(_ token: String, to relay: SSERelay) {
+    /// until ``unrelate(_:)``; false when a call in progress holds that token already (tokens must be unique).
+    func relate(_ token: String, to relay: SSERelay) -> Bool {
+        guard related[token] == nil else { return false }
         related[token] = relay
+        return true
     }
 
     /// Stops routing the progress of `token` (its call's response ended).
