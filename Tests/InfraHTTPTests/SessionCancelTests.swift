@@ -24,6 +24,20 @@ struct SessionCancelTests {
         return await transport.http.handleRequest(.init(method: "POST", headers: headers, body: Data(body.utf8), path: "/mcp"))
     }
 
+    /// Opens a session of `server` for `caller` on a new transport (initialize, then initialized); returns the
+    /// transport, the SDK server and the session id.
+    static func open(_ server: MCPServer, for caller: String) async throws -> (SessionTransport, Server, String) {
+        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
+        let sdk = try await server.startSession(for: caller, on: transport, version: "test")
+        let opened = await post(transport, session: nil, """
+            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+            """)
+        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
+        #expect(try await text(opened)?.contains("\"protocolVersion\"") == true)
+        _ = await post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        return (transport, sdk, session)
+    }
+
     /// Reads an SSE response to its end (the answer closes it); nil when it is not a stream.
     static func text(_ response: MCP.HTTPResponse) async throws -> String? {
         guard case .stream(let stream, _) = response else { return nil }
@@ -38,15 +52,8 @@ struct SessionCancelTests {
         // 24 hosts, 16 asked at a time, each answering only after a long delay: the cancel comes while the first 16 wait.
         remote.on(account: .reader, request: "disks", delay: .seconds(600), .ok(""))
         let server = MCPServer(services: try InMemoryServerServices.make(store: store, remote: remote, hosts: 24), logger: Logger(label: "test"))
-        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
-        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
-        let opened = await Self.post(transport, session: nil, """
-            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
-            """)
-        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
+        let (transport, sdk, session) = try await Self.open(server, for: Caller.name(ofToken: "claude-ops"))
         #expect(session.count == 43, "32 random bytes, base64url: \(session)")
-        #expect(try await Self.text(opened)?.contains("\"protocolVersion\"") == true)
-        _ = await Self.post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
 
         let slow = await Self.post(transport, session: session,
                                    #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_disk_usage","arguments":{"host":"all"}}}"#)
@@ -79,14 +86,7 @@ struct SessionCancelTests {
         remote.on(account: .runner, delay: .seconds(2), .ok("restarted\n"))
         remote.on(account: .reader, request: "unit-active", .ok("active\n"))
         let server = MCPServer(services: services, logger: Logger(label: "test"))
-        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
-        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
-        let opened = await Self.post(transport, session: nil, """
-            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
-            """)
-        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
-        _ = try await Self.text(opened)
-        _ = await Self.post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        let (transport, sdk, session) = try await Self.open(server, for: Caller.name(ofToken: "claude-ops"))
         let proposed = await Self.post(transport, session: session, """
             {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"propose_pra_action","arguments":{"host":"web1","action":"restart_unbound","rationale":"unbound stopped answering at 10:02"}}}
             """)
@@ -115,14 +115,7 @@ struct SessionCancelTests {
         let store = InMemoryStore(), remote = FakeRemoteExec()
         remote.on(account: .reader, request: "disks", .ok(""))
         let server = MCPServer(services: try InMemoryServerServices.make(store: store, remote: remote, hosts: 3), logger: Logger(label: "test"))
-        let transport = SessionTransport(ids: RandomSessionID(), logger: Logger(label: "test"))
-        let sdk = try await server.startSession(for: Caller.name(ofToken: "claude-ops"), on: transport, version: "test")
-        let opened = await Self.post(transport, session: nil, """
-            {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
-            """)
-        let session = try #require(opened.headers[HTTPHeaderName.sessionID])
-        _ = try await Self.text(opened)
-        _ = await Self.post(transport, session: session, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        let (transport, sdk, session) = try await Self.open(server, for: Caller.name(ofToken: "claude-ops"))
         let body = #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get_disk_usage","arguments":{"host":"all"},"_meta":{"progressToken":"p-5"}}}"#
         let token = try #require(JSONRequestID.progressToken(ofRequest: Data(body.utf8)))
         #expect(token == "s:p-5")
