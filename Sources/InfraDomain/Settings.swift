@@ -22,6 +22,8 @@ public struct Settings: Sendable, Equatable {
     public var maxHandshakesPerHost: Int
     public var maxSessionsPerHost: Int
     public var maxChannelsPerSession: Int
+    /// SSH I/O threads that carry every pooled session, whatever the number of hosts.
+    public var sshIOThreads: Int
     public var logLevel: String
     /// The state database (proposals, approvals, executions, audit log).
     public var databasePath: String
@@ -100,6 +102,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Pooled SSH sessions per host and account (1-64)"),
         .init(name: "LINUX_MCP_MAX_CHANNELS_PER_SESSION", defaultValue: "8",
               meaning: "Simultaneous commands on one SSH session; stays under sshd MaxSessions 10 (1-10)"),
+        .init(name: "LINUX_MCP_SSH_IO_THREADS", defaultValue: "2",
+              meaning: "Threads that carry every SSH session, each polling many sessions, whatever the number of hosts (1-8)"),
         .init(name: "LINUX_MCP_LOG_LEVEL", defaultValue: "info",
               meaning: "Log level on stderr: trace, debug, info, notice, warning, error, critical"),
         .init(name: "LINUX_MCP_DB", defaultValue: "auto",
@@ -280,6 +284,7 @@ public struct Settings: Sendable, Equatable {
             maxHandshakesPerHost: try integer("LINUX_MCP_MAX_HANDSHAKES_PER_HOST", 1...10),
             maxSessionsPerHost: try integer("LINUX_MCP_MAX_SESSIONS_PER_HOST", 1...64),
             maxChannelsPerSession: try integer("LINUX_MCP_MAX_CHANNELS_PER_SESSION", 1...10),
+            sshIOThreads: try integer("LINUX_MCP_SSH_IO_THREADS", 1...8),
             logLevel: level,
             databasePath: databasePath,
             approvalPolicy: ApprovalPolicy(

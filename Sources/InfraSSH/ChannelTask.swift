@@ -4,7 +4,7 @@ import Glibc
 
 /// One remote command on a pooled session, as a non-blocking state machine.
 ///
-/// Only the session's own thread calls ``step(session:host:)``. Each step advances as far as it can
+/// Only the I/O thread that owns the session calls ``step(session:host:)``. Each step advances as far as it can
 /// without blocking (open, exec, stdin, read, close) and then yields, so one session can serve several
 /// channels. stdout and stderr are drained alternately so neither can fill the window and deadlock.
 final class ChannelTask {

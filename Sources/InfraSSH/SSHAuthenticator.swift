@@ -5,11 +5,11 @@ import Logging
 /// Proves who a freshly handshaken session is: with the configured key through ssh-agent when the agent
 /// holds it, otherwise with the private key file.
 ///
-/// Runs on the session's own thread, on a non-blocking session: every call that answers "again" waits
-/// through `waitForSocket`, which the connection supplies (it polls the socket, honours the deadline and
-/// an abort). Only the agent identity whose public key is the configured one is ever offered, so an agent
-/// holding many keys cannot exhaust sshd's MaxAuthTries.
-struct SSHAuthenticator {
+/// Runs on the session's I/O thread, on a non-blocking session, as a state machine: ``step()`` goes as far
+/// as it can and answers nil when libssh2 waits for the socket; the connection calls it again once the socket
+/// is ready, and enforces the deadline and an abort. Only the agent identity whose public key is the
+/// configured one is ever offered, so an agent holding many keys cannot exhaust sshd's MaxAuthTries.
+final class SSHAuthenticator {
     /// How a session proved its identity (for tests and `doctor`).
     enum Method: String, Sendable { case none, agent, keyFile = "key-file" }
 
@@ -20,57 +20,93 @@ struct SSHAuthenticator {
     /// The inventory name of the host, for errors and logs.
     let hostName: String
     let logger: Logger
-    /// Waits until the socket is ready in the direction libssh2 is blocked on; throws at the deadline or
-    /// when the session is aborted.
-    let waitForSocket: () throws(SSHError) -> Void
 
-    /// Authenticates the session: the agent first when a socket is configured, then the key file.
-    /// Returns the method that succeeded; throws when neither could be used or the host refused.
-    func authenticate() throws(SSHError) -> Method {
-        if let socketPath = credentials.agentSocket {
-            switch try authenticateWithAgent(socketPath: socketPath) {
-            case .authenticated:
-                return .agent
-            case .identityUnavailable(let why):
-                logger.notice("ssh-agent cannot be used; falling back to the key file",
-                              metadata: ["host": "\(hostName)", "user": "\(credentials.user)", "reason": "\(why)"])
-            }
-        }
-        guard let privateKeyPath = credentials.privateKeyPath else {
-            throw .authenticationFailed(host: hostName, user: credentials.user,
-                                        reason: "the agent does not hold \(credentials.publicKeyPath) and there is no key file")
-        }
-        try authenticateWithKeyFile(privateKeyPath: privateKeyPath)
-        return .keyFile
+    private enum Phase {
+        case start
+        case agent(UnsafeMutablePointer<libssh2_agent_publickey>)
+        case keyFile(String)
+    }
+    private var phase = Phase.start
+    /// The agent connection while its identity is being offered; released by ``release()``.
+    private var agent: OpaquePointer?
+
+    /// An authenticator for `session`; nothing happens until ``step()``.
+    init(session: OpaquePointer, credentials: AccountCredentials, hostName: String, logger: Logger) {
+        self.session = session
+        self.credentials = credentials
+        self.hostName = hostName
+        self.logger = logger
     }
 
-    /// What asking the agent came to: success, or a reason the agent cannot be used (the key file may).
-    private enum AgentOutcome { case authenticated, identityUnavailable(String) }
+    /// Advances authentication: the agent first when a socket is configured, then the key file. Returns the
+    /// method that succeeded, nil while libssh2 waits for the socket; throws when neither could be used or
+    /// the host refused.
+    func step() throws(SSHError) -> Method? {
+        while true {
+            switch phase {
+            case .start:
+                if let socketPath = credentials.agentSocket {
+                    switch connectAgent(socketPath: socketPath) {
+                    case .success(let identity):
+                        phase = .agent(identity)
+                        continue
+                    case .failure(let why):
+                        release()
+                        logger.notice("ssh-agent cannot be used; falling back to the key file",
+                                      metadata: ["host": "\(hostName)", "user": "\(credentials.user)", "reason": "\(why.text)"])
+                    }
+                }
+                guard let privateKeyPath = credentials.privateKeyPath else {
+                    throw .authenticationFailed(host: hostName, user: credentials.user,
+                                                reason: "the agent does not hold \(credentials.publicKeyPath) and there is no key file")
+                }
+                // libssh2 reads the key into this process's memory (hence the warning: an agent keeps it out).
+                logger.warning("reduced security: private key read from a file into process memory; load it into ssh-agent instead",
+                               metadata: ["host": "\(hostName)", "user": "\(credentials.user)", "key": "\(privateKeyPath)"])
+                phase = .keyFile(privateKeyPath)
+            case .agent(let identity):
+                // A host that refuses the configured identity is an error, not a reason to fall back.
+                let rc = libssh2_agent_userauth(agent, credentials.user, identity)
+                if rc == LibSSH2.again { return nil }
+                release()
+                guard rc == 0 else {
+                    throw .authenticationFailed(host: hostName, user: credentials.user,
+                                                reason: "the host refused the agent identity: \(LibSSH2.lastError(session))")
+                }
+                return .agent
+            case .keyFile(let privateKeyPath):
+                let rc = cssh_userauth_publickey_fromfile(session, credentials.user, credentials.publicKeyPath, privateKeyPath)
+                if rc == LibSSH2.again { return nil }
+                if rc != 0 {
+                    throw .authenticationFailed(host: hostName, user: credentials.user, reason: LibSSH2.lastError(session))
+                }
+                return .keyFile
+            }
+        }
+    }
 
-    /// Offers the agent identity whose public key is the configured one, and no other. A host that refuses
-    /// that identity is an error, not a reason to fall back.
-    private func authenticateWithAgent(socketPath: String) throws(SSHError) -> AgentOutcome {
-        guard let agent = libssh2_agent_init(session) else { return .identityUnavailable("libssh2_agent_init failed") }
-        defer {
-            libssh2_agent_disconnect(agent)
-            libssh2_agent_free(agent)
-        }
+    /// Disconnects from the agent, if connected. The connection calls it before freeing the session.
+    func release() {
+        guard let agent else { return }
+        libssh2_agent_disconnect(agent)
+        libssh2_agent_free(agent)
+        self.agent = nil
+    }
+
+    /// Why the agent cannot be used (the key file may).
+    private struct AgentUnavailable: Error { let text: String }
+
+    /// Connects to the agent (a local socket: quick) and finds the configured identity in it.
+    private func connectAgent(socketPath: String) -> Result<UnsafeMutablePointer<libssh2_agent_publickey>, AgentUnavailable> {
+        guard let agent = libssh2_agent_init(session) else { return .failure(.init(text: "libssh2_agent_init failed")) }
+        self.agent = agent
         libssh2_agent_set_identity_path(agent, socketPath)
-        guard libssh2_agent_connect(agent) == 0 else { return .identityUnavailable("cannot connect to \(socketPath)") }
-        guard libssh2_agent_list_identities(agent) == 0 else { return .identityUnavailable("cannot list agent identities") }
+        guard libssh2_agent_connect(agent) == 0 else { return .failure(.init(text: "cannot connect to \(socketPath)")) }
+        guard libssh2_agent_list_identities(agent) == 0 else { return .failure(.init(text: "cannot list agent identities")) }
         guard let identity = configuredIdentity(in: agent) else {
-            return .identityUnavailable("the agent does not hold \(credentials.publicKeyPath)")
+            return .failure(.init(text: "the agent does not hold \(credentials.publicKeyPath)"))
         }
-        var rc: Int32
-        repeat {
-            rc = libssh2_agent_userauth(agent, credentials.user, identity)
-            if rc == LibSSH2.again { try waitForSocket() }
-        } while rc == LibSSH2.again
-        guard rc == 0 else {
-            throw .authenticationFailed(host: hostName, user: credentials.user,
-                                        reason: "the host refused the agent identity: \(LibSSH2.lastError(session))")
-        }
-        return .authenticated
+        return .success(identity)
     }
 
     /// The agent's identity whose key blob equals the configured public key, if the agent holds it.
@@ -83,21 +119,6 @@ struct SSHAuthenticator {
             let blob = [UInt8](UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
             if blob == wanted { return identity }
             previous = identity
-        }
-    }
-
-    /// Authenticates with the private key file, which libssh2 reads into this process's memory (hence the
-    /// warning: an agent keeps the key out of the server).
-    private func authenticateWithKeyFile(privateKeyPath: String) throws(SSHError) {
-        logger.warning("reduced security: private key read from a file into process memory; load it into ssh-agent instead",
-                       metadata: ["host": "\(hostName)", "user": "\(credentials.user)", "key": "\(privateKeyPath)"])
-        var rc: Int32
-        repeat {
-            rc = cssh_userauth_publickey_fromfile(session, credentials.user, credentials.publicKeyPath, privateKeyPath)
-            if rc == LibSSH2.again { try waitForSocket() }
-        } while rc == LibSSH2.again
-        if rc != 0 {
-            throw .authenticationFailed(host: hostName, user: credentials.user, reason: LibSSH2.lastError(session))
         }
     }
 }

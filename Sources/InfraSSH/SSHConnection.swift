@@ -4,16 +4,15 @@ import Glibc
 import InfraDomain
 import Logging
 
-/// One authenticated SSH session to one host as one account, owned by a thread of its own.
+/// One authenticated SSH session to one host as one account, driven by one ``SSHEventLoop``.
 ///
-/// libssh2 handles are not thread-safe and its calls must never run on Swift's cooperative pool (two
-/// threads here: one blocked poll would stall every task). So each connection runs a small event loop
-/// on a dedicated thread: it takes jobs from an inbox, advances every channel without blocking, and
-/// `poll()`s the socket, an eventfd (new work) and the nearest deadline. Callers only ever touch the
-/// inbox, under a lock.
+/// The session is a state machine: connect, handshake, host key check, authenticate, run commands, say
+/// goodbye, release. Its loop's thread alone calls ``advance(revents:)``, which goes as far as it can
+/// without blocking and says what to wait for next. Callers only ever touch the inbox and the flags, under
+/// a lock, and wake the loop.
 ///
-/// This type owns the session's lifecycle (connect, handshake, run commands, close, tear down); it asks
-/// ``SSHHostKeyCheck`` whether the host is the pinned one and ``SSHAuthenticator`` to prove who we are.
+/// This type owns the session's lifecycle; it asks ``SSHHostKeyCheck`` whether the host is the pinned one
+/// and ``SSHAuthenticator`` to prove who we are.
 final class SSHConnection: @unchecked Sendable {
     /// Where and as whom to connect.
     struct Target: Sendable {
@@ -25,51 +24,82 @@ final class SSHConnection: @unchecked Sendable {
 
     let target: Target
     let logger: Logger
-    /// How this session authenticated (for tests and `doctor`).
+    private let loop: SSHEventLoop
+    /// How this session authenticated (for tests and `doctor`); set before ``open(deadline:)`` returns.
     private(set) var authenticatedWith: SSHAuthenticator.Method = .none
 
     // Shared with callers, under `lock`.
     private let lock = NSLock()
     private var inbox: [ChannelTask.Job] = []
+    private var called = false
     private var accepting = false
     private var stopRequested = false
     private var abortRequested = false
+    private var abortReason = ""
     private var terminated = false
     private var terminationWaiters: [CheckedContinuation<Void, Never>] = []
 
-    // Owned by the connection thread.
+    // Owned by the loop's thread (and by `open` before the loop adopts the session).
+    private enum Phase {
+        case connectNext
+        case connecting(Int32)
+        case handshaking
+        case authenticating(SSHAuthenticator)
+        case running
+        case goodbye(until: ContinuousClock.Instant)
+    }
+    private var phase = Phase.connectNext
+    private var addresses: [SocketConnector.Address] = []
+    private var nextAddress = 0
+    private var openDeadline = ContinuousClock.now
+    private var ready: CheckedContinuation<Void, any Error>?
+    private var hostKeyCheck: SSHHostKeyCheck
     private var session: OpaquePointer?
     private var socket: Int32 = -1
-    private let wakeFD: Int32
     private var tasks: [ChannelTask] = []
     private var hasAbandonedChannel = false
+    private var lastActivity = ContinuousClock.now
+    private var draining = false
+    /// Bytes that arrived while no channel was open (a late window adjust, say): libssh2 reads them with the
+    /// next channel. Until then the socket is not watched, so poll does not spin on it.
+    private var inboundPending = false
 
-    /// A session that is not started yet; ``open(deadline:)`` starts it.
-    init(target: Target, logger: Logger) {
+    /// A session that is not started yet; ``open(deadline:)`` hands it to `loop`.
+    init(target: Target, loop: SSHEventLoop, logger: Logger) {
         self.target = target
+        self.loop = loop
         self.logger = logger
-        self.wakeFD = cssh_wake_fd()
+        self.hostKeyCheck = SSHHostKeyCheck(host: target.host, verifier: target.verifier)
     }
 
-    /// Starts the session's thread, which connects, verifies the host key and authenticates, all before
-    /// `deadline`. When this throws, the thread has already released everything it held.
+    /// Connects, verifies the host key and authenticates, all before `deadline`. When this throws, the
+    /// session has already released everything it held.
     func open(deadline: ContinuousClock.Instant) async throws {
-        guard SSHRuntime.threadWillStart() else {
-            lock.withLock { terminated = true }
-            Glibc.close(wakeFD)
-            throw SSHError.connectionLost(host: target.host.name, reason: "the SSH runtime is shut down", commandSent: false)
-        }
-        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { [self] in
-                threadMain(deadline: deadline, ready: ready)
-                SSHRuntime.threadDidFinish()
+        let host = target.host
+        do {
+            addresses = try await SocketConnector.resolve(address: host.address, port: host.port)
+        } catch {
+            markTerminated()
+            switch error {
+            case .failed(let reason):
+                throw SSHError.connectFailed(host: hostName, endpoint: endpoint, reason: reason)
+            case .timedOut:
+                throw SSHError.timeout(host: hostName, phase: "resolving \(host.address)", limit: target.options.connectTimeout,
+                                       commandSent: false)
             }
-            thread.name = "ssh \(target.host.name)/\(target.credentials.user)"
-            thread.start()
+        }
+        openDeadline = deadline
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            self.ready = ready
+            if !loop.adopt(self) {
+                self.ready = nil
+                markTerminated()
+                ready.resume(throwing: SSHError.connectionLost(host: hostName, reason: "the SSH runtime is shut down", commandSent: false))
+            }
         }
     }
 
-    /// True once the session's thread has released everything.
+    /// True once the session has released everything.
     var isTerminated: Bool { lock.withLock { terminated } }
 
     /// True while the session takes new commands.
@@ -84,10 +114,12 @@ final class SSHConnection: @unchecked Sendable {
             let taken: Bool = lock.withLock {
                 guard accepting else { return false }
                 inbox.append(job)
-                wake()
+                called = true
                 return true
             }
-            if !taken {
+            if taken {
+                loop.wake()
+            } else {
                 continuation.resume(throwing: SSHError.connectionLost(host: target.host.name, reason: "session closed",
                                                                       commandSent: false))
             }
@@ -99,8 +131,9 @@ final class SSHConnection: @unchecked Sendable {
         lock.withLock {
             accepting = false
             stopRequested = true
-            wake()
+            called = true
         }
+        loop.wake()
     }
 
     /// Asks the session to give up at once: a handshake in progress fails, running commands fail with
@@ -112,13 +145,12 @@ final class SSHConnection: @unchecked Sendable {
             stopRequested = true
             abortRequested = true
             abortReason = reason
-            wake()
+            called = true
         }
+        loop.wake()
     }
 
-    private var abortReason = ""
-
-    /// Waits until the session's thread has released every resource.
+    /// Waits until the session has released every resource.
     func waitUntilClosed() async {
         await withCheckedContinuation { continuation in
             let done: Bool = lock.withLock {
@@ -130,102 +162,139 @@ final class SSHConnection: @unchecked Sendable {
         }
     }
 
-    /// Must be called with `lock` held.
-    private func wake() {
-        guard !terminated else { return }
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
-    }
-
-    // MARK: - Thread
-
-    private func threadMain(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>) {
-        do {
-            try establish(deadline: deadline)
-            let aborted = lock.withLock { () -> Bool in
-                if !abortRequested { accepting = true }
-                return abortRequested
-            }
-            if aborted { throw SSHError.connectionLost(host: hostName, reason: abortText, commandSent: false) }
-            ready.resume()
-            runLoop()
-            teardown()
-        } catch {
-            // Release everything before the caller hears of the failure: a command that returns on this
-            // error may end the process, and nothing may still be inside libssh2 then.
-            hasAbandonedChannel = hasAbandonedChannel || lock.withLock { abortRequested }
-            teardown()
-            ready.resume(throwing: error)
+    /// True once after a caller handed the session work or asked it to stop (the loop's thread asks).
+    func takeCall() -> Bool {
+        lock.withLock {
+            defer { called = false }
+            return called
         }
     }
-
-    private var abortText: String { lock.withLock { abortReason.isEmpty ? "session aborted" : abortReason } }
 
     private var hostName: String { target.host.name }
+    private var endpoint: String { "\(target.host.address):\(target.host.port)" }
+    private var abortText: String { lock.withLock { abortReason.isEmpty ? "session aborted" : abortReason } }
 
-    /// Connects, handshakes, checks the host key and authenticates, all before `deadline`. Whatever it
-    /// allocated before a failure is left in `session` and `socket` for ``teardown()``.
-    private func establish(deadline: ContinuousClock.Instant) throws(SSHError) {
-        let host = target.host
-        let endpoint = "\(host.address):\(host.port)"
-        do {
-            socket = try SocketConnector.connect(address: host.address, port: host.port, deadline: deadline)
-        } catch {
-            switch error {
-            case .timedOut:
-                throw .timeout(host: hostName, phase: "TCP connect to \(endpoint)", limit: target.options.connectTimeout, commandSent: false)
-            case .failed(let reason):
-                throw .connectFailed(host: hostName, endpoint: endpoint, reason: reason)
+    // MARK: - The loop's side
+
+    /// Advances the session as far as it can without blocking; only the owning loop's thread calls it.
+    /// `revents` is what the last poll reported for the socket this session asked to watch.
+    func advance(revents: Int16) -> SSHEventLoop.Advance {
+        switch phase {
+        case .connectNext, .connecting, .handshaking, .authenticating:
+            do {
+                return try establish(revents: revents)
+            } catch {
+                // Release everything before the caller hears of the failure: a command that returns on this
+                // error may end the process, and nothing may still be inside libssh2 then.
+                hasAbandonedChannel = hasAbandonedChannel || lock.withLock { abortRequested }
+                teardown()
+                ready?.resume(throwing: error)
+                ready = nil
+                return .finished
             }
-        }
-        guard let session = cssh_session_init() else {
-            throw .handshakeFailed(host: hostName, reason: "libssh2 could not allocate a session", retryable: false)
-        }
-        self.session = session
-        libssh2_session_set_blocking(session, 0)
-
-        let hostKeyCheck = SSHHostKeyCheck(host: host, verifier: target.verifier)
-        hostKeyCheck.offerPinnedKeyTypes(on: session)
-        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX,
-            "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
-            + "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256")
-
-        var rc: Int32
-        repeat {
-            rc = libssh2_session_handshake(session, socket)
-            if rc == LibSSH2.again { try wait(until: deadline, phase: "SSH handshake") }
-        } while rc == LibSSH2.again
-        if rc != 0 {
-            // sshd's MaxStartups drops excess unauthenticated connections at random: "failed getting banner".
-            let retryable = rc == Int32(LIBSSH2_ERROR_SOCKET_RECV) || rc == Int32(LIBSSH2_ERROR_BANNER_RECV)
-                || rc == Int32(LIBSSH2_ERROR_SOCKET_DISCONNECT)
-            throw .handshakeFailed(host: hostName, reason: LibSSH2.lastError(session), retryable: retryable)
-        }
-        try hostKeyCheck.verifyPresentedKey(of: session)
-        let authenticator = SSHAuthenticator(session: session, credentials: target.credentials, hostName: hostName, logger: logger,
-                                             waitForSocket: { () throws(SSHError) in try self.wait(until: deadline, phase: "authentication") })
-        authenticatedWith = try authenticator.authenticate()
-        if target.options.keepaliveSeconds > 0 {
-            libssh2_keepalive_config(session, 0, UInt32(target.options.keepaliveSeconds))
+        case .running:
+            return serve(revents: revents)
+        case .goodbye(let until):
+            return sayGoodbye(until: until)
         }
     }
 
-    /// Waits until the socket is ready in the direction libssh2 is blocked on, or throws at the deadline.
-    private func wait(until deadline: ContinuousClock.Instant, phase: String) throws(SSHError) {
-        let timeout = Deadline.milliseconds(until: deadline)
-        if timeout <= 0 {
-            throw .timeout(host: hostName, phase: phase, limit: target.options.connectTimeout, commandSent: false)
-        }
+    /// Connects, handshakes, checks the host key and authenticates, before the open deadline. Whatever it
+    /// allocated before a failure is left in `session` and `socket` for ``teardown()``.
+    private func establish(revents: Int16) throws(SSHError) -> SSHEventLoop.Advance {
         if lock.withLock({ abortRequested }) {
             throw .connectionLost(host: hostName, reason: abortText, commandSent: false)
         }
-        var fds = [pollfd(fd: socket, events: directions(), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-        _ = cssh_set_tcp_quickack(socket)
-        _ = poll(&fds, 2, timeout)
-        if fds[1].revents != 0 {
-            var counter: UInt64 = 0
-            _ = Glibc.read(wakeFD, &counter, 8)
+        while true {
+            if ContinuousClock.now >= openDeadline {
+                let step = switch phase {
+                case .connectNext, .connecting: "TCP connect to \(endpoint)"
+                case .handshaking: "SSH handshake"
+                default: "authentication"
+                }
+                throw .timeout(host: hostName, phase: step, limit: target.options.connectTimeout, commandSent: false)
+            }
+            switch phase {
+            case .connectNext:
+                guard nextAddress < addresses.count else {
+                    throw .connectFailed(host: hostName, endpoint: endpoint, reason: "no address of \(target.host.address) accepted the connection")
+                }
+                let address = addresses[nextAddress]
+                nextAddress += 1
+                do {
+                    phase = .connecting(try SocketConnector.begin(address))
+                } catch {
+                    if nextAddress >= addresses.count, case .failed(let reason) = error {
+                        throw .connectFailed(host: hostName, endpoint: endpoint, reason: reason)
+                    }
+                    continue
+                }
+                return wait(for: Int16(POLLOUT), on: socketOf(phase))
+            case .connecting(let fd):
+                if revents == 0 { return wait(for: Int16(POLLOUT), on: fd) }
+                do {
+                    try SocketConnector.finish(fd)
+                } catch {
+                    phase = .connectNext
+                    if nextAddress >= addresses.count, case .failed(let reason) = error {
+                        throw .connectFailed(host: hostName, endpoint: endpoint, reason: reason)
+                    }
+                    continue
+                }
+                socket = fd
+                phase = .handshaking   // the socket is `socket`'s now: teardown closes it once
+                guard let session = cssh_session_init() else {
+                    throw .handshakeFailed(host: hostName, reason: "libssh2 could not allocate a session", retryable: false)
+                }
+                self.session = session
+                libssh2_session_set_blocking(session, 0)
+                hostKeyCheck.offerPinnedKeyTypes(on: session)
+                _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX,
+                    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
+                    + "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256")
+            case .handshaking:
+                guard let session else { return .finished }
+                let rc = libssh2_session_handshake(session, socket)
+                if rc == LibSSH2.again { return wait(for: directions(), on: socket) }
+                if rc != 0 {
+                    // sshd's MaxStartups drops excess unauthenticated connections at random: "failed getting banner".
+                    let retryable = rc == Int32(LIBSSH2_ERROR_SOCKET_RECV) || rc == Int32(LIBSSH2_ERROR_BANNER_RECV)
+                        || rc == Int32(LIBSSH2_ERROR_SOCKET_DISCONNECT)
+                    throw .handshakeFailed(host: hostName, reason: LibSSH2.lastError(session), retryable: retryable)
+                }
+                try hostKeyCheck.verifyPresentedKey(of: session)
+                phase = .authenticating(SSHAuthenticator(session: session, credentials: target.credentials,
+                                                         hostName: hostName, logger: logger))
+            case .authenticating(let authenticator):
+                guard let method = try authenticator.step() else { return wait(for: directions(), on: socket) }
+                authenticatedWith = method
+                if target.options.keepaliveSeconds > 0, let session {
+                    libssh2_keepalive_config(session, 0, UInt32(target.options.keepaliveSeconds))
+                }
+                let aborted = lock.withLock { () -> Bool in
+                    if !abortRequested { accepting = true }
+                    return abortRequested
+                }
+                if aborted { throw .connectionLost(host: hostName, reason: abortText, commandSent: false) }
+                phase = .running
+                lastActivity = .now
+                ready?.resume()
+                ready = nil
+                return serve(revents: 0)
+            case .running, .goodbye:
+                return .finished
+            }
         }
+    }
+
+    private func socketOf(_ phase: Phase) -> Int32 {
+        if case .connecting(let fd) = phase { return fd }
+        return socket
+    }
+
+    /// Waits for `events` on `fd` until the open deadline.
+    private func wait(for events: Int16, on fd: Int32) -> SSHEventLoop.Advance {
+        .waiting(.init(fd: fd, events: events, wakeAt: openDeadline, awaitingReply: true))
     }
 
     private func directions() -> Int16 {
@@ -237,16 +306,24 @@ final class SSHConnection: @unchecked Sendable {
         return events == 0 ? Int16(POLLIN) : events
     }
 
-    // MARK: - Event loop
+    // MARK: - Running commands
 
-    private func runLoop() {
-        guard let session else { return }
-        var lastActivity = ContinuousClock.now
-        var draining = false
-        // Bytes that arrived while no channel was open (a late window adjust, say): libssh2 reads them with
-        // the next channel. Until then the socket is not watched, so poll does not spin on it.
-        var inboundPending = false
-        loop: while true {
+    /// One turn of an open session: takes new commands, advances every channel, keeps the session alive,
+    /// and closes it when asked, idle too long, or broken.
+    private func serve(revents: Int16) -> SSHEventLoop.Advance {
+        guard let session else { return beginClose() }
+        if tasks.isEmpty && !inboundPending && revents != 0 {
+            // An idle session: EOF means sshd is gone. Data is left for the next channel to read.
+            var byte: UInt8 = 0
+            let n = recv(socket, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                logger.debug("pooled session closed by the host", metadata: ["host": "\(hostName)"])
+                hasAbandonedChannel = true   // no clean goodbye on a dead socket
+                return beginClose()
+            }
+            if n > 0 { inboundPending = true }
+        }
+        while true {
             let (newJobs, stop, abort) = lock.withLock { () -> ([ChannelTask.Job], Bool, Bool) in
                 defer { inbox.removeAll() }
                 return (inbox, stopRequested, abortRequested)
@@ -257,7 +334,7 @@ final class SSHConnection: @unchecked Sendable {
                 if !tasks.isEmpty { hasAbandonedChannel = true }
                 fail(tasks, reason: abortText)
                 tasks.removeAll()
-                break loop
+                return beginClose()
             }
             if !tasks.isEmpty { inboundPending = false }
             if stop { draining = true }
@@ -285,61 +362,42 @@ final class SSHConnection: @unchecked Sendable {
             if broken {
                 fail(tasks, reason: "the session broke: \(LibSSH2.lastError(session))")
                 tasks.removeAll()
-                break loop
+                return beginClose()
             }
-            if !tasks.isEmpty { lastActivity = .now }
-            if draining || tasks.isEmpty && lastActivity.duration(to: .now) >= target.options.idleTimeout {
+            let now = ContinuousClock.now
+            if !tasks.isEmpty { lastActivity = now }
+            if draining || tasks.isEmpty && lastActivity.duration(to: now) >= target.options.idleTimeout {
                 lock.withLock { accepting = false }
-                if tasks.isEmpty && lock.withLock({ inbox.isEmpty }) { break loop }
-                if tasks.isEmpty {  // jobs that slipped in before accepting went false
-                    continue loop
-                }
+                if tasks.isEmpty && lock.withLock({ inbox.isEmpty }) { return beginClose() }
+                if tasks.isEmpty { continue }   // jobs that slipped in before accepting went false
             }
-            var keepaliveMs: Int32 = 60_000
+            var wakeAt = now + .seconds(60)
             if target.options.keepaliveSeconds > 0 {
                 var next: Int32 = 0
                 let rc = libssh2_keepalive_send(session, &next)
                 if rc < 0 && rc != LibSSH2.again {
                     fail(tasks, reason: "keepalive failed: \(LibSSH2.lastError(session))")
                     tasks.removeAll()
-                    break loop
+                    return beginClose()
                 }
-                keepaliveMs = max(1000, next * 1000)
+                wakeAt = now + .seconds(Int(max(1, next)))
             }
-            if progressed { continue loop }
-
-            var timeout = keepaliveMs
-            for task in tasks { timeout = min(timeout, Deadline.milliseconds(until: task.job.deadline)) }
+            // More may be ready at once: come back after the other sessions of this loop had their turn.
+            if progressed { wakeAt = now }
+            for task in tasks { wakeAt = min(wakeAt, task.job.deadline) }
             if tasks.isEmpty {
-                timeout = min(timeout, Deadline.milliseconds(until: lastActivity + target.options.idleTimeout))
+                wakeAt = min(wakeAt, lastActivity + target.options.idleTimeout)
             } else {
                 // While commands run, look again at least every 100 ms: a wake-up libssh2 did not ask for (a
                 // window adjust that came while it reported itself blocked on sending) then costs 100 ms, not
                 // the keepalive interval. Seen under load: stdin writes stalled until their deadline.
-                timeout = min(timeout, 100)
+                wakeAt = min(wakeAt, now + .milliseconds(100))
             }
             // Inbound data is always worth a look while commands run; libssh2 reads it on the next step.
-            var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: inboundPending ? -1 : socket, events: tasks.isEmpty ? Int16(POLLIN) : directions() | Int16(POLLIN), revents: 0)]
-            _ = cssh_set_tcp_quickack(socket)
-            _ = poll(&fds, 2, timeout)
-            if fds[0].revents != 0 {
-                var counter: UInt64 = 0
-                _ = Glibc.read(wakeFD, &counter, 8)
-            }
-            if tasks.isEmpty && !inboundPending && fds[1].revents != 0 {
-                // An idle session: EOF means sshd is gone. Data is left for the next channel to read.
-                var byte: UInt8 = 0
-                let n = recv(socket, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
-                if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                    logger.debug("pooled session closed by the host", metadata: ["host": "\(hostName)"])
-                    hasAbandonedChannel = true   // no clean goodbye on a dead socket
-                    break loop
-                }
-                if n > 0 { inboundPending = true }
-            }
+            return .waiting(.init(fd: inboundPending ? -1 : socket,
+                                  events: tasks.isEmpty ? Int16(POLLIN) : directions() | Int16(POLLIN),
+                                  wakeAt: wakeAt, awaitingReply: !tasks.isEmpty))
         }
-        lock.withLock { accepting = false }
     }
 
     private func fail(_ tasks: [ChannelTask], reason: String) {
@@ -349,6 +407,30 @@ final class SSHConnection: @unchecked Sendable {
         }
     }
 
+    // MARK: - Closing
+
+    /// Stops taking commands and says goodbye to the host (at most 200 ms), unless a channel was abandoned
+    /// or the socket is dead: then it closes at once.
+    private func beginClose() -> SSHEventLoop.Advance {
+        lock.withLock { accepting = false }
+        if session == nil || hasAbandonedChannel {
+            teardown()
+            return .finished
+        }
+        return sayGoodbye(until: .now + .milliseconds(200))
+    }
+
+    private func sayGoodbye(until: ContinuousClock.Instant) -> SSHEventLoop.Advance {
+        phase = .goodbye(until: until)
+        if let session, ContinuousClock.now < until, cssh_session_disconnect(session, "bye") == LibSSH2.again {
+            return .waiting(.init(fd: socket, events: directions(), wakeAt: min(until, .now + .milliseconds(20)), awaitingReply: false))
+        }
+        teardown()
+        return .finished
+    }
+
+    /// Fails what is still queued, frees the session and closes the socket, then wakes whoever waits for
+    /// the end. After this the session holds nothing.
     private func teardown() {
         let leftovers: [ChannelTask.Job] = lock.withLock {
             accepting = false
@@ -358,14 +440,9 @@ final class SSHConnection: @unchecked Sendable {
         for job in leftovers {
             job.continuation.resume(throwing: SSHError.connectionLost(host: hostName, reason: "session closed", commandSent: false))
         }
+        if case .authenticating(let authenticator) = phase { authenticator.release() }
+        if case .connecting(let fd) = phase { Glibc.close(fd) }
         if let session {
-            if !hasAbandonedChannel {
-                let goodbye = ContinuousClock.now + .milliseconds(200)
-                while cssh_session_disconnect(session, "bye") == LibSSH2.again && ContinuousClock.now < goodbye {
-                    var pfd = pollfd(fd: socket, events: directions(), revents: 0)
-                    _ = poll(&pfd, 1, 20)
-                }
-            }
             // Shut the socket first so freeing abandoned channels cannot wait on the host.
             if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
             var tries = 0
@@ -373,9 +450,14 @@ final class SSHConnection: @unchecked Sendable {
             self.session = nil
         }
         if socket >= 0 { Glibc.close(socket); socket = -1 }
+        phase = .connectNext
+        markTerminated()
+    }
+
+    private func markTerminated() {
         let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
             terminated = true
-            Glibc.close(wakeFD)
+            accepting = false
             defer { terminationWaiters.removeAll() }
             return terminationWaiters
         }

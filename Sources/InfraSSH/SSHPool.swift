@@ -30,6 +30,8 @@ public actor SSHPool {
     public let options: SSHPoolOptions
     private let verifier: HostKeyVerifier
     private let logger: Logger
+    /// The I/O threads every session of this pool runs on.
+    private let loops: SSHEventLoopGroup
     private var slots: [Key: [Slot]] = [:]
     private var opening: [Key: Int] = [:]
     /// What a waiting call waits for: a free channel to a host as an account, or a handshake slot of an endpoint.
@@ -39,7 +41,7 @@ public actor SSHPool {
     }
     private var waiters: [Queue: [Waiter]] = [:]
     private var handshakes: [String: Int] = [:]
-    /// Every session this pool started, open or still connecting, until its thread has finished.
+    /// Every session this pool started, open or still connecting, until it has released everything.
     private var everOpened: [SSHConnection] = []
     private var isShutDown = false
 
@@ -48,6 +50,7 @@ public actor SSHPool {
         self.options = options
         self.verifier = verifier
         self.logger = logger
+        self.loops = SSHEventLoopGroup(count: options.ioThreads)
     }
 
     /// Runs `body` with a new pool and shuts the pool down (bounded) before returning or throwing.
@@ -105,12 +108,15 @@ public actor SSHPool {
         (slots.values.reduce(0) { $0 + $1.filter { $0.connection.isAccepting }.count }, handshakes.values.reduce(0, +))
     }
 
+    /// SSH I/O threads of this pool alive now (at most `options.ioThreads`; none while no session is open).
+    public var ioThreadsRunning: Int { loops.runningThreads }
+
     /// How the most recent open session to this host as this user authenticated (`agent`/`key-file`).
     public func authenticationMethod(host: String, user: String) -> String? {
         slots[Key(host: host, user: user)]?.last?.connection.authenticatedWith.rawValue
     }
 
-    /// Closes every session and waits, at most `bound`, until their threads have released everything.
+    /// Closes every session and waits, at most `bound`, until they have released everything.
     ///
     /// Commands still running get until half of `bound` to finish; then they fail ("the SSH pool is shut
     /// down") and their sessions close without waiting for the host. Calls waiting for a channel or a
@@ -249,11 +255,11 @@ public actor SSHPool {
             try await acquireHandshake(endpoint, host: host.name, deadline: deadline)
             let connectDeadline = min(deadline, ContinuousClock.now + options.connectTimeout)
             let connection = SSHConnection(target: .init(host: host, credentials: credentials, verifier: verifier, options: options),
-                                           logger: logger)
+                                           loop: loops.next(), logger: logger)
             everOpened.removeAll { $0.isTerminated }
             everOpened.append(connection)
             do {
-                // Whatever `open` throws, its thread has released everything, and the handshake slot is given back.
+                // Whatever `open` throws, the session has released everything, and the handshake slot is given back.
                 defer { releaseHandshake(endpoint) }
                 try await connection.open(deadline: connectDeadline)
             } catch let error as SSHError {

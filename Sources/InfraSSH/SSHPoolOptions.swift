@@ -10,11 +10,14 @@ public struct SSHPoolOptions: Sendable {
     public var maxHandshakesPerHost: Int
     public var maxSessionsPerHost: Int
     public var maxChannelsPerSession: Int
+    /// SSH I/O threads that carry every session of the pool, whatever the number of hosts.
+    public var ioThreads: Int
 
     /// Creates options from explicit values.
     public init(connectTimeout: Duration = .seconds(5), commandTimeout: Duration = .seconds(30),
                 maxOutputBytes: Int = 1 << 20, idleTimeout: Duration = .seconds(300), keepaliveSeconds: Int = 30,
-                maxHandshakesPerHost: Int = 4, maxSessionsPerHost: Int = 4, maxChannelsPerSession: Int = 8) {
+                maxHandshakesPerHost: Int = 4, maxSessionsPerHost: Int = 4, maxChannelsPerSession: Int = 8,
+                ioThreads: Int = 2) {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.maxOutputBytes = maxOutputBytes
@@ -23,6 +26,7 @@ public struct SSHPoolOptions: Sendable {
         self.maxHandshakesPerHost = maxHandshakesPerHost
         self.maxSessionsPerHost = maxSessionsPerHost
         self.maxChannelsPerSession = maxChannelsPerSession
+        self.ioThreads = ioThreads
     }
 
     /// Takes the pool limits from the validated settings.
@@ -30,6 +34,7 @@ public struct SSHPoolOptions: Sendable {
         self.init(connectTimeout: settings.connectTimeout, commandTimeout: settings.commandTimeout,
                   maxOutputBytes: settings.maxOutputBytes, idleTimeout: settings.poolIdleTimeout,
                   keepaliveSeconds: settings.keepaliveSeconds, maxHandshakesPerHost: settings.maxHandshakesPerHost,
-                  maxSessionsPerHost: settings.maxSessionsPerHost, maxChannelsPerSession: settings.maxChannelsPerSession)
+                  maxSessionsPerHost: settings.maxSessionsPerHost, maxChannelsPerSession: settings.maxChannelsPerSession,
+                  ioThreads: settings.sshIOThreads)
     }
 }

@@ -16,7 +16,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
         subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
-    /// time it returns or throws; `InfraComposition.endProcess` then waits for the last session thread
+    /// time it returns or throws; `InfraComposition.endProcess` then waits for the last SSH I/O thread
     /// and releases libssh2, and only after that does the process exit (see docs/ARCHITECTURE.md).
     static func main() async {
         var failure: (any Error)?

@@ -86,11 +86,11 @@ public enum InfraComposition {
             databasePath: settings.databasePath)
     }
 
-    /// Ends the process in order, after every SSH pool was shut down: waits for the last session thread and
+    /// Ends the process in order, after every SSH pool was shut down: waits for the last SSH I/O thread and
     /// releases libssh2 (bounded), then exits with `status` (see docs/ARCHITECTURE.md).
     public static func endProcess(status: Int32) async -> Never {
         if await !SSHRuntime.finish(within: .seconds(2)) {
-            FileHandle.standardError.write(Data("warning: \(SSHRuntime.liveSessionThreads) SSH session thread(s) still closing; exiting without library cleanup\n".utf8))
+            FileHandle.standardError.write(Data("warning: \(SSHRuntime.liveIOThreads) SSH I/O thread(s) still closing; exiting without library cleanup\n".utf8))
         }
         SSHRuntime.endProcess(status: status)
     }
