@@ -68,10 +68,11 @@ final class SSHEventLoop: @unchecked Sendable {
                 guard SSHRuntime.threadWillStart() else { return false }
                 threadRunning = true
                 let thread = Thread { [self] in
+                    // Named from inside: `ps -L`, /proc/PID/task/*/comm and the benches count I/O threads by it.
+                    Thread.current.name = name
                     run()
                     SSHRuntime.threadDidFinish()
                 }
-                thread.name = name
                 thread.start()
             }
             arriving.append(connection)
