@@ -154,15 +154,12 @@ public struct ApprovalStatement: Sendable, Equatable {
 
     /// A time as statements write it: `YYYY-MM-DDTHH:MM:SSZ`.
     public static func utc(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        UTCTime.text(date)
     }
 
     static func date(_ text: String) -> Date? {
         guard text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/) != nil else { return nil }
-        return ISO8601DateFormatter().date(from: text)
+        return UTCTime.date(text)
     }
 }
 

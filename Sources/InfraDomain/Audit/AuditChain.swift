@@ -64,16 +64,12 @@ public enum AuditChain {
 
     /// The row's time as stored: ISO 8601 UTC with milliseconds.
     public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        UTCTime.text(date, milliseconds: true)
     }
 
     /// A stored time read back (nil when it is not in the stored form).
     public static func date(_ timestamp: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: timestamp)
+        UTCTime.date(timestamp)
     }
 
     /// The canonical bytes of a record: every field length-prefixed, in a fixed order, then the previous hash.

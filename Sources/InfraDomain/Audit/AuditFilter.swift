@@ -34,6 +34,6 @@ public struct AuditFilter: Sendable, Equatable {
     /// or its end when `end`) or a full ISO 8601 time; nil when `text` is neither.
     public static func timeBound(_ text: String, end: Bool = false) -> String? {
         if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return text + (end ? "T23:59:59.999Z" : "T00:00:00.000Z") }
-        return ISO8601DateFormatter().date(from: text).map(AuditChain.timestamp)
+        return UTCTime.date(text).map(AuditChain.timestamp)
     }
 }

@@ -51,7 +51,6 @@ extension MCPServer {
     /// A proposal as the AI sees it (the stored record), with the next step spelled out.
     func view(_ review: ProposalReview) -> Value {
         let record = review.record
-        let iso = ISO8601DateFormatter()
         var fields: [String: Value] = [
             "id": .string(record.id), "action": .string(record.action), "host": .string(record.host),
             "parameters": .object(record.parameters.mapValues { .string($0) }), "impact": .string(record.impact),
@@ -59,22 +58,22 @@ extension MCPServer {
             "proposer": .string(record.proposer), "command": .array(record.command.map { .string($0) }),
             "runsAs": .string(review.runsAs(runner: services.workflow.runnerUser)),
             "verification": .string(record.verification.isEmpty ? "none" : record.verification.joined(separator: " ")),
-            "createdAt": .string(iso.string(from: record.createdAt)), "expiresAt": .string(iso.string(from: record.expiresAt)),
+            "createdAt": .string(UTCTime.text(record.createdAt)), "expiresAt": .string(UTCTime.text(record.expiresAt)),
             "approvals": .int(record.approvals), "requiredApprovals": .int(record.requiredApprovals),
             "decisions": .array(record.decisions.map {
                 .object(["approver": .string($0.approver), "approves": .bool($0.approves), "reason": .string($0.reason),
-                         "at": .string(iso.string(from: $0.at))])
+                         "at": .string(UTCTime.text($0.at))])
             }),
             "transitions": .array(record.transitions.map {
                 .object(["from": .string($0.from?.rawValue ?? "-"), "to": .string($0.to.rawValue), "actor": .string($0.actor),
-                         "reason": .string($0.reason), "at": .string(iso.string(from: $0.at))])
+                         "reason": .string($0.reason), "at": .string(UTCTime.text($0.at))])
             }),
             "nextStep": .string(review.nextStep),
         ]
-        if let expires = record.approvalExpiresAt { fields["approvalExpiresAt"] = .string(iso.string(from: expires)) }
+        if let expires = record.approvalExpiresAt { fields["approvalExpiresAt"] = .string(UTCTime.text(expires)) }
         if let run = record.execution {
-            var execution: [String: Value] = ["startedAt": .string(iso.string(from: run.startedAt)), "executor": .string(run.executor)]
-            if let finished = run.finishedAt { execution["finishedAt"] = .string(iso.string(from: finished)) }
+            var execution: [String: Value] = ["startedAt": .string(UTCTime.text(run.startedAt)), "executor": .string(run.executor)]
+            if let finished = run.finishedAt { execution["finishedAt"] = .string(UTCTime.text(finished)) }
             if let code = run.exitCode { execution["exitCode"] = .int(code) }
             if let out = run.stdout { execution["stdout"] = .string(String(out.suffix(4000))) }
             if let err = run.stderr { execution["stderr"] = .string(String(err.suffix(4000))) }

@@ -65,7 +65,7 @@ extension MCPServer {
     static func reachability(_ seen: ReachabilityLog.Observation?) -> Value {
         guard let seen else { return .object(["state": "unknown"]) }
         return .object(["state": .string(seen.reachable ? "reachable" : "unreachable"),
-                        "checkedAt": .string(ISO8601DateFormatter().string(from: seen.at)),
+                        "checkedAt": .string(UTCTime.text(seen.at)),
                         "latencyMs": .int(Int(AuditedExec.milliseconds(seen.latency))), "detail": .string(seen.detail)])
     }
 
