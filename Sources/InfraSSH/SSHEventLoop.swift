@@ -32,6 +32,8 @@ final class SSHEventLoop: @unchecked Sendable {
         let connection: SSHConnection
         var interest: Interest
         var revents: Int16 = 0
+        /// Advanced this turn: it may have sent, which can put the socket back into delayed ACKs.
+        var advanced = true
     }
 
     let name: String
@@ -112,11 +114,13 @@ final class SSHEventLoop: @unchecked Sendable {
             var finished = 0
             while index < entries.count {
                 let entry = entries[index]
+                entries[index].advanced = false
                 if entry.revents != 0 || entry.interest.wakeAt <= now || entry.connection.takeCall() {
                     switch entry.connection.advance(revents: entry.revents) {
                     case .waiting(let interest):
                         entries[index].interest = interest
                         entries[index].revents = 0
+                        entries[index].advanced = true
                     case .finished:
                         entries.remove(at: index)
                         finished += 1
@@ -134,7 +138,7 @@ final class SSHEventLoop: @unchecked Sendable {
             fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
             for entry in entries {
                 timeout = min(timeout, Deadline.milliseconds(until: entry.interest.wakeAt, from: turn))
-                if entry.interest.awaitingReply && entry.interest.fd >= 0 { _ = cssh_set_tcp_quickack(entry.interest.fd) }
+                if entry.advanced && entry.interest.awaitingReply && entry.interest.fd >= 0 { _ = cssh_set_tcp_quickack(entry.interest.fd) }
                 fds.append(pollfd(fd: entry.interest.fd, events: entry.interest.events, revents: 0))
             }
             _ = poll(&fds, nfds_t(fds.count), timeout)
