@@ -111,14 +111,20 @@ cases=()
 # case NAME ACCOUNT SCRIPT ROLE STDIN REQUEST -- BARE...: one row of the table.
 add_case() { cases+=("$*"); }
 components=("$lib/mcp-wrapper" "$lib/pra-exec" "$lib/pra-run" "$lib/target-common.sh" "$lib/pra-catalogue.tsv" /etc/sudoers.d/mcp-linux-infra)
-wrapper=$lib/mcp-wrapper
-[ ! -x "$extra/mcp-wrapper" ] || wrapper=$extra/mcp-wrapper
-add_case memory mcp-reader "$wrapper" --role=reader empty "memory" -- cat -- /proc/meminfo
-add_case version mcp-reader "$wrapper" --role=reader empty "version" -- sha256sum -- "${components[@]}"
-add_case disks mcp-reader "$wrapper" --role=reader empty "disks" -- df -P -B1 -T -x tmpfs -x devtmpfs -x squashfs -x overlay
-add_case unit-status mcp-reader "$wrapper" --role=reader empty "unit-status unit=unbound.service" -- systemctl status --no-pager --lines=0 -- unbound.service
-add_case journal mcp-reader "$wrapper" --role=reader empty "journal unit=unbound.service lines=50" -- journalctl --no-pager --quiet --output=short-iso --lines=50 --unit=unbound.service
-add_case refused mcp-reader "$wrapper" --role=reader empty "memory x=1" -- true
+# reader_cases SUFFIX WRAPPER: the reader's rows, for the installed wrapper and for a compiled prototype.
+reader_cases() {
+  local suffix=$1 wrapper=$2
+  add_case "memory$suffix" mcp-reader "$wrapper" --role=reader empty "memory" -- cat -- /proc/meminfo
+  add_case "version$suffix" mcp-reader "$wrapper" --role=reader empty "version" -- sha256sum -- "${components[@]}"
+  add_case "disks$suffix" mcp-reader "$wrapper" --role=reader empty "disks" -- df -P -B1 -T -x tmpfs -x devtmpfs -x squashfs -x overlay
+  add_case "unit-status$suffix" mcp-reader "$wrapper" --role=reader empty "unit-status unit=unbound.service" -- systemctl status --no-pager --lines=0 -- unbound.service
+  add_case "journal$suffix" mcp-reader "$wrapper" --role=reader empty "journal unit=unbound.service lines=50" -- journalctl --no-pager --quiet --output=short-iso --lines=50 --unit=unbound.service
+  add_case "refused$suffix" mcp-reader "$wrapper" --role=reader empty "memory x=1" -- true
+}
+reader_cases "" "$lib/mcp-wrapper"
+# The compiled prototype (bench/prototype), when wrapper-bench.sh --prototype built one: rows NAME-c, the same
+# requests and bare tools.
+if [ -x "$extra/mcp-wrapper" ]; then reader_cases "-c" "$extra/mcp-wrapper"; fi
 add_case pra-exec-version pra-runner "$lib/pra-exec" --role=runner empty "version" -- sha256sum -- "${components[@]}"
 add_case pra-exec-unsigned pra-runner "$lib/pra-exec" --role=runner empty "restart_unbound id=bench-1" -- true
 add_case pra-run-unsigned root "$lib/pra-run" restart_unbound pra-run.stdin "" -- true
@@ -170,8 +176,7 @@ while read -r name script role input envfile account; do
       if (prev ~ /^\(launch/) start = pt
       flush()
       line = $0; sub(/^\++ [0-9.]+ /, "", line)
-      depth = $1; gsub(/[^+]/, "", depth)
-      prev = (length(depth) > 1 ? "[subshell] " : "") substr(line, 1, 90)
+      prev = substr(line, 1, 100)
       pt = t
     }
     END {

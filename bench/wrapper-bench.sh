@@ -7,17 +7,20 @@
 # SSH_ORIGINAL_COMMAND, SSH_CONNECTION and SSH_CLIENT set, sshd's small environment), and prints medians,
 # overheads against the goal (<= 5 ms) and a per-step breakdown (bash xtrace stamped with $EPOCHREALTIME).
 # Run as root, under the lock every nspawn user takes:
-#   flock /tmp/mcp-nspawn.lock bash bench/wrapper-bench.sh [ITERATIONS]      (default 100)
-# Extra scripts to compare (for example a prototype) can be copied onto the target: WRAPPER_BENCH_EXTRA=DIR
-# copies DIR's files to /run/wrapper-bench/extra on the target (see bench/wrapper-bench-target.sh).
+#   flock /tmp/mcp-nspawn.lock bash bench/wrapper-bench.sh [--prototype] [ITERATIONS]      (default 100)
+# --prototype also builds bench/prototype/mcp-wrapper.c (cc; the target runs the same Debian 12 libc) and
+# times it on the same requests (rows NAME-c). It is never installed by the role.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+prototype=
+if [ "${1-}" = --prototype ]; then prototype=1; shift; fi
 iterations=${1:-100}
 [[ $iterations =~ ^[1-9][0-9]{0,4}$ ]] || { echo "wrapper-bench: ITERATIONS must be a number" >&2; exit 64; }
 [ "$(id -u)" -eq 0 ] || { echo "wrapper-bench: run as root (it boots an nspawn target)" >&2; exit 1; }
 cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
 [ -x "$cache/ansible-venv/bin/ansible-playbook" ] || { echo "wrapper-bench: no Ansible venv: run scripts/install-deps.sh" >&2; exit 1; }
+[ -z "$prototype" ] || command -v cc >/dev/null 2>&1 || { echo "wrapper-bench: --prototype needs a C compiler (apt-get install gcc)" >&2; exit 1; }
 index=${WRAPPER_BENCH_INDEX:-240}
 state=/run/mcp-linux-infra-wrapperbench
 target=$state/target
@@ -72,7 +75,9 @@ root_ssh=(/usr/bin/ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o IdentityA
 bundle=$state/bundle
 install -d -m 0755 "$bundle" "$bundle/extra"
 cp -- bench/wrapper-bench-target.sh "$bundle/"
-if [ -n "${WRAPPER_BENCH_EXTRA-}" ]; then cp -r -- "$WRAPPER_BENCH_EXTRA"/. "$bundle/extra/"; fi
+if [ -n "$prototype" ]; then
+  cc -O2 -Wall -Wextra -Werror -DPREFIX='"/usr/local"' -o "$bundle/extra/mcp-wrapper" bench/prototype/mcp-wrapper.c
+fi
 tar -C "$bundle" -cf - . | "${root_ssh[@]}" \
   "rm -rf /run/wrapper-bench && install -d -m 0755 /run/wrapper-bench && tar -C /run/wrapper-bench -xf - && chmod -R go+rX /run/wrapper-bench"
 "${root_ssh[@]}" "bash /run/wrapper-bench/wrapper-bench-target.sh $iterations"
