@@ -70,12 +70,12 @@ account_name() {
 }
 
 # cpu_count: REPLY = the CPUs this process may run on, as `nproc` counts them (its affinity mask, from
-# Cpus_allowed_list in /proc/self/status); `nproc` itself when that cannot be read.
+# Cpus_allowed_list in /proc/self/status, read whole in one go); `nproc` itself when that cannot be read.
 cpu_count() {
-  local line list range count=0
-  while IFS= read -r line; do
-    case $line in Cpus_allowed_list:*) list=${line#*:} ;; *) continue ;; esac
-    list=${list//[[:space:]]/}
+  local status='' list range count=0
+  IFS= read -r -d '' status 2>/dev/null < /proc/self/status || true
+  if [[ $status =~ (^|$'\n')Cpus_allowed_list:[[:blank:]]*([0-9,-]+)($'\n'|$) ]]; then
+    list=${BASH_REMATCH[2]}
     local IFS=,
     for range in $list; do
       if [[ $range =~ ^([0-9]+)-([0-9]+)$ ]]; then count=$((count + 10#${BASH_REMATCH[2]} - 10#${BASH_REMATCH[1]} + 1))
@@ -83,8 +83,7 @@ cpu_count() {
       else count=0; break
       fi
     done
-    break
-  done 2>/dev/null < /proc/self/status || true
+  fi
   if [ "$count" -gt 0 ]; then REPLY=$count; else REPLY=$(nproc); fi
 }
 
