@@ -121,13 +121,32 @@ reader_cases() {
   add_case "journal$suffix" mcp-reader "$wrapper" --role=reader empty "journal unit=unbound.service lines=50" -- journalctl --no-pager --quiet --output=short-iso --lines=50 --unit=unbound.service
   add_case "refused$suffix" mcp-reader "$wrapper" --role=reader empty "memory x=1" -- true
 }
+# pra_cases SUFFIX LIB: pra-exec's and pra-run's rows.
+pra_cases() {
+  local suffix=$1 dir=$2
+  add_case "pra-exec-version$suffix" pra-runner "$dir/pra-exec" --role=runner empty "version" -- sha256sum -- "${components[@]}"
+  add_case "pra-exec-unsigned$suffix" pra-runner "$dir/pra-exec" --role=runner empty "restart_unbound id=bench-1" -- true
+  add_case "pra-run-unsigned$suffix" root "$dir/pra-run" restart_unbound pra-run.stdin "" -- true
+}
+# baseline: the scripts of another revision (wrapper-bench.sh --baseline REV), installed beside the role's
+# under /opt/mcp-baseline with the same settings and their own request slots: rows NAME-base, timed in the
+# same run as the installed scripts, so both see the same load.
+baseline=/opt/mcp-baseline
+if [ -f "$bench/baseline/mcp-wrapper" ]; then
+  rm -rf -- "$baseline"
+  install -d -m 0755 "$baseline/lib/mcp-linux-infra" "$baseline/etc" "$baseline/var/lib/mcp-linux-infra/slots"
+  for file in mcp-wrapper pra-exec pra-run; do install -m 0755 "$bench/baseline/$file" "$baseline/lib/mcp-linux-infra/$file"; done
+  for file in target-common.sh pra-catalogue.tsv; do install -m 0644 "$bench/baseline/$file" "$baseline/lib/mcp-linux-infra/$file"; done
+  cp -a /usr/local/etc/mcp-linux-infra "$baseline/etc/"
+  for account in mcp-reader pra-runner; do install -d -m 0700 -o "$account" "$baseline/var/lib/mcp-linux-infra/slots/$account"; done
+fi
 reader_cases "" "$lib/mcp-wrapper"
+if [ -d "$baseline" ]; then reader_cases "-base" "$baseline/lib/mcp-linux-infra/mcp-wrapper"; fi
 # The compiled prototype (bench/prototype), when wrapper-bench.sh --prototype built one: rows NAME-c, the same
 # requests and bare tools.
 if [ -x "$extra/mcp-wrapper" ]; then reader_cases "-c" "$extra/mcp-wrapper"; fi
-add_case pra-exec-version pra-runner "$lib/pra-exec" --role=runner empty "version" -- sha256sum -- "${components[@]}"
-add_case pra-exec-unsigned pra-runner "$lib/pra-exec" --role=runner empty "restart_unbound id=bench-1" -- true
-add_case pra-run-unsigned root "$lib/pra-run" restart_unbound pra-run.stdin "" -- true
+pra_cases "" "$lib"
+if [ -d "$baseline" ]; then pra_cases "-base" "$baseline/lib/mcp-linux-infra"; fi
 
 printf '%s\n' "mcp-wrapper overhead on $HOSTNAME ($(nproc) CPUs), medians of $iterations, target-side, as the account:"
 printf '%-18s %10s %10s %10s %6s %6s %5s  %s\n' case wrapper/ms bare/ms overhead procs bare-p rc "goal <= 5 ms"

@@ -7,14 +7,22 @@
 # SSH_ORIGINAL_COMMAND, SSH_CONNECTION and SSH_CLIENT set, sshd's small environment), and prints medians,
 # overheads against the goal (<= 5 ms) and a per-step breakdown (bash xtrace stamped with $EPOCHREALTIME).
 # Run as root, under the lock every nspawn user takes:
-#   flock /tmp/mcp-nspawn.lock bash bench/wrapper-bench.sh [--prototype] [ITERATIONS]      (default 100)
+#   flock /tmp/mcp-nspawn.lock bash bench/wrapper-bench.sh [--prototype] [--baseline REV] [ITERATIONS]   (default 100)
 # --prototype also builds bench/prototype/mcp-wrapper.c (cc; the target runs the same Debian 12 libc) and
 # times it on the same requests (rows NAME-c). It is never installed by the role.
+# --baseline REV also times the target scripts of git revision REV (rows NAME-base), installed beside the
+# role's on the same target and timed in the same run, so before and after see the same load.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-prototype=
-if [ "${1-}" = --prototype ]; then prototype=1; shift; fi
+prototype='' baseline_rev=''
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --prototype) prototype=1; shift ;;
+    --baseline) [ "$#" -ge 2 ] || { echo "wrapper-bench: --baseline needs a revision" >&2; exit 64; }; baseline_rev=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 iterations=${1:-100}
 [[ $iterations =~ ^[1-9][0-9]{0,4}$ ]] || { echo "wrapper-bench: ITERATIONS must be a number" >&2; exit 64; }
 [ "$(id -u)" -eq 0 ] || { echo "wrapper-bench: run as root (it boots an nspawn target)" >&2; exit 1; }
@@ -75,6 +83,12 @@ root_ssh=(/usr/bin/ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o IdentityA
 bundle=$state/bundle
 install -d -m 0755 "$bundle" "$bundle/extra"
 cp -- bench/wrapper-bench-target.sh "$bundle/"
+if [ -n "$baseline_rev" ]; then
+  install -d -m 0755 "$bundle/baseline"
+  for file in mcp-wrapper pra-exec pra-run target-common.sh pra-catalogue.tsv; do
+    git show "$baseline_rev:system/$file" > "$bundle/baseline/$file"
+  done
+fi
 if [ -n "$prototype" ]; then
   cc -O2 -Wall -Wextra -Werror -DPREFIX='"/usr/local"' -o "$bundle/extra/mcp-wrapper" bench/prototype/mcp-wrapper.c
 fi
