@@ -20,8 +20,14 @@ readonly EXIT_BUSY=73
 readonly EXIT_TIMED_OUT=124
 
 # Nothing inherited counts. bash -p (the shebang) already ignored BASH_ENV, ENV and exported functions;
-# every other exported variable goes too, except what sshd or sudo set for us.
-for _name in $(compgen -e); do
+# every other exported variable goes too, except what sshd or sudo set for us. The shell's variables are listed
+# by their first character and the exported ones picked by their attributes: what `compgen -e` lists, without
+# the process its $(...) would cost. (Names bash cannot hold never reach a tool either: each runs under env -i.)
+for _name in ${!A@} ${!B@} ${!C@} ${!D@} ${!E@} ${!F@} ${!G@} ${!H@} ${!I@} ${!J@} ${!K@} ${!L@} ${!M@} ${!N@} \
+    ${!O@} ${!P@} ${!Q@} ${!R@} ${!S@} ${!T@} ${!U@} ${!V@} ${!W@} ${!X@} ${!Y@} ${!Z@} ${!_@} ${!a@} ${!b@} ${!c@} \
+    ${!d@} ${!e@} ${!f@} ${!g@} ${!h@} ${!i@} ${!j@} ${!k@} ${!l@} ${!m@} ${!n@} ${!o@} ${!p@} ${!q@} ${!r@} ${!s@} \
+    ${!t@} ${!u@} ${!v@} ${!w@} ${!x@} ${!y@} ${!z@}; do
+  [[ -v $_name && ${!_name@a} == *x* ]] || continue
   case $_name in
     SSH_ORIGINAL_COMMAND|SSH_CLIENT|SSH_CONNECTION|SUDO_USER|SUDO_UID) ;;
     *) unset "$_name" 2>/dev/null || true ;;
@@ -48,12 +54,37 @@ readonly ledger_dir
 readonly slots_dir="${ledger_dir%/ledger}/slots"
 export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-# One printable line, at most 400 characters: control characters become \n-style escapes, so a caller
-# cannot forge or split audit lines.
+# escape TEXT: REPLY = TEXT as one printable line, at most 400 characters: control characters become
+# \n-style escapes, so a caller cannot forge or split audit lines. (In this shell: no $(...) process.)
 escape() {
-  local text=${1:0:400} quoted
-  printf -v quoted '%q' "$text"
-  printf '%s' "$quoted"
+  printf -v REPLY '%q' "${1:0:400}"
+}
+
+# account_name: REPLY = the name of the account this runs as, as `id -un` prints it. bash's own \u (getpwuid of
+# the real uid, looked up once by the shell) when the real and effective uids agree, as they do under sshd and
+# sudo; `id -un` otherwise, or when the shell found no name.
+account_name() {
+  local prompt='\u'
+  REPLY=${prompt@P}
+  if [ "$UID" != "$EUID" ] || [ -z "$REPLY" ] || [ "$REPLY" = "I have no name!" ]; then REPLY=$(id -un); fi
+}
+
+# cpu_count: REPLY = the CPUs this process may run on, as `nproc` counts them (its affinity mask, from
+# Cpus_allowed_list in /proc/self/status, read whole in one go); `nproc` itself when that cannot be read.
+cpu_count() {
+  local status='' list range count=0
+  IFS= read -r -d '' status 2>/dev/null < /proc/self/status || true
+  if [[ $status =~ (^|$'\n')Cpus_allowed_list:[[:blank:]]*([0-9,-]+)($'\n'|$) ]]; then
+    list=${BASH_REMATCH[2]}
+    local IFS=,
+    for range in $list; do
+      if [[ $range =~ ^([0-9]+)-([0-9]+)$ ]]; then count=$((count + 10#${BASH_REMATCH[2]} - 10#${BASH_REMATCH[1]} + 1))
+      elif [[ $range =~ ^[0-9]+$ ]]; then count=$((count + 1))
+      else count=0; break
+      fi
+    done
+  fi
+  if [ "$count" -gt 0 ]; then REPLY=$count; else REPLY=$(nproc); fi
 }
 
 # setting NAME: REPLY = the first line of the host setting NAME; returns 1 when there is none. A file
@@ -91,7 +122,8 @@ request_gate() {
   local role=$2 characters=$3
   request_tag=$1
   shift 3
-  user=$(id -un)
+  account_name
+  user=$REPLY
   client=${SSH_CLIENT-}
   client=${client%% *}
   request=${SSH_ORIGINAL_COMMAND-}
@@ -110,8 +142,10 @@ request_gate() {
 # refuse CODE REASON: the refusal of a request that came through request_gate: one audit line with the caller,
 # the reason and the request, the reason on stderr, exit CODE. (pra-run, which serves no SSH request, has its own.)
 refuse() {
-  local code=$1 reason=$2
-  audit "$request_tag" "refused user=$user client=${client:-local} reason=$(escape "$reason") request=$(escape "$request")"
+  local code=$1 reason=$2 escaped_reason
+  escape "$reason"; escaped_reason=$REPLY
+  escape "$request"
+  audit "$request_tag" "refused user=$user client=${client:-local} reason=$escaped_reason request=$REPLY"
   echo "$request_tag: refused: $reason" >&2
   exit "$code"
 }
@@ -148,8 +182,9 @@ approval_digest() {
   REPLY="sha256:${sum%% *}"
 }
 
-# validate_parameters: checks the associative array `given` against c_params. Prints the problem and
-# returns 1 on the first one. Every declared parameter is required; no other is accepted.
+# validate_parameters: checks the associative array `given` against c_params. Sets REPLY to the problem and
+# returns 1 on the first one. Every declared parameter is required; no other is accepted. Runs in the caller's
+# shell (no $(...) process); it changes nothing but REPLY and BASH_REMATCH.
 validate_parameters() {
   local -A declared=()
   local spec name type regex rest key
@@ -158,18 +193,18 @@ validate_parameters() {
     for spec in $c_params; do
       name=${spec%%:*}; rest=${spec#*:}; type=${rest%%:*}; regex=${rest#*:}
       declared[$name]=1
-      if [ -z "${given[$name]+set}" ]; then echo "missing parameter $name"; return 1; fi
-      if ! [[ ${given[$name]} =~ $regex ]]; then echo "parameter $name does not match $regex"; return 1; fi
+      if [ -z "${given[$name]+set}" ]; then REPLY="missing parameter $name"; return 1; fi
+      if ! [[ ${given[$name]} =~ $regex ]]; then REPLY="parameter $name does not match $regex"; return 1; fi
       if [ "$type" = allowed-service ] && ! listed allowed-services "${given[$name]}"; then
-        echo "parameter $name: ${given[$name]} is not in this host's allowed services"; return 1
+        REPLY="parameter $name: ${given[$name]} is not in this host's allowed services"; return 1
       fi
       if [ "$type" = allowed-container ] && ! listed allowed-containers "${given[$name]}"; then
-        echo "parameter $name: ${given[$name]} is not in this host's allowed containers"; return 1
+        REPLY="parameter $name: ${given[$name]} is not in this host's allowed containers"; return 1
       fi
     done
   fi
   for key in "${!given[@]}"; do
-    if [ -z "${declared[$key]+set}" ]; then echo "unknown parameter $key"; return 1; fi
+    if [ -z "${declared[$key]+set}" ]; then REPLY="unknown parameter $key"; return 1; fi
   done
   return 0
 }
@@ -179,9 +214,14 @@ validate_parameters() {
 # 4 per CPU) requests of one account run at once; one more is refused at once with EXIT_BUSY, never queued.
 take_slot() {
   local account max dir slot fd opened
-  account=$(id -un)
-  max=$(( 4 * $(nproc) ))
-  if setting max-requests && [[ $REPLY =~ ^[0-9]{1,4}$ ]] && [ "$((10#$REPLY))" -gt 0 ]; then max=$((10#$REPLY)); fi
+  account_name
+  account=$REPLY
+  if setting max-requests && [[ $REPLY =~ ^[0-9]{1,4}$ ]] && [ "$((10#$REPLY))" -gt 0 ]; then
+    max=$((10#$REPLY))
+  else
+    cpu_count
+    max=$((4 * REPLY))
+  fi
   dir=$slots_dir/$account
   if ! [ -d "$dir" ] || ! [ -O "$dir" ]; then refuse "$EXIT_UNAVAILABLE" "no request slots at $dir for $account (redeploy the role)"; fi
   opened=0
@@ -205,13 +245,27 @@ sha256_line() {
   fi
 }
 
-# components: every installed file whose drift the server should detect.
+# components: every installed file whose drift the server should detect, one sha256_line each. One sha256sum
+# reads every readable file; a file it did not answer for in the plain "HEX  PATH" form gets its own
+# sha256_line, so the lines are those of one sha256_line per file.
 components() {
-  local file
-  for file in mcp-wrapper pra-exec pra-run target-common.sh pra-catalogue.tsv; do
-    sha256_line "$lib_dir/$file"
-  done
+  local file line sums
   local sudoers=/etc/sudoers.d/mcp-linux-infra
   if setting sudoers-file; then sudoers=$REPLY; fi
-  sha256_line "$sudoers"
+  local -a files=("$lib_dir/mcp-wrapper" "$lib_dir/pra-exec" "$lib_dir/pra-run" "$lib_dir/target-common.sh"
+                  "$lib_dir/pra-catalogue.tsv" "$sudoers") readable=()
+  local -A sum=()
+  for file in "${files[@]}"; do if [ -r "$file" ]; then readable+=("$file"); fi; done
+  if [ "${#readable[@]}" -gt 0 ]; then
+    sums=$(sha256sum -- "${readable[@]}" 2>/dev/null) || true
+    while IFS= read -r line; do
+      if [[ $line =~ ^([0-9a-f]{64})\ [\ *](.+)$ ]]; then sum[${BASH_REMATCH[2]}]=${BASH_REMATCH[1]}; fi
+    done <<< "$sums"
+  fi
+  for file in "${files[@]}"; do
+    if ! [ -r "$file" ]; then printf 'sha256 unreadable %s\n' "$file"
+    elif [ -n "${sum[$file]+set}" ]; then printf 'sha256 %s %s\n' "${sum[$file]}" "$file"
+    else sha256_line "$file"
+    fi
+  done
 }
