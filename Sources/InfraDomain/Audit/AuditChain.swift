@@ -62,12 +62,20 @@ public enum AuditChain {
         return (try? encoder.encode(detail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// The row's time as stored: ISO 8601 UTC with milliseconds.
+    /// The row's time as stored: ISO 8601 UTC with milliseconds (rounded to the nearest, as ISO8601DateFormatter did).
     public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        // One shared format style (a value, Sendable) for the whole seconds: a new ISO8601DateFormatter for
+        // every row cost more than the rest of the row, inside the write transaction.
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, fraction) = (milliseconds.quotientAndRemainder(dividingBy: 1000))
+        let (whole, millis) = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
+        let text = Date(timeIntervalSince1970: Double(whole)).formatted(wholeSeconds)
+        let digits = String(millis)
+        return text.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
+
+    /// `yyyy-MM-ddTHH:mm:ssZ` in UTC.
+    static let wholeSeconds = Date.ISO8601FormatStyle(timeZone: TimeZone(secondsFromGMT: 0)!)
 
     /// A stored time read back (nil when it is not in the stored form).
     public static func date(_ timestamp: String) -> Date? {
@@ -87,8 +95,20 @@ public enum AuditChain {
     public static func seal(_ record: Record, previousHash: String) -> Record {
         var sealed = record
         sealed.previousHash = previousHash
-        sealed.hash = SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)).map { String(format: "%02x", $0) }.joined()
+        sealed.hash = hex(SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)))
         return sealed
+    }
+
+    /// Lowercase hex of a digest (String(format:) per byte cost about as much as the hash itself).
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The first record that does not verify, and why.
