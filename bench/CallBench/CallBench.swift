@@ -379,8 +379,8 @@ struct Report {
         let timed = calls.compactMap(\.segments)
         let cmWrapper = median(masterWrapper), cmBare = median(masterBare), pool = median(pooledBare)
         func row(_ name: String, _ ms: Double, share: Bool = true) {
-            let percent = share ? String(format: "%6.1f %%", ms / total * 100) : ""
-            Swift.print(name.padding(toLength: 72, withPad: " ", startingAt: 0) + String(format: "%9.3f ms ", ms) + percent)
+            let percent = share ? String(format: " %6.1f %%", ms / total * 100) : ""
+            Swift.print(name.padding(toLength: 72, withPad: " ", startingAt: 0) + String(format: "%9.3f ms", ms) + percent)
         }
         Swift.print("warm \(CallBench.tool) through the real server (stdio transport on pipes): the call's timeline, medians")
         let names = ["request in -> SSH starts (transport, SDK decode/dispatch, validation)",
