@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mcp-linux-infra", targets: ["MCPLinuxInfra"]),
         .executable(name: "infra-bench", targets: ["SSHBench"]),
+        .executable(name: "call-bench", targets: ["CallBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -113,14 +114,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the benchmarks share: OpenSSH as separate processes, posix_spawn, medians.
+        .target(name: "BenchSupport", dependencies: ["InfraDomain", "InfraSSH", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "bench/BenchSupport"),
         .executableTarget(
             name: "SSHBench",
             dependencies: [
-                "InfraConfig", "InfraSSH", "InfraDomain",
+                "BenchSupport", "InfraConfig", "InfraSSH", "InfraDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/SSHBench"
+        ),
+        // Where a warm tool call spends its time: the real server in-process, its phases, next to OpenSSH.
+        .executableTarget(
+            name: "CallBench",
+            dependencies: [
+                "BenchSupport", "InfraApp", "InfraConfig", "InfraSSH", "InfraDomain", "InfraMCP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
+            path: "bench/CallBench"
         ),
         .target(
             name: "InfraTestSupport",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Foundation
 import InfraConfig
 import InfraDomain
@@ -32,7 +33,8 @@ struct SSHBench: AsyncParsableCommand {
         let host = configuration.inventory.hosts[0]
         let credentials = configuration.reader
         let logger = Logger(label: "bench")
-        let openssh = OpenSSH(host: host, credentials: credentials, knownHosts: configuration.settings.knownHostsPath)
+        let openssh = OpenSSH(host: host, user: credentials.user, privateKeyPath: credentials.privateKeyPath ?? "",
+                              knownHosts: configuration.settings.knownHostsPath)
 
         progress("pooled exec")
         // (a) one pooled session, a channel per exec  vs  OpenSSH ControlMaster, one ssh process per exec.
@@ -95,18 +97,7 @@ struct SSHBench: AsyncParsableCommand {
 
     /// Runs the benchmark, then ends the process only after the last SSH session thread (docs/ARCHITECTURE.md).
     static func main() async {
-        var failure: (any Error)?
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
-        } catch {
-            failure = error
-        }
-        await SSHRuntime.finish(within: .seconds(2))
-        guard let failure else { SSHRuntime.endProcess(status: 0) }
-        let status = exitCode(for: failure).rawValue
-        (status == 0 ? FileHandle.standardOutput : FileHandle.standardError).write(Data((fullMessage(for: failure) + "\n").utf8))
-        SSHRuntime.endProcess(status: status)
+        await runThenEnd(Self.self)
     }
 
     private func progress(_ text: String) {
@@ -114,97 +105,10 @@ struct SSHBench: AsyncParsableCommand {
     }
 
     private func report(_ name: String, _ ours: [Duration], _ theirs: [Duration], goal: Double) {
-        let a = Self.median(ours), b = Self.median(theirs)
+        let a = median(ours), b = median(theirs)
         let ratio = a / b
         let verdict = ratio <= goal ? "met" : "MISSED"
         print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
               + String(format: "%8.2f ms       %8.2f ms       %5.2f   <= %.1f %@", a, b, ratio, goal, verdict))
-    }
-
-    static func median(_ samples: [Duration]) -> Double {
-        let ms = samples.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
-        return ms.count % 2 == 1 ? ms[ms.count / 2] : (ms[ms.count / 2 - 1] + ms[ms.count / 2]) / 2
-    }
-}
-
-/// A benchmark step that did not work.
-struct BenchError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// The OpenSSH client, run as separate processes exactly as an operator would.
-struct OpenSSH {
-    let host: InventoryHost
-    let credentials: AccountCredentials
-    let knownHosts: String
-
-    var baseArguments: [String] {
-        ["-i", credentials.privateKeyPath ?? "", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-         "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-         "-p", String(host.port), "-l", credentials.user]
-    }
-
-    /// Runs one `ssh` to completion and returns its exit status.
-    func run(_ request: String, extra: [String]) async throws -> Int32 {
-        let pid = try Spawn.start("/usr/bin/ssh", extra + baseArguments + [host.address, request])
-        return Spawn.wait(pid)
-    }
-
-    /// A ControlMaster in the foreground (`-M -N`), our child, stopped by its PID.
-    struct Master {
-        let pid: pid_t
-        let socket: String
-        func stop() async {
-            kill(pid, SIGTERM)
-            _ = Spawn.wait(pid)
-            try? FileManager.default.removeItem(atPath: socket)
-        }
-    }
-
-    func startMaster() async throws -> Master {
-        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("bench-cm-\(getpid()).sock").path
-        let pid = try Spawn.start("/usr/bin/ssh", ["-M", "-N", "-S", socket, "-o", "ControlPersist=no"] + baseArguments + [host.address])
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: socket) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return Master(pid: pid, socket: socket)
-    }
-}
-
-/// posix_spawn with stdio on /dev/null, and waitpid: the plainest way to run a program.
-enum Spawn {
-    struct Failure: Error { let code: Int32 }
-
-    static func start(_ path: String, _ arguments: [String]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in Int32(0)...2 {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        // Threads of Swift's runtime block most signals, and a spawned child inherits that mask: reset it,
-        // or the child ignores SIGTERM (and OpenSSH's mux client never finishes).
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t(), all = sigset_t()
-        sigemptyset(&empty)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw Failure(code: rc) }
-        return pid
-    }
-
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

@@ -57,6 +57,30 @@ public enum InfraComposition {
 
     /// Everything the server side uses (`serve`, `doctor`, `audit verify --hosts`): the accounts' keys too.
     public static func server(envFile: String?, logLabel: String) throws(Failure) -> ServerServices {
+        try server(envFile: envFile, logLabel: logLabel, probes: .none)
+    }
+
+    /// Wrappers around the server's two ports, for bench/CallBench: what it times (each request to a host,
+    /// each audit commit), with no cost to the server, which passes ``none``.
+    package struct Probes: Sendable {
+        /// Wraps the remote-execution port.
+        package var remote: @Sendable (any RemoteExec) -> any RemoteExec
+        /// Wraps the audit sink the recorder commits to.
+        package var audit: @Sendable (any AuditSink) -> any AuditSink
+
+        /// Probes from their two wrappers.
+        package init(remote: @escaping @Sendable (any RemoteExec) -> any RemoteExec,
+                     audit: @escaping @Sendable (any AuditSink) -> any AuditSink) {
+            self.remote = remote
+            self.audit = audit
+        }
+
+        /// The ports as they are.
+        package static let none = Probes(remote: { $0 }, audit: { $0 })
+    }
+
+    /// The server's services with `probes` around the ports (bench/CallBench).
+    package static func server(envFile: String?, logLabel: String, probes: Probes) throws(Failure) -> ServerServices {
         let configuration: LoadedConfiguration
         do { configuration = try ConfigurationLoader.load(envFile: envFile) } catch { throw .configuration(error.description) }
         LogSetup.bootstrap(level: configuration.settings.logLevel)
@@ -65,8 +89,8 @@ public enum InfraComposition {
         let logger = Logger(label: logLabel)
         let database = try open(settings)
         let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
-        let remote = SSHRemoteExec(configuration: configuration, logger: logger)
-        let recorder = AuditRecorder(sink: audit)
+        let remote = probes.remote(SSHRemoteExec(configuration: configuration, logger: logger))
+        let recorder = AuditRecorder(sink: probes.audit(audit))
         let user = OperatingSystemUser.current
         let users: @Sendable (Account) -> String = { configuration.credentials(for: $0).user }
         let exec = AuditedExec(remote: remote, recorder: recorder, actor: AuditActor.server(user), users: users,

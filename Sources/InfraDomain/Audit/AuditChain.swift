@@ -62,7 +62,7 @@ public enum AuditChain {
         return (try? encoder.encode(detail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// The row's time as stored: ISO 8601 UTC with milliseconds.
+    /// The row's time as stored: ISO 8601 UTC with milliseconds (``UTCTime``).
     public static func timestamp(_ date: Date) -> String {
         UTCTime.text(date, milliseconds: true)
     }
@@ -83,8 +83,20 @@ public enum AuditChain {
     public static func seal(_ record: Record, previousHash: String) -> Record {
         var sealed = record
         sealed.previousHash = previousHash
-        sealed.hash = SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)).map { String(format: "%02x", $0) }.joined()
+        sealed.hash = hex(SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)))
         return sealed
+    }
+
+    /// Lowercase hex of a digest (String(format:) per byte cost about as much as the hash itself).
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The first record that does not verify, and why.

@@ -90,7 +90,7 @@ extension MCPServer {
     }
 
     /// One host's result: `{"host", "ok", "data" | "error", "durationMs"}`.
-    static func value(_ result: Diagnostics.HostResult<Value>) -> Value {
+    package static func value(_ result: Diagnostics.HostResult<Value>) -> Value {
         var fields: [String: Value] = ["host": .string(result.host), "ok": .bool(result.ok),
                                        "durationMs": .int(Int(AuditedExec.milliseconds(result.duration)))]
         if let data = result.value { fields["data"] = data }
@@ -99,14 +99,14 @@ extension MCPServer {
     }
 
     /// The structured result plus the same JSON as text.
-    func result(_ value: Value, isError: Bool) throws -> CallTool.Result {
+    package func result(_ value: Value, isError: Bool) throws -> CallTool.Result {
         let text = Self.json(value)
         return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: Optional<Value>.some(value),
                                isError: isError ? true : nil)
     }
 
     /// Sorted-key JSON text.
-    static func json(_ value: Value) -> String {
+    package static func json(_ value: Value) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"

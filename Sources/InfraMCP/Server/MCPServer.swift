@@ -44,6 +44,13 @@ public final class MCPServer: Sendable {
         try await serve(transport: BoundedStdioTransport(maxMessageBytes: services.limits.maxMessageBytes, logger: logger), version: version)
     }
 
+    /// The same stdio server on other descriptors, without signal handlers: bench/CallBench drives it over pipes.
+    package func serveStdio(version: String, input: Int32, output: Int32) async throws {
+        try await serve(transport: BoundedStdioTransport(maxMessageBytes: services.limits.maxMessageBytes, input: input, output: output,
+                                                         logger: logger),
+                        version: version, handlingSignals: false)
+    }
+
     /// Serves one MCP session on `transport`, for the OS account this server runs as, until it closes or (with
     /// `handlingSignals`) SIGTERM/SIGINT arrives, then stops in order.
     public func serve(transport: any Transport, version: String, handlingSignals: Bool = true) async throws {

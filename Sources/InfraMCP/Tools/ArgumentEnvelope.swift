@@ -3,7 +3,7 @@ import MCP
 /// Bounds on a tool call's whole argument object, checked before any tool-specific validation: nesting
 /// depth, number of keys, length of any one string, and total size. No tool takes anything near them;
 /// a call past one is refused naming the bound, before its values are looked at one by one.
-enum ArgumentEnvelope {
+package enum ArgumentEnvelope {
     /// The deepest nesting of objects and arrays (the arguments object itself is depth 1).
     static let maxDepth = 4
     /// Keys and array elements, counted over the whole object.
@@ -14,7 +14,7 @@ enum ArgumentEnvelope {
     static let maxTotalLength = 16384
 
     /// Throws the first bound `arguments` passes.
-    static func check(_ arguments: [String: Value]) throws(ToolCallError) {
+    package static func check(_ arguments: [String: Value]) throws(ToolCallError) {
         var entries = 0, total = 0
         func visit(_ value: Value, depth: Int) throws(ToolCallError) {
             switch value {

@@ -85,7 +85,7 @@ public struct DiagnosticTool: Sendable {
     }
 
     /// Checks the call's arguments: `host` plus exactly this tool's arguments, each in its allowed form.
-    func validate(_ given: [String: Value]) throws(ToolCallError) -> (host: String, words: [String: String]) {
+    package func validate(_ given: [String: Value]) throws(ToolCallError) -> (host: String, words: [String: String]) {
         let names = ["host"] + arguments.map(\.name)
         for key in given.keys where !names.contains(key) { throw .unknownArgument(key, allowed: names) }
         guard let hostValue = given["host"] else { throw .missingArgument("host") }

@@ -8,9 +8,9 @@ import MCP
 /// say: `-32600` with `id: null` for a request whose id is neither a string nor an integer (§5), and
 /// `-32602` naming the field for params of the wrong shape, and `-32700` with `id: null` for text that is
 /// not JSON (the SDK would answer with a random id). Everything else passes unchanged. Pure: no I/O.
-enum MessageScreen {
+package enum MessageScreen {
     /// What to do with one message.
-    enum Verdict: Equatable {
+    package enum Verdict: Equatable {
         /// Hand it to the SDK (a request, which the server must answer).
         case request
         /// Hand it to the SDK (anything else: a notification, a response, a batch, invalid JSON).
@@ -20,7 +20,7 @@ enum MessageScreen {
     }
 
     /// Checks one message (a line without its newline).
-    static func screen(_ message: [UInt8]) -> Verdict {
+    package static func screen(_ message: [UInt8]) -> Verdict {
         guard let value = try? JSONDecoder().decode(Value.self, from: Data(message)) else {
             return .answer(error(id: .null, code: -32700, message: "parse error: the message is not valid JSON"))
         }
@@ -62,7 +62,7 @@ enum MessageScreen {
     }
 
     /// True when an outgoing message is a response (it has an `id` and no `method`).
-    static func isResponse(_ message: Data) -> Bool {
+    package static func isResponse(_ message: Data) -> Bool {
         struct Envelope: Decodable {
             var id: Value?
             var method: String?
