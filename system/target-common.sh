@@ -69,22 +69,11 @@ account_name() {
   if [ "$UID" != "$EUID" ] || [ -z "$REPLY" ] || [ "$REPLY" = "I have no name!" ]; then REPLY=$(id -un); fi
 }
 
-# cpu_count: REPLY = the CPUs this process may run on, as `nproc` counts them (its affinity mask, from
-# Cpus_allowed_list in /proc/self/status, read whole in one go); `nproc` itself when that cannot be read.
+# cpu_count: REPLY = the CPUs this process may run on and that are online, as `nproc` counts them. Not read
+# from Cpus_allowed_list in /proc/self/status: that mask also holds offline CPUs (SMT turned off, say), which
+# would loosen the request cap. It runs only when the host has no max-requests setting.
 cpu_count() {
-  local status='' list range count=0
-  IFS= read -r -d '' status 2>/dev/null < /proc/self/status || true
-  if [[ $status =~ (^|$'\n')Cpus_allowed_list:[[:blank:]]*([0-9,-]+)($'\n'|$) ]]; then
-    list=${BASH_REMATCH[2]}
-    local IFS=,
-    for range in $list; do
-      if [[ $range =~ ^([0-9]+)-([0-9]+)$ ]]; then count=$((count + 10#${BASH_REMATCH[2]} - 10#${BASH_REMATCH[1]} + 1))
-      elif [[ $range =~ ^[0-9]+$ ]]; then count=$((count + 1))
-      else count=0; break
-      fi
-    done
-  fi
-  if [ "$count" -gt 0 ]; then REPLY=$count; else REPLY=$(nproc); fi
+  REPLY=$(nproc)
 }
 
 # setting NAME: REPLY = the first line of the host setting NAME; returns 1 when there is none. A file
