@@ -24,6 +24,8 @@ public struct Settings: Sendable, Equatable {
     public var maxChannelsPerSession: Int
     /// SSH I/O threads that carry every pooled session, whatever the number of hosts.
     public var sshIOThreads: Int
+    /// Hosts one diagnostic call asks at once.
+    public var fanOutWidth: Int
     public var logLevel: String
     /// The state database (proposals, approvals, executions, audit log).
     public var databasePath: String
@@ -104,6 +106,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Simultaneous commands on one SSH session; stays under sshd MaxSessions 10 (1-10)"),
         .init(name: "LINUX_MCP_SSH_IO_THREADS", defaultValue: "2",
               meaning: "Threads that carry every SSH session, each polling many sessions, whatever the number of hosts (1-8)"),
+        .init(name: "LINUX_MCP_FANOUT_WIDTH", defaultValue: "16",
+              meaning: "Hosts one diagnostic call over a group asks at once (1-256)"),
         .init(name: "LINUX_MCP_LOG_LEVEL", defaultValue: "info",
               meaning: "Log level on stderr: trace, debug, info, notice, warning, error, critical"),
         .init(name: "LINUX_MCP_DB", defaultValue: "auto",
@@ -285,6 +289,7 @@ public struct Settings: Sendable, Equatable {
             maxSessionsPerHost: try integer("LINUX_MCP_MAX_SESSIONS_PER_HOST", 1...64),
             maxChannelsPerSession: try integer("LINUX_MCP_MAX_CHANNELS_PER_SESSION", 1...10),
             sshIOThreads: try integer("LINUX_MCP_SSH_IO_THREADS", 1...8),
+            fanOutWidth: try integer("LINUX_MCP_FANOUT_WIDTH", 1...256),
             logLevel: level,
             databasePath: databasePath,
             approvalPolicy: ApprovalPolicy(

@@ -64,7 +64,8 @@ final class SSHConnection: @unchecked Sendable {
     /// next channel. Until then the socket is not watched, so poll does not spin on it.
     private var inboundPending = false
 
-    /// A session that is not started yet; ``open(deadline:)`` hands it to `loop`.
+    /// A session that is not started yet, reserved on `loop` (``SSHEventLoopGroup/next()``); ``open(deadline:)``
+    /// hands it over.
     init(target: Target, loop: SSHEventLoop, logger: Logger) {
         self.target = target
         self.loop = loop
@@ -79,6 +80,7 @@ final class SSHConnection: @unchecked Sendable {
         do {
             addresses = try await SocketConnector.resolve(address: host.address, port: host.port)
         } catch {
+            loop.withdraw()
             markTerminated()
             switch error {
             case .failed(let reason):

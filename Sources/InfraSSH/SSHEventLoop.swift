@@ -56,18 +56,32 @@ final class SSHEventLoop: @unchecked Sendable {
 
     deinit { Glibc.close(wakeFD) }
 
-    /// Sessions this loop owns now, including ones still arriving (for balancing and tests).
+    /// Sessions this loop owns or was promised (for balancing and tests).
     var sessions: Int { lock.withLock { sessionCount } }
+
+    /// Promises the loop one more session, so that sessions opened at the same moment spread over the loops
+    /// before any of them is adopted. ``adopt(_:)`` keeps the promise; ``withdraw()`` takes it back.
+    func reserve() {
+        lock.withLock { sessionCount += 1 }
+    }
+
+    /// Takes back a ``reserve()`` whose session will never be adopted (it failed before).
+    func withdraw() {
+        lock.withLock { sessionCount -= 1 }
+    }
 
     /// True while the loop's thread is alive.
     var isRunning: Bool { lock.withLock { threadRunning } }
 
-    /// Hands `connection` to this loop, starting the thread if it is not running. False when the SSH runtime
-    /// is shut down and no thread may start.
+    /// Hands `connection`, reserved before, to this loop, starting the thread if it is not running. False
+    /// (and the reservation withdrawn) when the SSH runtime is shut down and no thread may start.
     func adopt(_ connection: SSHConnection) -> Bool {
         lock.withLock {
             if !threadRunning {
-                guard SSHRuntime.threadWillStart() else { return false }
+                guard SSHRuntime.threadWillStart() else {
+                    sessionCount -= 1
+                    return false
+                }
                 threadRunning = true
                 let thread = Thread { [self] in
                     // Named from inside: `ps -L`, /proc/PID/task/*/comm and the benches count I/O threads by it.
@@ -78,7 +92,6 @@ final class SSHEventLoop: @unchecked Sendable {
                 thread.start()
             }
             arriving.append(connection)
-            sessionCount += 1
             wake()
             return true
         }
