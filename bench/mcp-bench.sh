@@ -1,11 +1,12 @@
 #!/bin/bash
-# MCP benchmark: a tool call through the official MCP Python client (warm and cold; warm over HTTP against stdio) against an OpenSSH
-# ControlMaster exec of the same mcp-wrapper verb, and a fan-out to 100 hosts against Ansible, with the
-# server's RSS and the busy refusals the fan-out met: the 100 "hosts" are one sshd on one machine, so they share
-# one account's request slots (max-requests, 4 per CPU) and most of a fan-out's wait is busy refusals and
-# backoff that separate hosts would not see (bench/fleet-bench.sh gives each host its own). Prints medians and ratios (goals: warm call <= 1.0x ControlMaster, fan-out >= 10x faster than
-# Ansible, RSS <= 40 MB). Run as root: it creates a network namespace whose sshd answers on 127.0.0.2-101
-# (100 "hosts"), so no traffic leaves that namespace. Usage: bench/mcp-bench.sh [ITERATIONS]
+# MCP benchmark: a tool call through the official MCP Python client (warm and cold; warm over HTTP against stdio)
+# against an OpenSSH ControlMaster exec of the same mcp-wrapper verb, and a fan-out to 100 hosts against Ansible,
+# with the server's RSS and the busy refusals the fan-out met. Prints medians and ratios (goals: warm call <= 1.0x
+# ControlMaster, fan-out >= 10x faster than Ansible, RSS <= 40 MB). Run as root: it creates a network namespace
+# whose sshd answers on 127.0.0.2-101 (100 "hosts"), so no traffic leaves that namespace. The 100 "hosts" are one
+# sshd on one machine: they share one account's request slots (max-requests, 4 per CPU), so much of a fan-out's
+# time is busy refusals and backoff that separate hosts would not see; bench/fleet-bench.sh gives each host its
+# own. Usage: bench/mcp-bench.sh [ITERATIONS]
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
