@@ -42,14 +42,9 @@ per_sshd=100
 base_port=2200
 # Every pooled session, master and sshd connection is a descriptor.
 ulimit -n "$(ulimit -Hn)"
+# shellcheck source=bench/netns-target.sh
+. bench/netns-target.sh
 
-stop_masters() {
-  # ControlMasters (ours and Ansible's persistent ones), by their sockets.
-  local socket
-  for socket in "$bench"/cm/* "$bench"/ansible-cm/*; do
-    if [ -S "$socket" ]; then /usr/bin/ssh -o ControlPath="$socket" -O exit fleet 2>/dev/null || true; fi
-  done
-}
 stop_sshds() {
   # Our sshd listeners by their saved PIDs (if still ours: the command line names our config), and the
   # per-connection sshd processes they forked, by PID.
@@ -68,19 +63,14 @@ stop_sshds() {
   done
 }
 cleanup() {
-  stop_masters
+  stop_masters "$bench/cm" "$bench/ansible-cm"
   stop_sshds
-  # The accounts, their processes (by PID), the sink, the sudoers drop-in and the state dir.
-  bash Tests/targets/loopback-target.sh down "$state"
-  ip netns del "$netns" 2>/dev/null || true
+  netns_target_down "$netns" "$state"
 }
 cleanup
 trap cleanup EXIT
-ip netns add "$netns"
-ip -n "$netns" link set lo up
 # Accounts, keys, host keys, the syslog sink and one installed target side (the template of every host).
-ip netns exec "$netns" bash Tests/targets/loopback-target.sh up "$state" --reader "$reader" --runner mcpfleet-p --system --listen-any \
-  >/dev/null
+netns_target_up "$netns" "$state" "$reader" mcpfleet-p >/dev/null
 pinned=$(cut -d' ' -f1,2 "$state/hostkeys/ssh_host_ed25519_key.pub")
 
 started=$(date +%s)
@@ -97,25 +87,13 @@ install -d -m 0700 -o "$reader" "$template/var/lib/mcp-linux-infra/slots/$reader
 groups=$(( (largest + per_sshd - 1) / per_sshd ))
 for ((g = 0; g < groups; g++)); do
   conf=$fleet/sshd-$g.conf
-  cat > "$conf" <<CONF
-Port $((base_port + g))
-ListenAddress 0.0.0.0
-HostKey $state/hostkeys/ssh_host_ed25519_key
-HostKey $state/hostkeys/ssh_host_ecdsa_key
-PidFile $fleet/sshd-$g.pid
-AuthorizedKeysFile none
-AllowUsers $reader
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-PermitUserEnvironment no
-AllowTcpForwarding no
-X11Forwarding no
-StrictModes yes
-LogLevel ERROR
-MaxStartups 100:30:200
-CONF
+  # The target's own sshd settings (hardening, MaxStartups), with this sshd's port, pid file and account; keys
+  # only from the per-host Match blocks fleet_hosts.py appends.
+  {
+    printf 'Port %s\nListenAddress 0.0.0.0\nPidFile %s\nAuthorizedKeysFile none\nAllowUsers %s\nLogLevel ERROR\n' \
+      "$((base_port + g))" "$fleet/sshd-$g.pid" "$reader"
+    grep -vE '^(Port|ListenAddress|PidFile|AuthorizedKeysFile|AllowUsers|LogLevel) ' "$state/sshd_config"
+  } > "$conf"
 done
 python3 bench/fleet_hosts.py "$fleet" "$bench" "$largest" "$per_sshd" "$base_port" "$state/keys/mcp-reader.pub" "$pinned"
 for ((g = 0; g < groups; g++)); do

@@ -17,20 +17,16 @@ swift build -c release --product mcp-linux-infra 2>&1 | tail -n 1
 binary=$repo/.build/release/mcp-linux-infra
 netns=mcpinfra-bench
 state=/run/mcp-linux-infra-mcpbench
+# shellcheck source=bench/netns-target.sh
+. bench/netns-target.sh
 cleanup() {
   # Ansible's persistent masters first, by their sockets.
-  local socket
-  for socket in "$state"/bench/cm/*; do
-    if [ -S "$socket" ]; then /usr/bin/ssh -o ControlPath="$socket" -O exit bench 2>/dev/null || true; fi
-  done
-  bash Tests/targets/loopback-target.sh down "$state"
-  ip netns del "$netns" 2>/dev/null || true
+  stop_masters "$state/bench/cm"
+  netns_target_down "$netns" "$state"
 }
 cleanup
 trap cleanup EXIT
-ip netns add "$netns"
-ip -n "$netns" link set lo up
-ip netns exec "$netns" bash Tests/targets/loopback-target.sh up "$state" --reader mcpbench-r --runner mcpbench-p --system --listen-any
+netns_target_up "$netns" "$state" mcpbench-r mcpbench-p
 port=$(awk '/^Port /{print $2}' "$state/sshd_config")
 pinned=$(cut -d' ' -f1,2 "$state/hostkeys/ssh_host_ed25519_key.pub")
 
