@@ -19,7 +19,7 @@ import time
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from bench_proc import busy_attempts, cpu_seconds, env_setting, io_threads, server_pid, status
+from bench_proc import TICKS, busy_attempts, cpu_seconds, env_setting, io_threads, server_pid, status
 
 def timed(argv, **kwargs):
     """Runs argv; returns (seconds, exit code)."""
@@ -120,7 +120,8 @@ def main():
         a_med = statistics.median(s for s, _ in a_warm)
         x_all = x_cold_code == 0 and all(code == 0 for _, code in x_warm)
         a_all = a_cold_code == 0 and all(code == 0 for _, code in a_warm)
-        print(f"\n== {n} hosts ({(n + 99) // 100} sshd) — fan-out of {tool} (wrapper verb `{verb}`) ==")
+        load = " ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"\n== {n} hosts ({(n + 99) // 100} sshd) — fan-out of {tool} (wrapper verb `{verb}`); load average {load} ==")
         print(f"{'':34} {'mcp-linux-infra':>16} {'xargs -P ' + str(bench['xargs_parallel']) + ' + CM':>18} "
               f"{'ansible raw -f ' + str(bench['ansible_forks']):>20}")
         print(f"{'fan-out, cold (opens sessions)':34} {ours['cold']:14.2f} s {x_cold:16.2f} s {a_cold:18.2f} s")
@@ -169,7 +170,7 @@ def main():
               f"warm {per(last['warm'], n1) / per(first['warm'], n0):.2f}x, "
               f"CPU {per(last['cpu_warm'], n1) / max(per(first['cpu_warm'], n0), 1e-9):.2f}x, "
               f"xargs {per(x1, n1) / per(x0, n0):.2f}x, ansible {per(a1, n1) / per(a0, n0):.2f}x")
-    print("(warm = sessions or masters already open; CPU = server utime+stime of one warm call / hosts; "
+    print(f"(warm = sessions or masters already open; CPU = server utime+stime of one warm call / hosts, in {1000 // TICKS} ms ticks; "
           "busy attempts from the audit log's ssh rows; every side runs the same wrapper verb on the same sshd processes)")
 
 
