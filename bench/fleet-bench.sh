@@ -17,7 +17,6 @@
 #     every host has its own `max-requests` slots, as separate machines would. The product is unchanged.
 set -eu
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 die() { echo "fleet-bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates a network namespace, accounts and sshd processes)"
 sizes=("$@")
@@ -29,10 +28,9 @@ for n in "${sizes[@]}"; do
   if [ "$n" -lt 1 ] || [ "$n" -gt 2000 ]; then die "N must be 1 to 2000"; fi
   [ "$n" -le "$largest" ] || largest=$n
 done
-cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
-bash scripts/install-deps.sh
-swift build -c release --product mcp-linux-infra 2>&1 | tail -n 1
-binary=$repo/.build/release/mcp-linux-infra
+# shellcheck source=bench/netns-target.sh
+. bench/netns-target.sh
+release_server
 netns=mcpinfra-fleet
 state=/run/mcp-linux-infra-fleet
 fleet=$state/fleet
@@ -42,8 +40,6 @@ per_sshd=100
 base_port=2200
 # Every pooled session, master and sshd connection is a descriptor.
 ulimit -n "$(ulimit -Hn)"
-# shellcheck source=bench/netns-target.sh
-. bench/netns-target.sh
 
 stop_sshds() {
   # Our sshd listeners by their saved PIDs (if still ours: the command line names our config), and the

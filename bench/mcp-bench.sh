@@ -9,16 +9,12 @@
 # own. Usage: bench/mcp-bench.sh [ITERATIONS]
 set -eu
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 iterations=${1:-30}
-cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
-bash scripts/install-deps.sh
-swift build -c release --product mcp-linux-infra 2>&1 | tail -n 1
-binary=$repo/.build/release/mcp-linux-infra
-netns=mcpinfra-bench
-state=/run/mcp-linux-infra-mcpbench
 # shellcheck source=bench/netns-target.sh
 . bench/netns-target.sh
+release_server
+netns=mcpinfra-bench
+state=/run/mcp-linux-infra-mcpbench
 cleanup() {
   # Ansible's persistent masters first, by their sockets.
   stop_masters "$state/bench/cm"

@@ -1,7 +1,16 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # cache and binary are set for the sourcing bench
 # Sourced by the MCP benches (run from the repository root): the loopback target of Tests/targets with the real
 # target side (--system), inside a network namespace the bench creates, so that sshd may listen on all of
 # 127.0.0.0/8 and no traffic leaves the namespace; and the OpenSSH ControlMasters a bench opened.
+
+# release_server: the packages, the venvs in MCP_INFRA_CACHE (cache = that folder) and the release build of the
+# server (binary = its path).
+release_server() {
+  cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
+  bash scripts/install-deps.sh
+  swift build -c release --product mcp-linux-infra 2>&1 | tail -n 1
+  binary=$(pwd)/.build/release/mcp-linux-infra
+}
 
 # stop_masters DIR...: every ControlMaster whose socket is in one of the DIRs, by its socket.
 stop_masters() {
