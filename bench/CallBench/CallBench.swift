@@ -120,7 +120,7 @@ struct CallBench: AsyncParsableCommand {
         let serving = Task { try await server.serveStdio(version: "call-bench", input: serverIn, output: serverOut) }
         let client = LineClient(output: clientOut, input: clientIn)
         // The client blocks on its pipe: on a thread of its own, never on the server's cooperative pool.
-        let calls = try await onThread { () throws -> [Call] in
+        let measured = await onThread { () throws -> [Call] in
             try client.send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"call-bench","version":"1"}}}"#)
             _ = try client.readLine()
             try client.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
@@ -141,10 +141,12 @@ struct CallBench: AsyncParsableCommand {
             }
             return calls
         }
+        // End of input stops the server in order (drain, SSH closed, stop audited), failed or not.
         close(clientOut)
-        try await serving.value
+        let served = await serving.result
         for fd in [serverIn, clientIn, serverOut] { close(fd) }
-        return calls
+        try served.get()
+        return try measured.get()
     }
 
     // MARK: - Baselines
@@ -152,20 +154,28 @@ struct CallBench: AsyncParsableCommand {
     /// `iterations` execs of `command` through one ControlMaster, after one unmeasured exec.
     static func controlMaster(_ client: OpenSSH, command: String, tag: String, iterations: Int) async throws -> [Duration] {
         let master = try await client.startMaster(tag: tag)
-        defer { Task { await master.stop() } }
-        guard try await client.run(command, extra: ["-S", master.socket]) == 0 else {
+        func measure() async throws -> [Duration] {
+            guard try await client.run(command, extra: ["-S", master.socket]) == 0 else {
+                throw BenchError(message: "ControlMaster exec of '\(command)' failed")
+            }
+            var samples: [Duration] = []
+            for _ in 0..<iterations {
+                let started = ContinuousClock.now
+                let status = try await client.run(command, extra: ["-S", master.socket])
+                samples.append(started.duration(to: .now))
+                guard status == 0 else { throw BenchError(message: "ControlMaster exec of '\(command)' exited \(status)") }
+            }
+            return samples
+        }
+        // The master is stopped once, by its PID, whatever happened.
+        do {
+            let samples = try await measure()
             await master.stop()
-            throw BenchError(message: "ControlMaster exec of '\(command)' failed")
+            return samples
+        } catch {
+            await master.stop()
+            throw error
         }
-        var samples: [Duration] = []
-        for _ in 0..<iterations {
-            let started = ContinuousClock.now
-            let status = try await client.run(command, extra: ["-S", master.socket])
-            samples.append(started.duration(to: .now))
-            guard status == 0 else { throw BenchError(message: "ControlMaster exec of '\(command)' exited \(status)") }
-        }
-        await master.stop()
-        return samples
     }
 
     /// The libssh2 pool running the bare command with the bare key: the SSH round trip without the wrapper.
@@ -465,9 +475,9 @@ final class LineClient: @unchecked Sendable {
 }
 
 /// Runs `body` on a thread of its own and returns its result.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
-        let thread = Thread { done.resume(with: Result { try body() }) }
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+    await withCheckedContinuation { (done: CheckedContinuation<Result<T, any Error>, Never>) in
+        let thread = Thread { done.resume(returning: Result { try body() }) }
         thread.name = "call-bench client"
         thread.start()
     }
