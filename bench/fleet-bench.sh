@@ -121,7 +121,8 @@ for n in "${sizes[@]}"; do
       printf '        %s:\n          ansible_host: %s\n          ansible_port: %s\n' "$host" "$address" "$port"
     done
   } > "$bench/inventory-$n.yml"
-  # The fan-out width (16 hosts at once) is fixed in Diagnostics; no setting caps the hosts of one call.
+  # The server asks as many hosts at once as xargs -P and ansible -f do (LINUX_MCP_FANOUT_WIDTH, 16 by default);
+  # no setting caps the hosts of one call.
   sed -e "s|^LINUX_MCP_INVENTORY=.*|LINUX_MCP_INVENTORY=$bench/inventory-$n.yml|" \
       -e "s|^LINUX_MCP_KNOWN_HOSTS=.*|LINUX_MCP_KNOWN_HOSTS=$bench/known_hosts|" \
       -e "s|^LINUX_MCP_DB=.*|LINUX_MCP_DB=$bench/state-$n.sqlite3|" "$state/linux-mcp.env" > "$bench/bench-$n.env"
@@ -130,6 +131,7 @@ LINUX_MCP_LOG_LEVEL=error
 LINUX_MCP_AUDIT_WITNESS=$state/log.sock
 LINUX_MCP_POOL_IDLE_SECONDS=3600
 LINUX_MCP_SSH_IO_THREADS=2
+LINUX_MCP_FANOUT_WIDTH=50
 LINUX_MCP_MAX_HANDSHAKES_PER_HOST=4
 LINUX_MCP_MAX_SESSIONS_PER_HOST=4
 LINUX_MCP_MAX_CHANNELS_PER_SESSION=8

@@ -86,7 +86,7 @@ def main():
     growth = []
     for n in bench["sizes"]:
         env_file = f"{folder}/bench-{n}.env"
-        for name in ("LINUX_MCP_SSH_IO_THREADS", "LINUX_MCP_MAX_HANDSHAKES_PER_HOST", "LINUX_MCP_MAX_SESSIONS_PER_HOST",
+        for name in ("LINUX_MCP_SSH_IO_THREADS", "LINUX_MCP_FANOUT_WIDTH", "LINUX_MCP_MAX_HANDSHAKES_PER_HOST", "LINUX_MCP_MAX_SESSIONS_PER_HOST",
                      "LINUX_MCP_MAX_CHANNELS_PER_SESSION", "LINUX_MCP_POOL_IDLE_SECONDS", "LINUX_MCP_CONNECT_TIMEOUT_MS",
                      "LINUX_MCP_COMMAND_TIMEOUT_MS"):
             settings[name] = env_setting(env_file, name) or "default"
@@ -155,7 +155,7 @@ def main():
         growth.append((n, ours, x_med, a_med))
 
     print("\nsettings: " + " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
-          + "; fan-out width 16 hosts at once (fixed in Diagnostics, no setting); no setting caps the hosts of one call")
+          + "; no setting caps the hosts of one call")
     print("\n== growth: cost per host ==")
     print(f"{'hosts':>6} {'cold ms/host':>13} {'warm ms/host':>13} {'CPU ms/host':>12} {'RSS MB':>8} {'threads':>8} "
           f"{'xargs ms/host':>14} {'ansible ms/host':>16}")

@@ -25,19 +25,7 @@ struct IOCoreScaleTests {
             try await withPool(configuration) { pool in
                 let sampler = ThreadSampler()
                 let sampling = Task { await sampler.run() }
-                let results = try await withThrowingTaskGroup(of: (Int, ExecResult).self) { group in
-                    for index in 0..<500 {
-                        group.addTask {
-                            let host = hosts[index % hosts.count]
-                            let command = index % 10 == 0 ? "sleep 1" : "echo \(index)"
-                            return (index, try await pool.execute(host: host, credentials: configuration.reader,
-                                                                  command: command, timeout: deadline))
-                        }
-                    }
-                    var all: [Int: ExecResult] = [:]
-                    for try await (index, result) in group { all[index] = result }
-                    return all
-                }
+                let results = try await Self.burst(500, on: pool, hosts: hosts, as: configuration.reader, deadline: deadline)
                 await sampler.stop()
                 _ = await sampling.value
                 #expect(results.count == 500)
@@ -64,18 +52,7 @@ struct IOCoreScaleTests {
             let host = configuration.loopbackHost
             let deadline = Duration.seconds(120)
             try await withPool(configuration) { pool in
-                let results = try await withThrowingTaskGroup(of: (Int, ExecResult).self) { group in
-                    for index in 0..<200 {
-                        group.addTask {
-                            let command = index % 10 == 0 ? "sleep 1" : "echo \(index)"
-                            return (index, try await pool.execute(host: host, credentials: configuration.reader,
-                                                                  command: command, timeout: deadline))
-                        }
-                    }
-                    var all: [Int: ExecResult] = [:]
-                    for try await (index, result) in group { all[index] = result }
-                    return all
-                }
+                let results = try await Self.burst(200, on: pool, hosts: [host], as: configuration.reader, deadline: deadline)
                 #expect(results.count == 200)
                 for (index, result) in results {
                     #expect(result.exitCode == 0, "call \(index): \(result.stderrText)")
@@ -88,6 +65,23 @@ struct IOCoreScaleTests {
             // Queued calls waited for a free channel instead of opening more sessions than the cap.
             let logins = target.sshdLogText().components(separatedBy: "Accepted publickey for \(target.readerUser)").count - 1
             #expect(logins >= 1 && logins <= 4, "logins: \(logins)")
+        }
+    }
+
+    /// `count` concurrent calls spread over `hosts`: every tenth sleeps a second, the others echo their index.
+    static func burst(_ count: Int, on pool: SSHPool, hosts: [InventoryHost], as credentials: AccountCredentials,
+                      deadline: Duration) async throws -> [Int: ExecResult] {
+        try await withThrowingTaskGroup(of: (Int, ExecResult).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let command = index % 10 == 0 ? "sleep 1" : "echo \(index)"
+                    return (index, try await pool.execute(host: hosts[index % hosts.count], credentials: credentials,
+                                                          command: command, timeout: deadline))
+                }
+            }
+            var all: [Int: ExecResult] = [:]
+            for try await (index, result) in group { all[index] = result }
+            return all
         }
     }
 
