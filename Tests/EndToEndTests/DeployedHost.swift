@@ -48,6 +48,17 @@ struct DeployedFleet {
         try await pool.execute(host: try self.host(host), credentials: configuration.reader, command: request, timeout: .seconds(40))
     }
 
+    /// The host's journal lines matching `grep` (the wrapper's `journal` verb), read again until `complete`
+    /// holds or 20 s pass: journald files a line a moment after the process that logged it has exited.
+    func journal(_ host: String, grep: String, lines: Int, until complete: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            let text = try await read(host, "journal grep=\(grep) lines=\(lines)").stdoutText
+            if complete(text) || ContinuousClock.now >= deadline { return text }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     /// One pra-exec request as the runner.
     func act(_ host: String, _ request: String) async throws -> ExecResult {
         try await pool.execute(host: try self.host(host), credentials: configuration.runner, command: request, timeout: .seconds(60))

@@ -132,8 +132,8 @@ struct RoleDeploymentTests {
         #expect(try await target.root(["sh", "-c", "echo 169.254.169.254 metadata.mcpt.test >> /etc/hosts"]).status == 0)
         let metadata = try await fleet.read("t1", "http-check url=http://metadata.mcpt.test/")
         #expect(metadata.exitCode == 64 && metadata.stderrText.contains("resolves to 169.254.169.254"), "\(metadata.stderrText)")
-        let logged = try await fleet.read("t1", "journal grep=metadata.mcpt.test lines=5")
-        #expect(logged.stdoutText.contains("mcp-wrapper[") && logged.stdoutText.contains("refused"), "\(logged.stdoutText)")
+        let logged = try await fleet.journal("t1", grep: "metadata.mcpt.test", lines: 5) { $0.contains("mcp-wrapper[") && $0.contains("refused") }
+        #expect(logged.contains("mcp-wrapper[") && logged.contains("refused"), "\(logged)")
 
         // The opt-in fail2ban rule gives status and nothing else; a hostile jail never reaches sudo.
         let hostile = try await fleet.read("t1", "fail2ban jail=-h")
@@ -192,11 +192,13 @@ struct RoleDeploymentTests {
         #expect(actions.count >= 8 && tried == actions, "actions not exercised: \(actions.subtracting(tried).sorted())")
 
         // The proposal id and the approver reach the target's journal, from pra-exec and from pra-run (as root).
-        let journal = try await fleet.read("t1", "journal grep=0e2e-aaaa-0001 lines=20")
-        #expect(journal.stdoutText.contains("pra-exec["), "\(journal.stdoutText)")
-        #expect(journal.stdoutText.contains("pra-run[") && journal.stdoutText.contains("done caller=pra-runner id=0e2e-aaaa-0001"))
-        #expect(journal.stdoutText.contains("start caller=pra-runner id=0e2e-aaaa-0001 action=restart_unbound impact=LOW approvers=alice@example.org"),
-                "\(journal.stdoutText)")
+        let journal = try await fleet.journal("t1", grep: "0e2e-aaaa-0001", lines: 20) {
+            $0.contains("pra-exec[") && $0.contains("done caller=pra-runner id=0e2e-aaaa-0001") && $0.contains("start caller=pra-runner")
+        }
+        #expect(journal.contains("pra-exec["), "\(journal)")
+        #expect(journal.contains("pra-run[") && journal.contains("done caller=pra-runner id=0e2e-aaaa-0001"))
+        #expect(journal.contains("start caller=pra-runner id=0e2e-aaaa-0001 action=restart_unbound impact=LOW approvers=alice@example.org"),
+                "\(journal)")
         // The runner key alone, with no signature, runs nothing; the same approval again is refused by the ledger.
         let unsigned = try await fleet.act("t1", "restart_unbound id=0e2e-bbbb-0001")
         #expect(unsigned.exitCode == 80 && unsigned.stderrText.contains("no signed approval"), "\(unsigned.stderrText)")
@@ -220,9 +222,9 @@ struct RoleDeploymentTests {
             let result = try await fleet.act("t1", request, approvals: try await approvals(id))
             #expect(result.exitCode == code && result.stderrText.contains(reason), "\(request): \(String(describing: result.exitCode)) \(result.stderrText)",
                     sourceLocation: sourceLocation)
-            let journal = try await fleet.read("t1", "journal grep=\(id) lines=5")
-            #expect(journal.stdoutText.contains("pra-run[") && journal.stdoutText.contains("refused") && !journal.stdoutText.contains("start caller"),
-                    "\(journal.stdoutText)", sourceLocation: sourceLocation)
+            let journal = try await fleet.journal("t1", grep: id, lines: 5) { $0.contains("pra-run[") && $0.contains("refused") }
+            #expect(journal.contains("pra-run[") && journal.contains("refused") && !journal.contains("start caller"),
+                    "\(journal)", sourceLocation: sourceLocation)
         }
         try await refused("restart_unbound", code: 84, reason: "signed for host t2") { id in
             [try await fleet.sign(try fleet.statement("t2", "restart_unbound", id: id))]
