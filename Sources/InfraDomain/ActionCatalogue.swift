@@ -76,7 +76,7 @@ public struct ActionCatalogue: Sendable, Equatable {
             actions.append(Action(name: name, impact: impact, parameters: parameters, run: run, verify: verify,
                                   idempotent: fields[5] == "yes", description: fields[6]))
         }
-        let digest = SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(SHA256.hash(data: Array(text.utf8)))
         return ActionCatalogue(actions: actions, version: "sha256:" + digest)
     }
 }

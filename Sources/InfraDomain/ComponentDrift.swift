@@ -26,7 +26,7 @@ public enum ComponentDrift {
 
     /// SHA-256 as 64 lowercase hex digits, as `sha256sum` prints it.
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: bytes))
     }
 
     /// The hashes a `version` answer reports, by file name; empty when it reports none (an older wrapper).

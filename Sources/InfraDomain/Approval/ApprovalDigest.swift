@@ -24,7 +24,7 @@ public enum ApprovalDigest {
     /// `sha256:` and 64 lowercase hex digits.
     public static func compute(action: String, host: String, parameters: [String: String], catalogueVersion: String) -> String {
         let text = canonical(action: action, host: host, parameters: parameters, catalogueVersion: catalogueVersion)
-        return "sha256:" + SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + Hex.lowercase(SHA256.hash(data: Array(text.utf8)))
     }
 }
 

@@ -83,20 +83,8 @@ public enum AuditChain {
     public static func seal(_ record: Record, previousHash: String) -> Record {
         var sealed = record
         sealed.previousHash = previousHash
-        sealed.hash = hex(SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)))
+        sealed.hash = Hex.lowercase(SHA256.hash(data: Array(canonical(record, previousHash: previousHash).utf8)))
         return sealed
-    }
-
-    /// Lowercase hex of a digest (String(format:) per byte cost about as much as the hash itself).
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// The first record that does not verify, and why.

@@ -10,7 +10,7 @@ public struct ConsoleSecret: Sendable, Equatable {
 
     /// A secret made of `random` (32 bytes for 256 bits).
     public init(random: [UInt8]) {
-        text = random.map { String(format: "%02x", $0) }.joined()
+        text = Hex.lowercase(random)
     }
 
     /// Whether `text` has the form of a secret this type makes from 32 bytes: 64 lowercase hex digits.
@@ -20,7 +20,7 @@ public struct ConsoleSecret: Sendable, Equatable {
 
     /// SHA-256 of `text`, hex: what a server keeps instead of the secret.
     public static func hash(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// Whether `given` is `expected`, comparing every byte whatever differs first.

@@ -138,6 +138,6 @@ public struct ClientTokens: Sendable, Equatable {
 
     /// SHA-256 of a token, hex.
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: Array(token.utf8)))
     }
 }
