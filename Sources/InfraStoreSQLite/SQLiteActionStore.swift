@@ -97,8 +97,10 @@ public struct SQLiteActionStore: Sendable {
                     """, arguments: [record.id, run.executor, run.owner.host, run.owner.pid, run.owner.start, ms(run.startedAt)])
             }
             try db.execute(sql: """
-                UPDATE execution SET finished_at = ?, exit_code = ?, stdout = ?, stderr = ?, verification = ?, verified = ? WHERE proposal_id = ?
-                """, arguments: [run.finishedAt.map(ms), run.exitCode, run.stdout, run.stderr, run.verification, run.verified, record.id])
+                UPDATE execution SET owner_lease_until = ?, finished_at = ?, exit_code = ?, stdout = ?, stderr = ?, verification = ?, verified = ?
+                WHERE proposal_id = ?
+                """, arguments: [run.owner.leaseUntil.map(ms), run.finishedAt.map(ms), run.exitCode, run.stdout, run.stderr, run.verification,
+                                 run.verified, record.id])
         }
         if let transition = change.transition {
             // Written only if the proposal is still in the state the rules saw.
@@ -133,7 +135,8 @@ public struct SQLiteActionStore: Sendable {
         }
         let execution = try Row.fetchOne(db, sql: "SELECT * FROM execution WHERE proposal_id = ?", arguments: [id]).map {
             ProposalRecord.Execution(executor: $0["executor"],
-                                     owner: ExecutionOwner(host: $0["owner_host"], pid: $0["owner_pid"], start: $0["owner_start"]),
+                                     owner: ExecutionOwner(host: $0["owner_host"], pid: $0["owner_pid"], start: $0["owner_start"],
+                                                           leaseUntil: ($0["owner_lease_until"] as Int64?).map(date)),
                                      startedAt: date($0["started_at"]), finishedAt: ($0["finished_at"] as Int64?).map(date),
                                      exitCode: $0["exit_code"], stdout: $0["stdout"], stderr: $0["stderr"],
                                      verification: $0["verification"], verified: $0["verified"])

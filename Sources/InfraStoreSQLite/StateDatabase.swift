@@ -102,6 +102,10 @@ public final class StateDatabase: Sendable {
             ALTER TABLE decision ADD COLUMN signature TEXT;
             """)
         }
+        migrator.registerMigration("v3-execution-lease") { db in
+            // Until when the owning server holds a run (ms since the epoch); it renews it while the run goes on.
+            try db.execute(sql: "ALTER TABLE execution ADD COLUMN owner_lease_until INTEGER")
+        }
         return migrator
     }
 

@@ -160,11 +160,16 @@ public struct ExecutionOwner: Sendable, Equatable, Codable {
     public var pid: Int
     /// The process start time (from /proc/PID/stat), so a reused PID is not mistaken for the owner.
     public var start: String
+    /// Until when the owner holds the run: it renews this while the run goes on, and once it has passed any
+    /// server sharing the store may mark the run INTERRUPTED (a PID on another machine cannot be checked).
+    /// Nil for a run claimed by a release that kept no lease.
+    public var leaseUntil: Date?
 
     /// Creates an owner.
-    public init(host: String, pid: Int, start: String) {
+    public init(host: String, pid: Int, start: String, leaseUntil: Date? = nil) {
         self.host = host
         self.pid = pid
         self.start = start
+        self.leaseUntil = leaseUntil
     }
 }
