@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "InfraApp",
             dependencies: [
-                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite",
+                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite", "InfraStorePostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
