@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InfraAppTests",
-            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport",
+            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport", "InfraStorePostgres",
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
     ]
