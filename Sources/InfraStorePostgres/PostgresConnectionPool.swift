@@ -32,7 +32,13 @@ final class PostgresConnectionPool: @unchecked Sendable {
     }
 
     deinit {
-        for connection in idle { let closing: EventLoopFuture<Void> = connection.close(); _ = closing }
+        for connection in idle { Self.close(connection) }
+    }
+
+    /// Closes without waiting; the connection is kept alive until it is closed (the driver asserts on that).
+    static func close(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// Runs `body` on a connection of its own, returned to the pool afterwards unless it broke.
@@ -68,8 +74,7 @@ final class PostgresConnectionPool: @unchecked Sendable {
 
     private func checkin(_ session: PostgresSession) {
         if session.broken || session.connection.isClosed {
-            let closing: EventLoopFuture<Void> = session.connection.close()
-            _ = closing
+            Self.close(session.connection)
             return
         }
         lock.withLock { idle.append(session.connection) }

@@ -96,6 +96,11 @@ public enum TestPostgres {
     /// What went wrong starting or using the cluster.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+
+        /// A failure saying `description`.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// A new, empty database in the shared cluster (started on first use).
