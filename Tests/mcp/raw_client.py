@@ -12,6 +12,7 @@ wait has a deadline. Each scenario prints one JSON report on stdout; FaultInject
     raw_client.py big-message BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py error-codes BINARY ENV_FILE STDERR SCENARIO_JSON
     raw_client.py calls BINARY ENV_FILE STDERR SCENARIO_JSON   ({"env": {...}, "calls": [[TOOL, ARGUMENTS], ...]})
+    raw_client.py two-servers BINARY ENV_FILE STDERR SCENARIO_JSON   (two_servers() says what the scenario holds)
 """
 import json
 import os
@@ -378,6 +379,111 @@ def calls(binary, env_file, stderr_path, scenario):
     return {"results": results, "exit": server.wait_exit(30.0)}
 
 
+def poll_command(argv, done, seconds):
+    """Runs `argv` again and again (at most every 0.2 s) until `done(stdout)` holds or `seconds` pass.
+    Returns (held, last stdout, seconds it took)."""
+    started = time.monotonic()
+    deadline = started + seconds
+    while True:
+        outcome = run_command(argv)
+        if done(outcome.stdout) or time.monotonic() >= deadline:
+            return done(outcome.stdout), outcome.stdout + outcome.stderr, round(time.monotonic() - started, 3)
+        time.sleep(0.2)
+
+
+def two_servers(binary, env_file, stderr_path, scenario):
+    """Two `serve` processes on one store (the same settings; `env` on top of ENV_FILE for both): A proposes,
+    B lists it, a human approves (`approve` + ID --digest D); `callsPerServer` execute calls are then written to
+    each server at once. Once every call but the claimed one is answered, the server whose call is still open is
+    killed with SIGKILL while the host runs the action (`hostJournal` prints pra-run's journal). `show` + ID is
+    polled until the survivor has marked the run INTERRUPTED; then the survivor is asked about it over MCP, the
+    host's journal is polled until the run is done there, and the survivor is stopped (stdin closed).
+    Servers' stderr: STDERR.a and STDERR.b."""
+    env = scenario.get("env", {})
+    servers = {"a": Server(binary, env_file, stderr_path + ".a", env), "b": Server(binary, env_file, stderr_path + ".b", env)}
+    report = {"pids": {name: server.proc.pid for name, server in servers.items()}}
+    try:
+        for server in servers.values():
+            server.initialize()
+        a, b = servers["a"], servers["b"]
+        proposed = a.answer(a.call("propose_pra_action", {
+            "host": scenario["host"], "action": scenario["action"], "parameters": scenario.get("parameters", {}),
+            "rationale": "two-server test: one proposal, one approval, one run"}), 60)
+        if proposed is None or is_error(proposed):
+            raise SystemExit(f"the proposal failed: {text_of(proposed)}")
+        action = proposed["result"]["structuredContent"]["action"]
+        action_id = action["id"]
+        report["id"] = action_id
+        listed = b.answer(b.call("list_pending_actions", {}), 60)
+        report["pendingOnB"] = [item.get("id") for item in ((listed or {}).get("result", {}).get("structuredContent") or {}).get("actions", [])]
+        approve = run_command(scenario["approve"] + [action_id, "--digest", action["digest"]])
+        report["approve"] = [approve.returncode, approve.stdout + approve.stderr]
+        if approve.returncode != 0:
+            return report
+
+        # Every request written before any answer is read: 2 x N calls in flight at once.
+        count = scenario["callsPerServer"]
+        sent = {name: [] for name in servers}
+        started = time.monotonic()
+        for _ in range(count):
+            for name, server in servers.items():
+                sent[name].append(server.call("execute_pra_action", {"id": action_id}))
+        deadline = started + scenario.get("refusalDeadlineSeconds", 60)
+        def open_calls():
+            return {name: [rid for rid in sent[name] if rid not in servers[name].answers] for name in servers}
+        while sum(len(ids) for ids in open_calls().values()) > 1 and time.monotonic() < deadline:
+            for server in servers.values():
+                server.pump(0.05)
+        report["refusalSeconds"] = round(time.monotonic() - started, 3)
+        still_open = open_calls()
+        report["openCalls"] = {name: len(ids) for name, ids in still_open.items()}
+        answers = [servers[name].answers[rid][0] for name in servers for rid in sent[name] if rid in servers[name].answers]
+        report["answered"] = len(answers)
+        report["succeeded"] = [text_of(message)[:300] for message in answers if not is_error(message)]
+        report["refusals"] = [text_of(message)[:300] for message in answers if is_error(message)]
+        winners = [name for name, ids in still_open.items() if ids]
+        if len(winners) != 1:
+            return report
+        winner, survivor = winners[0], "b" if winners[0] == "a" else "a"
+        report["winner"], report["winnerPid"] = winner, servers[winner].proc.pid
+
+        # Killed only once the host has started the action: the run must outlive its server.
+        started_on_host, journal, _ = poll_command(
+            scenario["hostJournal"], lambda text: any(line.startswith("start ") and f"id={action_id}" in line for line in text.splitlines()),
+            scenario.get("hostStartDeadlineSeconds", 30))
+        report["startedOnHostBeforeKill"] = started_on_host
+        if not started_on_host:
+            report["journal"] = journal[-2000:]
+            return report
+        servers[winner].proc.kill()
+        report["winnerExit"] = servers[winner].wait_exit(30.0)
+        killed_at = time.monotonic()
+        interrupted, shown, waited = poll_command(scenario["show"] + [action_id], lambda text: "state:         INTERRUPTED" in text,
+                                                  scenario.get("interruptDeadlineSeconds", 60))
+        report["interruptedSeen"], report["secondsToInterrupted"] = interrupted, round(time.monotonic() - killed_at, 3)
+        report["showAfterKill"] = shown[-3000:]
+
+        # The survivor, asked over MCP: the run is INTERRUPTED and is not started again.
+        other = servers[survivor]
+        got = other.answer(other.call("get_pra_action", {"id": action_id}), 60)
+        report["survivorState"] = (((got or {}).get("result", {}).get("structuredContent") or {}).get("action") or {}).get("state")
+        again = other.answer(other.call("execute_pra_action", {"id": action_id}), 60)
+        report["executeAgain"] = {"isError": is_error(again), "text": text_of(again)[:300]}
+
+        finished, journal, _ = poll_command(
+            scenario["hostJournal"], lambda text: any(line.startswith("done") and f"id={action_id}" in line for line in text.splitlines()),
+            scenario.get("hostDoneDeadlineSeconds", 60))
+        report["doneOnHost"], report["journal"] = finished, journal[-4000:]
+        other.close()
+        report["survivorExit"] = other.wait_exit(30.0)
+        return report
+    finally:
+        for server in servers.values():
+            if server.proc.poll() is None:
+                server.proc.kill()
+                server.proc.wait()
+
+
 def main():
     kind, binary, env_file, stderr_path = sys.argv[1:5]
     if kind == "close-mid-call":
@@ -385,7 +491,8 @@ def main():
     else:
         scenario = json.loads(sys.argv[5])
         kinds = {"burst": burst, "faults": faults, "sigterm-execute": sigterm_execute, "big-message": big_message,
-                 "error-codes": error_codes, "calls": calls}
+                 "error-codes": error_codes, "calls": calls,
+                 "two-servers": two_servers}
         report = kinds[kind](binary, env_file, stderr_path, scenario)
     print(json.dumps(report))
 
