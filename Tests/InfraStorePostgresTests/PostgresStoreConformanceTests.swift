@@ -8,10 +8,6 @@ import Testing
 /// is a new database in the private test cluster (TestPostgres); another handle is another
 /// PostgresStateDatabase (its own connection pool); the second process is this test binary again, running only
 /// ``secondProcess()``; a newer release is one whose migration identifier this one does not know.
-// The ports meet the PostgreSQL types here until InfraApp's composition root wires the store (it will declare these
-// two conformances itself; then they go from this file).
-extension PostgresActionStore: ActionStore {}
-extension PostgresAuditLog: AuditSink {}
 
 @Suite("Store conformance: PostgreSQL", .enabled(if: TestPostgres.available, Comment(rawValue: TestPostgres.missingReason)))
 struct PostgresStoreConformanceTests {
