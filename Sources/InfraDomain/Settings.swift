@@ -31,6 +31,9 @@ public struct Settings: Sendable, Equatable {
     public var databasePath: String
     /// The shared PostgreSQL store, when one is set (then ``databasePath`` is not used for the state).
     public var databaseURL: DatabaseURL?
+    /// The login the review console records decisions with on PostgreSQL (a reviewer's), when set; otherwise the
+    /// console writes through ``databaseURL``, whose server role may not write decisions.
+    public var consoleDatabaseURL: DatabaseURL?
     /// Approvals per impact and the lifetimes of proposals and approvals.
     public var approvalPolicy: ApprovalPolicy
     /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
@@ -116,6 +119,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "State database (SQLite): auto = $XDG_STATE_HOME/mcp-linux-infra/state.sqlite3 (~/.local/state/... without it)"),
         .init(name: "LINUX_MCP_DATABASE_URL", defaultValue: "none",
               meaning: "none = the SQLite file above; postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=/ca.pem] or postgres://USER@/DB?host=/run/postgresql = a shared PostgreSQL store (docs/POSTGRESQL.md)"),
+        .init(name: "LINUX_MCP_CONSOLE_DATABASE_URL", defaultValue: "none",
+              meaning: "With PostgreSQL: the login (in mcp_reviewer) the review console records signed decisions with; none = the console cannot record them under the roles of store init-postgres"),
         .init(name: "LINUX_MCP_PROPOSAL_TTL_SECONDS", defaultValue: "3600",
               meaning: "A proposal not approved within this time expires (1-604800)"),
         .init(name: "LINUX_MCP_APPROVAL_TTL_SECONDS", defaultValue: "900",
@@ -275,16 +280,23 @@ public struct Settings: Sendable, Equatable {
             }
             return list
         }
-        func databaseURL() throws(ConfigurationError) -> DatabaseURL? {
-            let value = try text("LINUX_MCP_DATABASE_URL")
+        func databaseURL(_ name: String) throws(ConfigurationError) -> DatabaseURL? {
+            let value = try text(name)
             if value == "none" { return nil }
             do {
                 return try DatabaseURL.parse(value)
             } catch {
-                let (_, file, line) = raw("LINUX_MCP_DATABASE_URL")
-                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_DATABASE_URL", problem: error.problem,
-                                         fix: error.fix)
+                let (_, file, line) = raw(name)
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name, problem: error.problem, fix: error.fix)
             }
+        }
+        let sharedStore = try databaseURL("LINUX_MCP_DATABASE_URL")
+        let consoleStore = try databaseURL("LINUX_MCP_CONSOLE_DATABASE_URL")
+        if consoleStore != nil, sharedStore == nil {
+            let (_, file, line) = raw("LINUX_MCP_CONSOLE_DATABASE_URL")
+            throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_CONSOLE_DATABASE_URL",
+                                     problem: "it is set while LINUX_MCP_DATABASE_URL is none (the store is SQLite)",
+                                     fix: "set LINUX_MCP_DATABASE_URL to the PostgreSQL store too, or remove LINUX_MCP_CONSOLE_DATABASE_URL")
         }
         let databasePath = try database()
         let tokens = try text("LINUX_MCP_HTTP_TOKENS")
@@ -307,7 +319,8 @@ public struct Settings: Sendable, Equatable {
             fanOutWidth: try integer("LINUX_MCP_FANOUT_WIDTH", 1...256),
             logLevel: level,
             databasePath: databasePath,
-            databaseURL: try databaseURL(),
+            databaseURL: sharedStore,
+            consoleDatabaseURL: consoleStore,
             approvalPolicy: ApprovalPolicy(
                 requiredApprovals: [.low: try integer("LINUX_MCP_APPROVALS_LOW", 1...5),
                                     .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),

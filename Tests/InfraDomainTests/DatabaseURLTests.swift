@@ -81,4 +81,17 @@ struct DatabaseURLTests {
             #expect(!error.description.contains("secret"))
         }
     }
+
+    @Test("the console's login: read with a PostgreSQL store; refused with SQLite, naming both settings")
+    func consoleLogin() throws {
+        let both = try Settings.resolve(.init(environment: ["HOME": "/home/x", "LINUX_MCP_DATABASE_URL": "postgres://srv@/infra?host=/run/postgresql",
+                                                            "LINUX_MCP_CONSOLE_DATABASE_URL": "postgres://console@/infra?host=/run/postgresql"]))
+        #expect(both.consoleDatabaseURL?.user == "console" && both.databaseURL?.user == "srv")
+        do {
+            _ = try Settings.resolve(.init(environment: ["HOME": "/home/x", "LINUX_MCP_CONSOLE_DATABASE_URL": "postgres://console@/infra?host=/run/postgresql"]))
+            Issue.record("a console login without a PostgreSQL store was accepted")
+        } catch {
+            #expect(error.field == "LINUX_MCP_CONSOLE_DATABASE_URL" && error.fix.contains("LINUX_MCP_DATABASE_URL"), "\(error)")
+        }
+    }
 }
