@@ -10,14 +10,25 @@ import Logging
 /// ``StoreConformance``. A scenario that does not hold throws ``StoreConformance/Failure``.
 public struct LeaseScenarios: Sendable {
     /// One scenario.
-    public enum Scenario: String, CaseIterable, Sendable, CustomStringConvertible {
-        case leasePassed = "a server that stops renewing: another server's sweep leaves the run EXECUTING while the lease holds, marks it INTERRUPTED once it passed, exactly once and audited; it is never re-run"
-        case renewalHolds = "a server that keeps renewing is not interrupted, even after more than one lease length; renewals write no audit row"
-        case resultAfterInterruption = "a server whose run was marked INTERRUPTED meanwhile (its clock lagged past its lease): the host's answer is audited as result-after-interruption, the client is refused with what happened, the run stays INTERRUPTED"
-        case concurrentSweeps = "two servers sweeping one passed lease at once: one INTERRUPTED transition, one audit row"
-        case backgroundSweep = "the background sweep marks a passed lease INTERRUPTED within its interval and stops when told"
+    public enum Scenario: CaseIterable, Sendable, CustomStringConvertible {
+        case leasePassed, renewalHolds, resultAfterInterruption, concurrentSweeps, backgroundSweep
 
-        public var description: String { rawValue }
+        public var description: String {
+            switch self {
+            case .leasePassed:
+                "a server that stops renewing: another server's sweep leaves the run EXECUTING while the lease holds, "
+                    + "marks it INTERRUPTED once it passed, exactly once and audited; it is never re-run"
+            case .renewalHolds:
+                "a server that keeps renewing is not interrupted, even after more than one lease length; renewals write no audit row"
+            case .resultAfterInterruption:
+                "a server whose run was marked INTERRUPTED meanwhile (its clock lagged past its lease): the host's answer is audited "
+                    + "as result-after-interruption, the client is refused with what happened, the run stays INTERRUPTED"
+            case .concurrentSweeps:
+                "two servers sweeping one passed lease at once: one INTERRUPTED transition, one audit row"
+            case .backgroundSweep:
+                "the background sweep marks a passed lease INTERRUPTED within its interval and stops when told"
+            }
+        }
     }
 
     /// The backend's name, in failures.
@@ -160,7 +171,8 @@ public struct LeaseScenarios: Sendable {
         let id = try await servers.approvedProposal()
         running = try await startHeld(servers.server(0, renewal: .seconds(3600)), id, servers)
         let runner = StoreSweep.Runner()
-        runner.start(StoreSweep(workflow: servers.server(1, renewal: .seconds(3600)), interval: .milliseconds(5)), logger: Logger(label: "sweep") { _ in SwiftLogNoOpLogHandler() })
+        let quiet = Logger(label: "sweep") { _ in SwiftLogNoOpLogHandler() }
+        runner.start(StoreSweep(workflow: servers.server(1, renewal: .seconds(3600)), interval: .milliseconds(5)), logger: quiet)
         servers.advance(61)
         let interrupted = try await SharedStoreServers.poll { try servers.handles[1].actions.load(id)?.state == .interrupted }
         await runner.stop()

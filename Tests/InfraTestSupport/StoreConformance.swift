@@ -110,7 +110,7 @@ public struct StoreConformance: Sendable {
         case staleTransition = "a change whose transition `from` is no longer the stored state is refused, and nothing of it is written"
         case throwingDecide = "a decide that throws writes nothing and its error comes back; one that returns nil writes nothing"
         case wholeChange = "a change is written whole (decision, approval window, execution claimed then finished, transition, rows in order)"
-        case executionLease = "a claim's lease deadline is stored; a change with only the execution (a renewal) moves it and writes no transition and no row; the result keeps the last deadline"
+        case executionLease = "a claim's lease is stored; a renewal (the execution alone) moves it, no transition, no row; the result keeps it"
         case expiryIdempotent = "expiry is written once, however often and however concurrently it is decided"
         case auditChain = "the audit log is one append-only chain in order (sink appends and changes' rows), filtered as AuditFilter says"
         case newerSchema = "a store written by a newer release is refused when opened, and nothing is changed"

@@ -20,6 +20,9 @@ public final class MCPServer: Sendable {
     /// The periodic store sweep (interrupted runs, expiry), from the start until the drain.
     let sweeping = StoreSweep.Runner()
 
+    /// True between ``started(version:)`` and ``drain(reason:)``: the store sweep runs.
+    public var isSweeping: Bool { sweeping.isRunning }
+
     /// What the server teaches the AI at initialize.
     public static let instructions = """
     mcp-linux-infra lets you diagnose Linux hosts of the operator's inventory, read-only, over SSH.
@@ -130,7 +133,7 @@ public final class MCPServer: Sendable {
         let abandoned = finished ? [] : calls.runningExecutions
         if !finished {
             calls.abandonExecutions()
-            logger.warning("grace period over: actions still running are left EXECUTING; once their lease passes any server (or this one at its next start) marks them INTERRUPTED",
+            logger.warning("grace period over: running actions stay EXECUTING until their lease passes; then any server marks them INTERRUPTED",
                            metadata: ["ids": "\(abandoned)"])
         }
         await services.closeConnections(within: .seconds(2))
