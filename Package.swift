@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // libssh2 from the system (Debian: libssh2-1-dev).
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "InfraApp",
             dependencies: [
-                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite",
+                "CSpawn", "InfraDomain", "InfraConfig", "InfraSSH", "InfraStoreSQLite", "InfraStorePostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -68,6 +71,20 @@ let package = Package(
         .target(
             name: "InfraStoreSQLite",
             dependencies: ["InfraDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The PostgreSQL store (postgres-nio): the same persistence as InfraStoreSQLite on a database server that
+        // several servers share, with the roles the database enforces. Its types meet InfraApp's ports in the
+        // composition root, like the SQLite ones.
+        .target(
+            name: "InfraStorePostgres",
+            dependencies: [
+                "InfraDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The MCP adapter: tools, resources and transports over InfraApp's use cases. It reaches neither the
         // store, SSH nor the configuration files: only InfraApp and the domain.
@@ -152,6 +169,7 @@ let package = Package(
                                                    .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "InfraStoreSQLiteTests", dependencies: ["InfraStoreSQLite", "InfraApp", "InfraDomain", "InfraTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "InfraStorePostgresTests", dependencies: ["InfraStorePostgres", "InfraApp", "InfraDomain", "InfraTestSupport"]),
         .testTarget(name: "InfraConfigTests", dependencies: ["InfraConfig", "InfraDomain", "InfraTestSupport"]),
         .testTarget(
             name: "InfraSSHTests",
@@ -167,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InfraAppTests",
-            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport",
+            dependencies: ["InfraApp", "InfraConfig", "InfraDomain", "InfraTestSupport", "InfraStorePostgres",
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
     ]

@@ -7,11 +7,17 @@ command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
   exit 1
 }
 packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 python3-venv iputils-ping curl
-systemd-container mmdebstrap zstd chromium chromium-driver"
+systemd-container mmdebstrap zstd chromium chromium-driver postgresql"
 missing=
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
 done
+# PostgreSQL's server binaries are for the PostgreSQL store's tests, which start a private cluster of their own
+# (initdb/pg_ctl on a unix socket in a temporary folder): no system cluster is created, so the package's
+# postinst has nothing to start (it cannot in a container without systemd).
+install -d -m 0755 /etc/postgresql-common/createcluster.d
+[ -e /etc/postgresql-common/createcluster.d/mcp-linux-infra.conf ] \
+  || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/mcp-linux-infra.conf
 if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

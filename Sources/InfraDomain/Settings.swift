@@ -27,8 +27,10 @@ public struct Settings: Sendable, Equatable {
     /// Hosts one diagnostic call asks at once.
     public var fanOutWidth: Int
     public var logLevel: String
-    /// The state database (proposals, approvals, executions, audit log).
+    /// The state database (proposals, approvals, executions, audit log) when it is SQLite.
     public var databasePath: String
+    /// The shared PostgreSQL store, when one is set (then ``databasePath`` is not used for the state).
+    public var databaseURL: DatabaseURL?
     /// Approvals per impact and the lifetimes of proposals and approvals.
     public var approvalPolicy: ApprovalPolicy
     /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
@@ -115,6 +117,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Log level on stderr: trace, debug, info, notice, warning, error, critical"),
         .init(name: "LINUX_MCP_DB", defaultValue: "auto",
               meaning: "State database (SQLite): auto = $XDG_STATE_HOME/mcp-linux-infra/state.sqlite3 (~/.local/state/... without it)"),
+        .init(name: "LINUX_MCP_DATABASE_URL", defaultValue: "none",
+              meaning: "none = the SQLite file above; postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=/ca.pem] or postgres://USER@/DB?host=/run/postgresql = a shared PostgreSQL store (docs/POSTGRESQL.md)"),
         .init(name: "LINUX_MCP_PROPOSAL_TTL_SECONDS", defaultValue: "3600",
               meaning: "A proposal not approved within this time expires (1-604800)"),
         .init(name: "LINUX_MCP_APPROVAL_TTL_SECONDS", defaultValue: "900",
@@ -276,6 +280,17 @@ public struct Settings: Sendable, Equatable {
             }
             return list
         }
+        func databaseURL() throws(ConfigurationError) -> DatabaseURL? {
+            let value = try text("LINUX_MCP_DATABASE_URL")
+            if value == "none" { return nil }
+            do {
+                return try DatabaseURL.parse(value)
+            } catch {
+                let (_, file, line) = raw("LINUX_MCP_DATABASE_URL")
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_DATABASE_URL", problem: error.problem,
+                                         fix: error.fix)
+            }
+        }
         let databasePath = try database()
         let tokens = try text("LINUX_MCP_HTTP_TOKENS")
         return Settings(
@@ -297,6 +312,7 @@ public struct Settings: Sendable, Equatable {
             fanOutWidth: try integer("LINUX_MCP_FANOUT_WIDTH", 1...256),
             logLevel: level,
             databasePath: databasePath,
+            databaseURL: try databaseURL(),
             approvalPolicy: ApprovalPolicy(
                 requiredApprovals: [.low: try integer("LINUX_MCP_APPROVALS_LOW", 1...5),
                                     .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),

@@ -147,6 +147,12 @@ public final class StateDatabase: Sendable {
         if let witness { pool.add(transactionObserver: AuditHeadObserver(witness: witness), extent: .databaseLifetime) }
     }
 
+    /// The migrations applied to the file, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        let migrator = Self.migrator
+        return try pool.read { db in try migrator.appliedMigrations(db) }
+    }
+
     /// Runs `body` in one IMMEDIATE write transaction: all of it is committed, or none of it.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in

@@ -145,7 +145,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     /// The heads the witness recorded: from `file`, or from the journal (entries of the database's owner).
-    static func witnessed(_ file: String?, databasePath: String) async -> AuditWitnessReader.Reading {
+    static func witnessed(_ file: String?, databasePath: String?) async -> AuditWitnessReader.Reading {
         if let file { return AuditWitnessReader.file(file) }
         return await AuditWitnessReader.journal(databasePath: databasePath)
     }

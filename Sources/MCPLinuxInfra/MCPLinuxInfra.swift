@@ -13,7 +13,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self])
+        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self, StoreCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
     /// time it returns or throws; `InfraComposition.endProcess` then waits for the last SSH I/O thread
@@ -73,6 +73,16 @@ struct ConfigurationOptions: ParsableArguments {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.httpServing(envFile: envFile) }
     }
 
+    /// `store init-postgres`'s SQL and how to apply it (settings only), or the error printed and exit 2.
+    func postgresSetup() throws -> PostgresSetup {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.postgresSetup(envFile: envFile) }
+    }
+
+    /// `store copy`'s two stores and inventory, or the error printed and exit 2.
+    func storeCopy(from path: String, to url: String?) throws -> StoreCopy {
+        try building { () throws(InfraComposition.Failure) in try InfraComposition.storeCopy(envFile: envFile, from: path, to: url) }
+    }
+
     /// The HTTP clients' tokens file (settings only), or the error printed and exit 2.
     func clientTokens() throws -> ClientTokenFile {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.clientTokens(envFile: envFile) }
@@ -99,13 +109,15 @@ func writeError(_ text: String) {
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check every inventory host with both accounts (host key, authentication, forced command).")
+        abstract: "Check the state store (connection, schema, the login's privileges), then every inventory host with both accounts (host key, authentication, forced command).")
 
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let services = try options.server("mcp-linux-infra.ssh")
+        let store = services.storeStatus()
+        print(TerminalText.escaped(store.line))
         let checks = await services.doctor.run()
         await services.closeConnections()
         for check in checks {
@@ -113,8 +125,8 @@ struct DoctorCommand: AsyncParsableCommand {
             print(TerminalText.escaped(check.line))
             for warning in check.warningLines { print(TerminalText.escaped(warning)) }
         }
-        let failed = checks.filter { !$0.passed }.count
-        print("\(checks.count - failed) of \(checks.count) checks passed")
+        let failed = checks.filter { !$0.passed }.count + (store.passed ? 0 : 1)
+        print("\(checks.count + 1 - failed) of \(checks.count + 1) checks passed")
         if failed > 0 { throw ExitCode(1) }
     }
 }

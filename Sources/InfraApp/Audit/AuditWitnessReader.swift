@@ -30,12 +30,17 @@ public enum AuditWitnessReader {
         return .heads(heads, source: "the witness file \(path)")
     }
 
-    /// The heads the journal holds for the account that owns the file at `databasePath` (journald stamps
-    /// `_UID` itself; a sender cannot choose it).
-    public static func journal(databasePath: String) async -> Reading {
+    /// The heads the journal holds for the account that owns the file at `databasePath`, or for this account
+    /// when there is no file (PostgreSQL: the servers this account runs on this machine). journald stamps `_UID`
+    /// itself; a sender cannot choose it.
+    public static func journal(databasePath: String?) async -> Reading {
         var status = stat()
-        guard stat(databasePath, &status) == 0 else {
-            return .none("journalctl: cannot read the owner of \(databasePath): \(String(cString: strerror(errno)))")
+        if let databasePath {
+            guard stat(databasePath, &status) == 0 else {
+                return .none("journalctl: cannot read the owner of \(databasePath): \(String(cString: strerror(errno)))")
+            }
+        } else {
+            status.st_uid = getuid()
         }
         guard let program = journalctlPaths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return .none("journalctl: not installed")

@@ -5,8 +5,8 @@ import InfraSSH
 import InfraStoreSQLite
 import Logging
 
-// The store module knows nothing of the application: its types meet the application's ports here, the only
-// place that names both.
+// The store modules know nothing of the application: their types meet the application's ports here and in
+// InfraComposition+Store.swift, the only places that name both.
 extension SQLiteActionStore: ActionStore {}
 extension SQLiteAuditLog: AuditSink {}
 
@@ -32,7 +32,7 @@ public enum InfraComposition {
     /// The audit log alone (`audit tail`, `search`, `export`): needs only the settings.
     public static func auditLog(envFile: String?) throws(Failure) -> any AuditSink {
         let settings = try settings(envFile: envFile)
-        return SQLiteAuditLog(database: try open(settings))
+        return try openStore(settings).audit
     }
 
     /// The HTTP clients' tokens file (`tokens add|list|revoke`): needs only the settings.
@@ -45,14 +45,14 @@ public enum InfraComposition {
         let configuration: ReviewConfiguration
         do { configuration = try ConfigurationLoader.review(envFile: envFile) } catch { throw .configuration(error.description) }
         LogSetup.bootstrap(level: configuration.settings.logLevel)
-        let database = try open(configuration.settings)
-        let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
+        let opened = try openStore(configuration.settings)
+        let store = opened.store, audit = opened.audit
         return ReviewServices(
             review: ActionReview(store: store, audit: audit, catalogue: configuration.catalogue, cataloguePath: configuration.settings.cataloguePath,
                                  inventory: configuration.inventory, approvalContext: configuration.approvalContext,
                                  policy: configuration.settings.approvalPolicy, knownHostsPath: configuration.settings.knownHostsPath),
             verification: AuditVerification(store: store, audit: audit, inventory: configuration.inventory),
-            databasePath: configuration.settings.databasePath)
+            databasePath: opened.file)
     }
 
     /// Everything the server side uses (`serve`, `doctor`, `audit verify --hosts`): the accounts' keys too.
@@ -87,8 +87,8 @@ public enum InfraComposition {
         let settings = configuration.settings
         // After the bootstrap: a logger made before it would write to stdout, the MCP transport.
         let logger = Logger(label: logLabel)
-        let database = try open(settings)
-        let store = SQLiteActionStore(database: database), audit = SQLiteAuditLog(database: database)
+        let opened = try openStore(settings)
+        let store = opened.store, audit = opened.audit
         let remote = probes.remote(SSHRemoteExec(configuration: configuration, logger: logger))
         let recorder = AuditRecorder(sink: probes.audit(audit))
         let user = OperatingSystemUser.current
@@ -109,7 +109,7 @@ public enum InfraComposition {
             ledgers: HostLedgerReader(remote: remote),
             recorder: recorder, remote: remote,
             limits: .init(maxMessageBytes: settings.maxMessageBytes, shutdownGrace: settings.shutdownGrace),
-            databasePath: settings.databasePath)
+            databasePath: opened.file, storeStatus: opened.status)
     }
 
     /// Ends the process in order, after every SSH pool was shut down: waits for the last SSH I/O thread and
@@ -130,16 +130,6 @@ public enum InfraComposition {
             throw .configuration(error.description)
         }
     }
-
-    /// Opens the state database; every commit that appends audit rows sends the new head to the audit
-    /// witness (LINUX_MCP_AUDIT_WITNESS).
-    static func open(_ settings: Settings) throws(Failure) -> StateDatabase {
-        do {
-            return try StateDatabase(path: settings.databasePath, witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
-        } catch {
-            throw .store(error.description)
-        }
-    }
 }
 
 /// The use cases of a reviewer's CLI.
@@ -148,8 +138,9 @@ public struct ReviewServices: Sendable {
     public let review: ActionReview
     /// `audit verify` without the hosts.
     public let verification: AuditVerification
-    /// The state database's path (the witness in the journal is read for its owner).
-    public let databasePath: String
+    /// The SQLite state database's path (the witness in the journal is read for its owner); nil for PostgreSQL
+    /// (the journal is read for this account).
+    public let databasePath: String?
 }
 
 /// The use cases of the server side.
@@ -180,8 +171,10 @@ public struct ServerServices: Sendable {
     public var scrapeGauges: ScrapeGauges {
         ScrapeGauges(store: verification.store, audit: verification.audit, remote: remote, checkpoint: chainCheckpoint, metrics: metrics)
     }
-    /// The state database's path.
-    public let databasePath: String
+    /// The SQLite state database's path; nil for PostgreSQL.
+    public let databasePath: String?
+    /// The doctor's line for the store (connection, schema, the login's privileges).
+    public let storeStatus: @Sendable () -> StoreStatus
 
     /// What bounds the server.
     public struct Limits: Sendable {
@@ -200,7 +193,8 @@ public struct ServerServices: Sendable {
     /// Services over any implementations of the ports (the composition root builds the real ones; tests
     /// pass in-memory ones).
     public init(workflow: ActionWorkflow, diagnostics: Diagnostics, doctor: Doctor, verification: AuditVerification, ledgers: HostLedgerReader,
-                recorder: AuditRecorder, remote: any RemoteExec, limits: Limits, databasePath: String) {
+                recorder: AuditRecorder, remote: any RemoteExec, limits: Limits, databasePath: String?,
+                storeStatus: @escaping @Sendable () -> StoreStatus = { StoreStatus(passed: true, detail: "in memory") }) {
         self.workflow = workflow
         self.diagnostics = diagnostics
         self.doctor = doctor
@@ -210,6 +204,7 @@ public struct ServerServices: Sendable {
         self.remote = remote
         self.limits = limits
         self.databasePath = databasePath
+        self.storeStatus = storeStatus
     }
 
     /// Closes every SSH connection, waiting at most `limit`.

@@ -1,0 +1,115 @@
+import Foundation
+import InfraConfig
+import InfraDomain
+import InfraStorePostgres
+import InfraStoreSQLite
+
+// The PostgreSQL store's types meet the application's ports here, like SQLite's.
+extension PostgresActionStore: ActionStore {}
+extension PostgresAuditLog: AuditSink {}
+extension PostgresStoreImport: StoreImport {}
+
+/// The state store the settings select, opened: SQLite at `LINUX_MCP_DB`, or PostgreSQL at `LINUX_MCP_DATABASE_URL`.
+struct OpenedStore: Sendable {
+    let store: any ActionStore
+    let audit: any AuditSink
+    /// The SQLite file, whose owner's journal entries witness the head; nil for PostgreSQL (this account's entries).
+    let file: String?
+    /// The doctor's line for the store.
+    let status: @Sendable () -> StoreStatus
+}
+
+extension InfraComposition {
+    /// Opens the store the settings select; every commit that appends audit rows sends the new head to the audit
+    /// witness (LINUX_MCP_AUDIT_WITNESS).
+    static func openStore(_ settings: Settings) throws(Failure) -> OpenedStore {
+        let witness = AuditHeadWitness(socketPath: settings.auditWitnessSocket)
+        guard let url = settings.databaseURL else {
+            let database: StateDatabase
+            do {
+                database = try StateDatabase(path: settings.databasePath, witness: witness)
+            } catch {
+                throw .store(error.description)
+            }
+            let path = settings.databasePath
+            return OpenedStore(store: SQLiteActionStore(database: database), audit: SQLiteAuditLog(database: database), file: path,
+                               status: { StoreStatus.sqlite(path: path, database: database) })
+        }
+        let database = try openPostgres(url, witness: { witness.send($0) })
+        return OpenedStore(store: PostgresActionStore(database: database), audit: PostgresAuditLog(database: database), file: nil,
+                           status: { StoreStatus.postgres(database) })
+    }
+
+    /// Connects to PostgreSQL and checks (or migrates, when the login may) its schema.
+    static func openPostgres(_ url: DatabaseURL, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil) throws(Failure) -> PostgresStateDatabase {
+        do {
+            return try PostgresStateDatabase(endpoint: endpoint(url), witness: witness)
+        } catch {
+            throw .store(error.description)
+        }
+    }
+
+    /// The driver's description of a parsed `LINUX_MCP_DATABASE_URL`.
+    static func endpoint(_ url: DatabaseURL) -> PostgresEndpoint {
+        let address: PostgresEndpoint.Address
+        switch url.address {
+        case .tcp(let host, let port): address = .tcp(host: host, port: port)
+        case .unixSocket: address = .unixSocket(path: url.socketPath!)
+        }
+        let tls: PostgresEndpoint.TLS
+        switch url.tls {
+        case .disable: tls = .disable
+        case .require: tls = .require
+        case .verifyFull(let ca): tls = .verifyFull(caFile: ca)
+        }
+        return PostgresEndpoint(address: address, user: url.user, password: url.password, database: url.database, tls: tls)
+    }
+
+    /// `store init-postgres`: the SQL, and applying it over `LINUX_MCP_DATABASE_URL` (an administrator's login).
+    public static func postgresSetup(envFile: String?) throws(Failure) -> PostgresSetup {
+        let settings = try settings(envFile: envFile)
+        let sql: String
+        do { sql = try PostgresRoles.script() } catch { throw .store(error.description) }
+        let url = settings.databaseURL
+        return PostgresSetup(sql: sql) {
+            guard let url else {
+                throw Failure.configuration("LINUX_MCP_DATABASE_URL is none: set it to an administrator's postgres:// URL to apply, or print the SQL without --apply")
+            }
+            try PostgresRoles.apply(admin: endpoint(url))
+            return "roles, schema and grants applied on \(url)"
+        }
+    }
+
+    /// `store copy --from sqlite:PATH [--to URL]`: the SQLite store, the PostgreSQL one (the URL given, else
+    /// `LINUX_MCP_DATABASE_URL`), and the inventory whose approvers' keys verify the signatures.
+    public static func storeCopy(envFile: String?, from path: String, to given: String?) throws(Failure) -> StoreCopy {
+        let configuration: ReviewConfiguration
+        do { configuration = try ConfigurationLoader.review(envFile: envFile) } catch { throw .configuration(error.description) }
+        LogSetup.bootstrap(level: configuration.settings.logLevel)
+        let url: DatabaseURL
+        if let given {
+            do { url = try DatabaseURL.parse(given) } catch { throw .configuration("--to: \(error.problem); \(error.fix)") }
+        } else if let configured = configuration.settings.databaseURL {
+            url = configured
+        } else {
+            throw .configuration("LINUX_MCP_DATABASE_URL is none and no --to was given: name the PostgreSQL store to copy into")
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .store("--from sqlite:\(path): no such file (the SQLite state database to copy; LINUX_MCP_DB of the old controller)")
+        }
+        let source: StateDatabase
+        do { source = try StateDatabase(path: path) } catch { throw .store(error.description) }
+        let destination = try openPostgres(url)
+        return StoreCopy(source: (SQLiteActionStore(database: source), SQLiteAuditLog(database: source)),
+                         destination: (PostgresActionStore(database: destination), PostgresAuditLog(database: destination)),
+                         importer: PostgresStoreImport(database: destination), inventory: configuration.inventory)
+    }
+}
+
+/// `store init-postgres`: the SQL the store's roles and schema are made of, and the way to apply it.
+public struct PostgresSetup: Sendable {
+    /// The whole procedure as SQL (roles, schema as the owner, grants).
+    public let sql: String
+    /// Applies it over `LINUX_MCP_DATABASE_URL`; returns what was done.
+    public let apply: @Sendable () throws -> String
+}

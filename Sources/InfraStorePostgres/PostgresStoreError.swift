@@ -1,0 +1,54 @@
+/// Why the PostgreSQL store cannot be used, each with the fix in its description (refusals of a use case are
+/// InfraDomain.Refusal). `endpoint` is always ``PostgresEndpoint/redacted``: no password in any message.
+public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server does not answer at the address.
+    case unreachable(endpoint: String, detail: String)
+    /// The server refused the login (SQLSTATE 28xxx).
+    case authenticationFailed(endpoint: String, detail: String)
+    /// The TLS handshake or its set-up failed.
+    case tlsFailed(endpoint: String, detail: String)
+    /// The database holds migrations this release does not know; nothing was changed.
+    case newerSchema(endpoint: String, unknown: [String])
+    /// The schema lacks migrations and this role may not apply them (or migration was not asked for).
+    case schemaTooOld(endpoint: String, missing: [String])
+    /// The role lacks a privilege for what was asked (SQLSTATE 42501).
+    case permissionDenied(endpoint: String, detail: String)
+    /// Any other error the server reported, with its SQLSTATE.
+    case server(endpoint: String, sqlState: String, detail: String)
+    /// A role name that may not go into the roles' DDL.
+    case invalidRoleName(String)
+
+    /// The SQLSTATE the server reported, when it did.
+    public var sqlState: String? {
+        switch self {
+        case .permissionDenied: "42501"
+        case .server(_, let state, _): state
+        default: nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unreachable(let endpoint, let detail):
+            "PostgreSQL store \(endpoint) is unreachable: \(detail). Check the host, port or socket in LINUX_MCP_DATABASE_URL and that the server runs"
+        case .authenticationFailed(let endpoint, let detail):
+            "PostgreSQL store \(endpoint) refused the login: \(detail). Fix the user or password in LINUX_MCP_DATABASE_URL, or the server's pg_hba.conf"
+        case .tlsFailed(let endpoint, let detail):
+            "PostgreSQL store \(endpoint): TLS failed: \(detail). Check sslmode and the CA file (sslrootcert) in LINUX_MCP_DATABASE_URL "
+                + "and the server's certificate and host name"
+        case .newerSchema(let endpoint, let unknown):
+            "PostgreSQL store \(endpoint) was written by a newer mcp-linux-infra (unknown migrations: \(unknown.joined(separator: ", "))); "
+                + "nothing was changed. Run that newer release, or point LINUX_MCP_DATABASE_URL at another database"
+        case .schemaTooOld(let endpoint, let missing):
+            "PostgreSQL store \(endpoint) lacks migrations (\(missing.joined(separator: ", "))) and this role cannot apply them: "
+                + "run `mcp-linux-infra store init-postgres --apply` as the database owner, then start again (LINUX_MCP_DATABASE_URL)"
+        case .permissionDenied(let endpoint, let detail):
+            "PostgreSQL store \(endpoint): permission denied: \(detail). The role in LINUX_MCP_DATABASE_URL lacks this privilege: "
+                + "grant it the right group role (`mcp-linux-infra store init-postgres --print` shows the GRANTs)"
+        case .invalidRoleName(let name):
+            "role name '\(name)' is not allowed: use lowercase letters, digits and _, at most 63, not starting with a digit"
+        case .server(let endpoint, let state, let detail):
+            "PostgreSQL store \(endpoint): server error \(state): \(detail) (LINUX_MCP_DATABASE_URL)"
+        }
+    }
+}
