@@ -38,6 +38,9 @@ public struct Settings: Sendable, Equatable {
     public var approvalPolicy: ApprovalPolicy
     /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
     public var shutdownGrace: Duration
+    /// How long a claimed execution is held without a renewal: its server renews it every third of this while
+    /// the host works, and once it has passed any server sharing the store marks the run INTERRUPTED.
+    public var executionLease: Duration
     /// The largest JSON-RPC message `serve` reads; a larger one is refused as soon as it passes this.
     public var maxMessageBytes: Int
     /// The unix datagram socket that witnesses the audit log's head after every commit (the journal's syslog
@@ -133,6 +136,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Distinct human approvers a HIGH-impact action needs (1-5)"),
         .init(name: "LINUX_MCP_SHUTDOWN_GRACE_SECONDS", defaultValue: "30",
               meaning: "On SIGTERM/SIGINT or a closed client, how long serve lets a running approved action finish (0-3600)"),
+        .init(name: "LINUX_MCP_EXECUTION_LEASE_SECONDS", defaultValue: "60",
+              meaning: "A running approved action's server renews its lease every third of this; past it, any server sharing the store marks the action INTERRUPTED (3-3600)"),
         .init(name: "LINUX_MCP_MAX_MESSAGE_BYTES", defaultValue: "1048576",
               meaning: "Largest JSON-RPC message serve reads; a larger one is refused as soon as it passes this (4096-67108864)"),
         .init(name: "LINUX_MCP_AUDIT_WITNESS", defaultValue: "/dev/log",
@@ -328,6 +333,7 @@ public struct Settings: Sendable, Equatable {
                 proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
                 approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
             shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
+            executionLease: .seconds(try integer("LINUX_MCP_EXECUTION_LEASE_SECONDS", 3...3600)),
             maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
             auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"),
             httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens,
