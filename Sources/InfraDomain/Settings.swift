@@ -31,10 +31,16 @@ public struct Settings: Sendable, Equatable {
     public var databasePath: String
     /// The shared PostgreSQL store, when one is set (then ``databasePath`` is not used for the state).
     public var databaseURL: DatabaseURL?
+    /// The login the review console records decisions with on PostgreSQL (a reviewer's), when set; otherwise the
+    /// console writes through ``databaseURL``, whose server role may not write decisions.
+    public var consoleDatabaseURL: DatabaseURL?
     /// Approvals per impact and the lifetimes of proposals and approvals.
     public var approvalPolicy: ApprovalPolicy
     /// How long `serve`, asked to stop, lets a running approved action finish and record its result.
     public var shutdownGrace: Duration
+    /// How long a claimed execution is held without a renewal: its server renews it every third of this while
+    /// the host works, and once it has passed any server sharing the store marks the run INTERRUPTED.
+    public var executionLease: Duration
     /// The largest JSON-RPC message `serve` reads; a larger one is refused as soon as it passes this.
     public var maxMessageBytes: Int
     /// The unix datagram socket that witnesses the audit log's head after every commit (the journal's syslog
@@ -116,6 +122,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "State database (SQLite): auto = $XDG_STATE_HOME/mcp-linux-infra/state.sqlite3 (~/.local/state/... without it)"),
         .init(name: "LINUX_MCP_DATABASE_URL", defaultValue: "none",
               meaning: "none = the SQLite file above; postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=/ca.pem] or postgres://USER@/DB?host=/run/postgresql = a shared PostgreSQL store (docs/POSTGRESQL.md)"),
+        .init(name: "LINUX_MCP_CONSOLE_DATABASE_URL", defaultValue: "none",
+              meaning: "With PostgreSQL: the login (in mcp_reviewer) the review console records signed decisions with; none = the console cannot record them under the roles of store init-postgres"),
         .init(name: "LINUX_MCP_PROPOSAL_TTL_SECONDS", defaultValue: "3600",
               meaning: "A proposal not approved within this time expires (1-604800)"),
         .init(name: "LINUX_MCP_APPROVAL_TTL_SECONDS", defaultValue: "900",
@@ -128,6 +136,8 @@ public struct Settings: Sendable, Equatable {
               meaning: "Distinct human approvers a HIGH-impact action needs (1-5)"),
         .init(name: "LINUX_MCP_SHUTDOWN_GRACE_SECONDS", defaultValue: "30",
               meaning: "On SIGTERM/SIGINT or a closed client, how long serve lets a running approved action finish (0-3600)"),
+        .init(name: "LINUX_MCP_EXECUTION_LEASE_SECONDS", defaultValue: "60",
+              meaning: "A running approved action's server renews its lease every third of this; past it, any server sharing the store marks the action INTERRUPTED (3-3600)"),
         .init(name: "LINUX_MCP_MAX_MESSAGE_BYTES", defaultValue: "1048576",
               meaning: "Largest JSON-RPC message serve reads; a larger one is refused as soon as it passes this (4096-67108864)"),
         .init(name: "LINUX_MCP_AUDIT_WITNESS", defaultValue: "/dev/log",
@@ -275,16 +285,23 @@ public struct Settings: Sendable, Equatable {
             }
             return list
         }
-        func databaseURL() throws(ConfigurationError) -> DatabaseURL? {
-            let value = try text("LINUX_MCP_DATABASE_URL")
+        func databaseURL(_ name: String) throws(ConfigurationError) -> DatabaseURL? {
+            let value = try text(name)
             if value == "none" { return nil }
             do {
                 return try DatabaseURL.parse(value)
             } catch {
-                let (_, file, line) = raw("LINUX_MCP_DATABASE_URL")
-                throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_DATABASE_URL", problem: error.problem,
-                                         fix: error.fix)
+                let (_, file, line) = raw(name)
+                throw ConfigurationError(.invalidValue, file: file, line: line, field: name, problem: error.problem, fix: error.fix)
             }
+        }
+        let sharedStore = try databaseURL("LINUX_MCP_DATABASE_URL")
+        let consoleStore = try databaseURL("LINUX_MCP_CONSOLE_DATABASE_URL")
+        if consoleStore != nil, sharedStore == nil {
+            let (_, file, line) = raw("LINUX_MCP_CONSOLE_DATABASE_URL")
+            throw ConfigurationError(.invalidValue, file: file, line: line, field: "LINUX_MCP_CONSOLE_DATABASE_URL",
+                                     problem: "it is set while LINUX_MCP_DATABASE_URL is none (the store is SQLite)",
+                                     fix: "set LINUX_MCP_DATABASE_URL to the PostgreSQL store too, or remove LINUX_MCP_CONSOLE_DATABASE_URL")
         }
         let databasePath = try database()
         let tokens = try text("LINUX_MCP_HTTP_TOKENS")
@@ -307,7 +324,8 @@ public struct Settings: Sendable, Equatable {
             fanOutWidth: try integer("LINUX_MCP_FANOUT_WIDTH", 1...256),
             logLevel: level,
             databasePath: databasePath,
-            databaseURL: try databaseURL(),
+            databaseURL: sharedStore,
+            consoleDatabaseURL: consoleStore,
             approvalPolicy: ApprovalPolicy(
                 requiredApprovals: [.low: try integer("LINUX_MCP_APPROVALS_LOW", 1...5),
                                     .medium: try integer("LINUX_MCP_APPROVALS_MEDIUM", 1...5),
@@ -315,6 +333,7 @@ public struct Settings: Sendable, Equatable {
                 proposalLifetime: .seconds(try integer("LINUX_MCP_PROPOSAL_TTL_SECONDS", 1...604_800)),
                 approvalLifetime: .seconds(try integer("LINUX_MCP_APPROVAL_TTL_SECONDS", 1...86_400))),
             shutdownGrace: .seconds(try integer("LINUX_MCP_SHUTDOWN_GRACE_SECONDS", 0...3600)),
+            executionLease: .seconds(try integer("LINUX_MCP_EXECUTION_LEASE_SECONDS", 3...3600)),
             maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
             auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"),
             httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens,

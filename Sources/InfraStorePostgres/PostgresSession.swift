@@ -57,11 +57,16 @@ final class PostgresSession {
         }
     }
 
+    /// Whether `error` comes from TLS (the handshake, the certificate chain, the host name).
+    static func isTLS(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+    }
+
     /// What a driver error means for the operator, with the fix (see ``PostgresStoreError``).
     static func storeError(_ error: any Error, endpoint: String) -> PostgresStoreError {
         if let known = error as? PostgresStoreError { return known }
         guard let error = error as? PSQLError else {
-            if error is NIOSSLError || error is BoringSSLError { return .tlsFailed(endpoint: endpoint, detail: "\(error)") }
+            if isTLS(error) { return .tlsFailed(endpoint: endpoint, detail: "\(error)") }
             return .unreachable(endpoint: endpoint, detail: "\(error)")
         }
         if error.code == .server {
@@ -71,7 +76,7 @@ final class PostgresSession {
             if state == "42501" { return .permissionDenied(endpoint: endpoint, detail: message) }
             return .server(endpoint: endpoint, sqlState: state, detail: message)
         }
-        if let underlying = error.underlying, underlying is NIOSSLError || underlying is BoringSSLError {
+        if let underlying = error.underlying, isTLS(underlying) {
             return .tlsFailed(endpoint: endpoint, detail: "\(underlying)")
         }
         switch error.code {

@@ -43,7 +43,7 @@ struct RoleDeploymentTests {
 
                 let doctor = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", workspace.envFile])
                 #expect(doctor.status == 0, "\(doctor.stdout)\n\(doctor.stderr)")
-                #expect(doctor.stdout.contains("4 of 4 checks passed"), "\(doctor.stdout)")
+                #expect(doctor.stdout.contains("5 of 5 checks passed"), "\(doctor.stdout)")
                 #expect(doctor.stdout.contains("WARN  t1  sshd lets mcp-reader log in through trustedusercakeys /etc/ssh/mcpt_user_ca.pub"),
                         "\(doctor.stdout)")
                 #expect(!doctor.stdout.contains("WARN  t2"), "the drop-in should close t2's paths: \(doctor.stdout)")

@@ -12,11 +12,13 @@ struct DoctorTests {
             let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", target.envFile])
             #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
             let lines = outcome.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.count == 3)
-            #expect(lines[0].hasPrefix("ok    loopback  reader(\(target.readerUser))"))
-            #expect(lines[0].contains("test-wrapper 1 role=reader"))
-            #expect(lines[1].hasPrefix("ok    loopback  runner(\(target.runnerUser))"))
-            #expect(lines[2] == "2 of 2 checks passed")
+            #expect(lines.count == 4)
+            #expect(lines[0].hasPrefix("ok    store  sqlite /") && lines[0].contains("schema v3-execution-lease (3 migrations)"),
+                    "\(lines[0])")
+            #expect(lines[1].hasPrefix("ok    loopback  reader(\(target.readerUser))"))
+            #expect(lines[1].contains("test-wrapper 1 role=reader"))
+            #expect(lines[2].hasPrefix("ok    loopback  runner(\(target.runnerUser))"))
+            #expect(lines[3] == "3 of 3 checks passed")
             #expect(!outcome.stdout.contains("reduced security"))
             #expect(outcome.stderr.contains("reduced security"))
         }
@@ -30,7 +32,7 @@ struct DoctorTests {
             #expect(outcome.status == 1)
             #expect(outcome.stdout.contains("FAIL  loopback  reader"))
             #expect(outcome.stdout.contains("HOST KEY CHANGED"))
-            #expect(outcome.stdout.contains("0 of 2 checks passed"))
+            #expect(outcome.stdout.contains("1 of 3 checks passed"))
         }
     }
 }

@@ -26,7 +26,9 @@ struct ExecuteTests {
         let record = done.record
         #expect(record.state == .completed && record.execution?.exitCode == 0 && record.execution?.stdout == "restarted\n")
         #expect(record.execution?.verified == "yes" && record.execution?.verification == "mcp-reader `unit-active unit=nginx.service`: active")
-        #expect(record.execution?.owner == fixture.owner && record.execution?.startedAt == fixture.clock.now)
+        var holder = fixture.owner
+        holder.leaseUntil = fixture.clock.now + 60
+        #expect(record.execution?.owner == holder && record.execution?.startedAt == fixture.clock.now, "the owner holds the run for the lease")
         #expect(record.transitions.map(\.to) == [.proposed, .approved, .executing, .completed])
         let runnerRow = try #require(fixture.rows(kind: "ssh").first { $0.details["account"] == "pra-runner" })
         #expect(runnerRow.details["stdinBytes"] == String(run.stdin.count) && runnerRow.details["exit"] == "0" && runnerRow.proposalID == approved.id)
@@ -185,6 +187,7 @@ struct ExecuteTests {
         let interrupted = try #require(try fixture.store.load(dead.id))
         #expect(interrupted.state == .interrupted && interrupted.execution?.verified == "not-checked")
         #expect(interrupted.execution?.finishedAt == fixture.clock.now && interrupted.transitions.last?.actor == "system")
+        #expect(interrupted.transitions.last?.reason.contains("is gone (process gone)") == true, "\(interrupted.transitions.last?.reason ?? "")")
         #expect(try fixture.store.load(alive.id)?.state == .executing)
         #expect(try fixture.workflow().recoverInterrupted().isEmpty)
         #expect(await refusal { _ = try await fixture.workflow().execute(dead.id) }?.code == .wrongState)

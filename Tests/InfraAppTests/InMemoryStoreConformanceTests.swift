@@ -5,11 +5,14 @@ import Testing
 /// ports' contract as SQLite does (see StoreConformance for the properties, and how a backend joins).
 @Suite("Store conformance: the in-memory fake")
 struct InMemoryStoreConformanceTests {
-    static let suite = StoreConformance(backend: "in-memory", make: {
+    /// A fresh store; another handle on it is the same object.
+    static func fresh() -> StoreConformance.Fresh {
         let store = InMemoryStore()
         let opened = StoreConformance.Opened(actions: store, audit: store)
         return .init(opened: opened, reopen: { opened })
-    })
+    }
+
+    static let suite = StoreConformance(backend: "in-memory", make: { fresh() })
 
     @Test("The fake keeps the ports' contract", arguments: suite.properties)
     func conforms(_ property: StoreConformance.Property) async throws {

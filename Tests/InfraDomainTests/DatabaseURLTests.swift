@@ -17,11 +17,12 @@ struct DatabaseURLTests {
 
     @Test("postgresql://, an IPv6 host, the default port, sslmode and a CA file")
     func forms() throws {
-        let url = try DatabaseURL.parse("postgresql://u@[::1]/d?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem")
+        let url = try DatabaseURL.parse("postgresql://u@[::1]/d?sslmode=require")
         #expect(url.address == .tcp(host: "::1", port: 5432))
-        #expect(url.tls == .verifyFull(caFile: "/etc/ssl/ca.pem"))
+        #expect(try DatabaseURL.parse("postgresql://u@db/d?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem").tls == .verifyFull(caFile: "/etc/ssl/ca.pem"))
         #expect(url.password == nil)
         #expect(try DatabaseURL.parse("postgres://u@127.0.0.1/d?sslmode=require").tls == .require)
+        #expect(try DatabaseURL.parse("postgres://u@db.internal/d?sslmode=verify-full").tls == .verifyFull(caFile: nil))
         #expect(try DatabaseURL.parse("postgres://u@127.0.0.1/d?sslmode=disable").tls == .disable)
     }
 
@@ -50,6 +51,8 @@ struct DatabaseURLTests {
             ("postgres://u:pw@h/d?sslrootcert=ca.pem", "absolute"),
             ("postgres://u:pw@h;rm/d", "not a host name"),
             ("postgres://u:p w@h/d", "space"),
+            ("postgres://u:pw@10.0.0.5/d", "IP address"),
+            ("postgres://u:pw@[::1]/d?sslmode=verify-full", "IP address"),
           ])
     func refusals(_ text: String, _ expected: String) {
         do {
@@ -76,6 +79,19 @@ struct DatabaseURLTests {
         } catch {
             #expect(error.field == "LINUX_MCP_DATABASE_URL")
             #expect(!error.description.contains("secret"))
+        }
+    }
+
+    @Test("the console's login: read with a PostgreSQL store; refused with SQLite, naming both settings")
+    func consoleLogin() throws {
+        let both = try Settings.resolve(.init(environment: ["HOME": "/home/x", "LINUX_MCP_DATABASE_URL": "postgres://srv@/infra?host=/run/postgresql",
+                                                            "LINUX_MCP_CONSOLE_DATABASE_URL": "postgres://console@/infra?host=/run/postgresql"]))
+        #expect(both.consoleDatabaseURL?.user == "console" && both.databaseURL?.user == "srv")
+        do {
+            _ = try Settings.resolve(.init(environment: ["HOME": "/home/x", "LINUX_MCP_CONSOLE_DATABASE_URL": "postgres://console@/infra?host=/run/postgresql"]))
+            Issue.record("a console login without a PostgreSQL store was accepted")
+        } catch {
+            #expect(error.field == "LINUX_MCP_CONSOLE_DATABASE_URL" && error.fix.contains("LINUX_MCP_DATABASE_URL"), "\(error)")
         }
     }
 }

@@ -61,7 +61,8 @@ struct ProposalRulesExpiryTests {
                                     osAccount: "alice", signed: signed)]
         approved.approvalExpiresAt = Self.now - 1
         let claim = ProposalRules.claim(of: approved, executor: "mcp:mcp", currentDigest: record.digest,
-                                        owner: ExecutionOwner(host: "h", pid: 1, start: "1"), context: context, required: 1, chain: chain, now: Self.now)
+                                        owner: ExecutionOwner(host: "h", pid: 1, start: "1"), lease: .seconds(60), context: context,
+                                        required: 1, chain: chain, now: Self.now)
         #expect(claim.refusal?.code == .wrongState && claim.change.transition == nil, "\(String(describing: claim.refusal)) \(String(describing: claim.change.transition))")
     }
 }

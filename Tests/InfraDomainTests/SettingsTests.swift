@@ -62,4 +62,21 @@ struct SettingsTests {
         }
         #expect(throws: ConfigurationError.self) { try Settings.resolve(.init(environment: ["LINUX_MCP_AUDIT_WITNES": "/dev/log"])) }
     }
+
+    @Test("LINUX_MCP_EXECUTION_LEASE_SECONDS: 60 by default, 3 to 3600; else an error naming the field, the range and the fix")
+    func executionLease() throws {
+        #expect(try Settings.resolve(.init(environment: [:])).executionLease == .seconds(60))
+        #expect(try Settings.resolve(.init(environment: ["LINUX_MCP_EXECUTION_LEASE_SECONDS": "3"])).executionLease == .seconds(3))
+        #expect(try Settings.resolve(.init(environment: ["LINUX_MCP_EXECUTION_LEASE_SECONDS": "3600"])).executionLease == .seconds(3600))
+        for bad in ["2", "3601", "0", "-5", "sixty", "60s", ""] {
+            do {
+                _ = try Settings.resolve(.init(environment: ["LINUX_MCP_EXECUTION_LEASE_SECONDS": bad]))
+                Issue.record("'\(bad)' was accepted")
+            } catch {
+                let text = String(describing: error)
+                #expect(text.contains("LINUX_MCP_EXECUTION_LEASE_SECONDS") && text.contains("from 3 to 3600")
+                        && text.contains("set LINUX_MCP_EXECUTION_LEASE_SECONDS to a number in that range"), "\(text)")
+            }
+        }
+    }
 }

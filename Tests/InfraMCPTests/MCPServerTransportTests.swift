@@ -60,4 +60,14 @@ struct MCPServerTransportTests {
         #expect(lifecycle == ["started", "stopped"], "\(lifecycle)")
         #expect(remote.requests(.init(account: .runner)).isEmpty, "nothing ran as the runner")
     }
+
+    @Test("The start starts the periodic store sweep (lease recovery, expiry) and the drain stops it, whatever the transport")
+    func sweepFollowsTheServer() async throws {
+        let server = MCPServer(services: try Self.services(store: InMemoryStore(), remote: FakeRemoteExec()), logger: .init(label: "test"))
+        #expect(!server.isSweeping)
+        try await server.started(version: "test")
+        #expect(server.isSweeping)
+        _ = await server.drain(reason: "test")
+        #expect(!server.isSweeping)
+    }
 }

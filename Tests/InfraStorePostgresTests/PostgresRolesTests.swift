@@ -198,6 +198,26 @@ struct PostgresRolesTests {
         #expect(throws: PostgresStoreError.invalidRoleName("Mcp")) { try PostgresRoles.validate(.init(owner: "Mcp", server: "s", reviewer: "r", auditor: "a")) }
     }
 
+    @Test("the printed script (init-postgres --print) run by psql gives the same schema and privileges as apply")
+    func printedScript() throws {
+        let database = try TestPostgres.freshDatabase()
+        let prefix = "p" + UUID().uuidString.lowercased().prefix(8)
+        let names = PostgresRoles.Names(owner: prefix + "_owner", server: prefix + "_server", reviewer: prefix + "_reviewer", auditor: prefix + "_auditor")
+        defer {
+            database.drop()
+            _ = try? database.cluster.sql("DROP ROLE IF EXISTS \(prefix)_srv, \(names.all.joined(separator: ", "))")
+        }
+        try database.sql(try PostgresRoles.script(names))
+        try database.sql("CREATE ROLE \(prefix)_srv LOGIN IN ROLE \(names.server)")
+        let server = try PostgresStateDatabase(endpoint: PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: prefix + "_srv",
+                                                                          database: database.name, tls: .disable), migrate: false)
+        try PostgresActionStore(database: server).insert(Self.proposal("0000000c-0000-4000-8000-00000000000c"),
+                                                         audit: [AuditChain.Record(actor: "mcp:svc", kind: "state", host: "t1", outcome: "PROPOSED")])
+        #expect(Self.sqlState { try Self.raw(server, "DELETE FROM audit") } == "42501")
+        #expect(try database.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'audit'").trimmingCharacters(in: .whitespacesAndNewlines)
+                == names.owner)
+    }
+
     @Test("two servers opening a fresh database at once: both succeed, each migration is applied once")
     func migrationRace() async throws {
         let database = try TestPostgres.freshDatabase()

@@ -8,11 +8,6 @@ import Testing
 /// is a new database in the private test cluster (TestPostgres); another handle is another
 /// PostgresStateDatabase (its own connection pool); the second process is this test binary again, running only
 /// ``secondProcess()``; a newer release is one whose migration identifier this one does not know.
-// The ports meet the PostgreSQL types here until InfraApp's composition root wires the store (it will declare these
-// two conformances itself; then they go from this file).
-extension PostgresActionStore: ActionStore {}
-extension PostgresAuditLog: AuditSink {}
-
 @Suite("Store conformance: PostgreSQL", .enabled(if: TestPostgres.available, Comment(rawValue: TestPostgres.missingReason)))
 struct PostgresStoreConformanceTests {
     static func endpoint(_ location: String) throws -> PostgresEndpoint {
@@ -25,13 +20,16 @@ struct PostgresStoreConformanceTests {
         return .init(actions: PostgresActionStore(database: database), audit: PostgresAuditLog(database: database))
     }
 
+    /// A fresh store: a new database in the private cluster, and a way to open it again.
+    static func fresh() throws -> StoreConformance.Fresh {
+        let database = try TestPostgres.freshDatabase()
+        return .init(opened: try open(database.location), reopen: { try open(database.location) }, location: database.location,
+                     remove: { database.drop() })
+    }
+
     static let suite = StoreConformance(
         backend: "PostgreSQL",
-        make: {
-            let database = try TestPostgres.freshDatabase()
-            return .init(opened: try open(database.location), reopen: { try open(database.location) }, location: database.location,
-                         remove: { database.drop() })
-        },
+        make: { try fresh() },
         crossProcess: .init { environment, stdout, stderr in
             let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
             return try ChildProcess.start(binary, ["--testing-library", "swift-testing", "--filter", "PostgresStoreConformanceTests/secondProcess"],

@@ -16,14 +16,17 @@ struct SQLiteStoreConformanceTests {
         return .init(actions: SQLiteActionStore(database: database), audit: SQLiteAuditLog(database: database))
     }
 
+    /// A fresh store: a new file in a folder of its own, and a way to open it again.
+    static func fresh() throws -> StoreConformance.Fresh {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conformance-\(UUID().uuidString)").path
+        let path = folder + "/state/state.sqlite3"
+        return .init(opened: try open(path), reopen: { try open(path) }, location: path,
+                     remove: { try? FileManager.default.removeItem(atPath: folder) })
+    }
+
     static let suite = StoreConformance(
         backend: "SQLite",
-        make: {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conformance-\(UUID().uuidString)").path
-            let path = folder + "/state/state.sqlite3"
-            return .init(opened: try open(path), reopen: { try open(path) }, location: path,
-                         remove: { try? FileManager.default.removeItem(atPath: folder) })
-        },
+        make: { try fresh() },
         crossProcess: .init { environment, stdout, stderr in
             let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
             return try ChildProcess.start(binary, ["--testing-library", "swift-testing", "--filter", "SQLiteStoreConformanceTests/secondProcess"],

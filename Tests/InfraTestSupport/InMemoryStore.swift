@@ -94,8 +94,9 @@ public final class InMemoryStore: ActionStore, AuditSink, @unchecked Sendable {
             stored.approvalExpiresAt = approval.expiresAt
         }
         if let run = change.execution {
-            // The claim inserts the whole execution; later changes replace only its result fields.
+            // The claim inserts the whole execution; later changes (a renewal, the result) replace only its lease and result fields.
             var execution = stored.execution ?? run
+            execution.owner.leaseUntil = run.owner.leaseUntil
             execution.finishedAt = run.finishedAt
             execution.exitCode = run.exitCode
             execution.stdout = run.stdout

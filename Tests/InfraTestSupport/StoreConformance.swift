@@ -110,6 +110,7 @@ public struct StoreConformance: Sendable {
         case staleTransition = "a change whose transition `from` is no longer the stored state is refused, and nothing of it is written"
         case throwingDecide = "a decide that throws writes nothing and its error comes back; one that returns nil writes nothing"
         case wholeChange = "a change is written whole (decision, approval window, execution claimed then finished, transition, rows in order)"
+        case executionLease = "a claim's lease is stored; a renewal (the execution alone) moves it, no transition, no row; the result keeps it"
         case expiryIdempotent = "expiry is written once, however often and however concurrently it is decided"
         case auditChain = "the audit log is one append-only chain in order (sink appends and changes' rows), filtered as AuditFilter says"
         case newerSchema = "a store written by a newer release is refused when opened, and nothing is changed"
@@ -159,6 +160,7 @@ public struct StoreConformance: Sendable {
         case .staleTransition: try staleTransition(fresh)
         case .throwingDecide: try throwingDecide(fresh)
         case .wholeChange: try await wholeChange(fresh)
+        case .executionLease: try executionLease(fresh)
         case .expiryIdempotent: try await expiryIdempotent(fresh)
         case .auditChain: try await auditChain(fresh)
         case .newerSchema: try newerSchema(fresh)
@@ -385,6 +387,40 @@ public struct StoreConformance: Sendable {
         try require(done.state == .completed && done.transitions.map(\.to) == [.proposed, .approved, .executing, .completed],
                     "transitions: \(done.transitions.map(\.to))")
         try require(AuditChain.verify(try audit.records(AuditFilter())) == nil, "the chain does not verify")
+    }
+
+    func executionLease(_ fresh: Fresh) throws {
+        let handles = [fresh.opened, try fresh.reopen()]
+        let store = handles[0].actions
+        let proposal = Self.proposal(1)
+        try store.insert(proposal, audit: [])
+        try approve(store, proposal.id)
+        let startedAt = Self.base + 120
+        let owner = ExecutionOwner(host: "server-a", pid: 42, start: "77", leaseUntil: startedAt + 60)
+        _ = try store.update(proposal.id) { _, _ in
+            ProposalChange(transition: .init(from: .approved, to: .executing, actor: "mcp:svc", reason: "claimed", at: startedAt),
+                           execution: .init(executor: "mcp:svc", owner: owner, startedAt: startedAt),
+                           audit: [Self.row("state", outcome: "EXECUTING", proposalID: proposal.id)])
+        }
+        let claimed = try require(try handles[1].actions.load(proposal.id), "the claimed proposal is gone")
+        try require(claimed.execution?.owner == owner, "the claim's lease deadline was not stored: \(String(describing: claimed.execution?.owner))")
+        let rows = try handles[0].audit.records(AuditFilter())
+        var renewed = try require(claimed.execution, "no execution")
+        renewed.owner.leaseUntil = startedAt + 100
+        _ = try handles[1].actions.update(proposal.id) { _, _ in ProposalChange(execution: renewed) }
+        let held = try require(try store.load(proposal.id), "the renewed proposal is gone")
+        try require(held.execution == renewed, "the renewal was not stored: \(String(describing: held.execution))")
+        try require(held.state == .executing && held.transitions == claimed.transitions, "a renewal changed the state: \(held.transitions.map(\.to))")
+        try require(try handles[0].audit.records(AuditFilter()) == rows, "a renewal wrote audit rows")
+        var result = renewed
+        (result.finishedAt, result.exitCode, result.verified) = (startedAt + 90, 0, "yes")
+        _ = try store.update(proposal.id) { _, _ in
+            ProposalChange(transition: .init(from: .executing, to: .completed, actor: "mcp:svc", reason: "exit 0", at: startedAt + 90),
+                           execution: result, audit: [Self.row("state", outcome: "COMPLETED", proposalID: proposal.id)])
+        }
+        let done = try require(try handles[1].actions.load(proposal.id), "the completed proposal is gone")
+        try require(done.execution?.owner.leaseUntil == startedAt + 100 && done.execution?.exitCode == 0,
+                    "the result lost the lease deadline: \(String(describing: done.execution))")
     }
 
     func expiryIdempotent(_ fresh: Fresh) async throws {

@@ -45,7 +45,7 @@ public enum TestPostgres {
         @discardableResult
         public func sql(_ sql: String, database: String = "postgres", user: String = TestPostgres.superuser) throws -> String {
             let psql = (TestPostgres.binaries ?? "/usr/bin") + "/psql"
-            let outcome = try ChildProcess.runBlocking(psql, ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", folder, "-U", user,
+            let outcome = try ChildProcess.runBlocking(psql, ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", String(tcpPort ?? 5432), "-U", user,
                                                               "-d", database, "-c", sql])
             guard outcome.status == 0 else { throw Failure(description: "psql failed (\(outcome.status)): \(outcome.stderr)") }
             return outcome.stdout
@@ -114,6 +114,33 @@ public enum TestPostgres {
     /// The cluster every suite of this process shares (started on first use).
     public static func sharedCluster() throws -> Cluster {
         try shared.get()
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0).
+    public static func freeTCPPort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure(description: "bind(127.0.0.1:0): \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Hands `path` to the account the cluster runs as (when the tests run as root) with `mode`.
+    public static func handToServer(_ path: String, mode: mode_t) throws {
+        if getuid() == 0, let account = getpwnam("postgres") {
+            guard chown(path, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else {
+                throw Failure(description: "chown \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard chmod(path, mode) == 0 else { throw Failure(description: "chmod \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// The socket path, user and database name of a ``Database/location``.

@@ -19,6 +19,10 @@ public struct ActionWorkflow: Sendable {
     let runner: String
     /// This process, as an execution's owner.
     let owner: @Sendable () -> ExecutionOwner
+    /// How long a claim or a renewal holds a run (LINUX_MCP_EXECUTION_LEASE_SECONDS), on the `now` clock.
+    public let executionLease: Duration
+    /// How often a running execution renews its lease (a third of the lease unless a test sets it).
+    let renewalInterval: Duration
     /// Makes proposal ids.
     let makeID: @Sendable () -> String
 
@@ -26,6 +30,7 @@ public struct ActionWorkflow: Sendable {
     public init(store: any ActionStore, exec: AuditedExec, catalogue: ActionCatalogue, inventory: Inventory,
                 releaseComponents: [String: String], approvalContext: ApprovalContext, policy: ApprovalPolicy, user: String, runner: String,
                 owner: @escaping @Sendable () -> ExecutionOwner = { ExecutionOwnerProbe.current },
+                executionLease: Duration = .seconds(60), renewalInterval: Duration? = nil,
                 now: @escaping @Sendable () -> Date = { Date() },
                 makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
         self.proposals = ProposalRegistry(store: store, policy: policy, now: now)
@@ -37,6 +42,8 @@ public struct ActionWorkflow: Sendable {
         self.user = user
         self.runner = runner
         self.owner = owner
+        self.executionLease = executionLease
+        self.renewalInterval = renewalInterval ?? executionLease / 3
         self.makeID = makeID
     }
 
@@ -139,12 +146,15 @@ public struct ActionWorkflow: Sendable {
     /// Executes an approved action exactly once, then verifies it through the read-only account.
     ///
     /// 1. The digest is recomputed from what is stored and today's catalogue and inventory.
-    /// 2. The claim (APPROVED → EXECUTING, one winner; ``ProposalRules/claim(of:executor:currentDigest:owner:context:required:chain:now:)``)
+    /// 2. The claim (APPROVED → EXECUTING, one winner; ``ProposalRules/claim(of:executor:currentDigest:owner:lease:context:required:chain:now:)``)
     ///    verifies every stored signed approval again against the inventory and known_hosts, and needs as many
-    ///    distinct keys as the catalogue's impact and the inventory's threshold say.
+    ///    distinct keys as the catalogue's impact and the inventory's threshold say. It holds the run for
+    ///    ``executionLease``, renewed every ``renewalInterval`` until the host answers (``ExecutionLease``).
     /// 3. The request goes to pra-exec with the signed approvals and the audit head on stdin; pra-run verifies
     ///    the approvals as root and keeps the head in its ledger.
-    /// 4. The result, and the reader's probe of the unit when there is one, are recorded.
+    /// 4. The result, and the reader's probe of the unit when there is one, are recorded. If another server
+    ///    meanwhile marked the run INTERRUPTED (this one stalled past its lease), the answer is audited as
+    ///    `result-after-interruption` and the call is refused with what happened; the run stays INTERRUPTED.
     public func execute(_ given: String, stopping: Stopping = .never) async throws -> ProposalReview {
         let id = try proposals.resolve(given)
         guard let record = try proposals.store.load(id) else { throw Refusal(.notFound, "no action with id '\(id)'") }
@@ -159,9 +169,10 @@ public struct ActionWorkflow: Sendable {
         let policy = proposals.policy
         let required = inventory.host(named: record.host).map { policy.approvalsNeeded(for: impact, on: $0) } ?? policy.approvalsNeeded(for: impact)
         var claim: ProposalRules.Claim?
+        let holder = owner()
         let claimed = try proposals.apply(id) { record, chain, date in
-            let decided = ProposalRules.claim(of: record, executor: actor, currentDigest: digest, owner: owner(), context: approvalContext,
-                                              required: required, chain: chain, now: date)
+            let decided = ProposalRules.claim(of: record, executor: actor, currentDigest: digest, owner: holder, lease: executionLease,
+                                              context: approvalContext, required: required, chain: chain, now: date)
             claim = decided
             return decided.change
         }
@@ -172,10 +183,36 @@ public struct ActionWorkflow: Sendable {
         // log outside the store (`audit verify --hosts` checks the chain still holds it).
         let approvalLines = Array((claim.approvals.map(\.stdinLine).joined() + "audit-head \(head.seq) \(head.hash)\n").utf8)
 
+        let renewal = Task { await renewLease(of: id, by: holder) }
+        let outcome: ExecutionOutcome
+        do {
+            outcome = try await runOnHost(request, record: record, stdin: approvalLines, stopping: stopping)
+        } catch {
+            renewal.cancel()
+            throw error
+        }
+        renewal.cancel()
+        await renewal.value
+        var late: Refusal?
+        let finished = try proposals.store.update(id) { record, _ in
+            let date = proposals.now()
+            if let after = ExecutionLease.lateResult(of: record, outcome: outcome, executor: actor, now: date) {
+                late = after.refusal
+                return after.change
+            }
+            return try ProposalRules.finish(of: record, outcome: outcome, executor: actor, now: date)
+        }
+        if let late { throw late }
+        return view(finished.record)
+    }
+
+    /// Sends the claimed request to the host, then probes the result through the read-only account.
+    func runOnHost(_ request: ActionRequest, record: ProposalRecord, stdin: [UInt8], stopping: Stopping) async throws -> ExecutionOutcome {
+        let id = record.id
         var outcome = ExecutionOutcome(exitCode: nil, stdout: "", stderr: "", verification: "", verified: "not-checked", succeeded: false)
         do {
             let answer = try await exec.run(request.execRequest(correlation: id), on: request.host, account: .runner, timeout: .seconds(330),
-                                            proposalID: id, stdin: approvalLines)
+                                            proposalID: id, stdin: stdin)
             outcome.exitCode = answer.exitCode.map(Int.init)
             outcome.stdout = answer.stdoutText
             outcome.stderr = answer.stderrText
@@ -185,8 +222,8 @@ public struct ActionWorkflow: Sendable {
                 try? await exec.recorder.record(.init(actor: actor, kind: "execution", host: record.host, action: record.action, proposalID: id,
                                                       outcome: "left-executing",
                                                       detail: ["reason": "server stopping after its grace period", "error": "\(error)"]))
-                throw Refusal(.stopping, "the server stopped before \(id) finished; it stays EXECUTING and is marked INTERRUPTED "
-                                         + "at the next start. Check the host with the read-only tools.")
+                throw Refusal(.stopping, "the server stopped before \(id) finished; it stays EXECUTING until its lease passes (or this "
+                                         + "server starts again), then any server marks it INTERRUPTED. Check the host with the read-only tools.")
             }
             outcome.stderr = "not run to completion: \(error)"
         }
@@ -210,27 +247,57 @@ public struct ActionWorkflow: Sendable {
             }
         }
         outcome.succeeded = outcome.exitCode == 0 && outcome.verified != "no"
-        let finished = try proposals.store.update(id) { record, _ in
-            try ProposalRules.finish(of: record, outcome: outcome, executor: actor, now: proposals.now())
+        return outcome
+    }
+
+    /// Renews the lease `holder` has on `id` every ``renewalInterval`` until cancelled (the host answered), or until
+    /// the run is no longer EXECUTING or no longer `holder`'s (another server marked it INTERRUPTED). A renewal the
+    /// store refuses is tried again at the next interval; the lease runs on meanwhile.
+    func renewLease(of id: String, by holder: ExecutionOwner) async {
+        while true {
+            do { try await Task.sleep(for: renewalInterval) } catch { return }
+            var held = true
+            do {
+                _ = try proposals.store.update(id) { record, _ in
+                    let change = ExecutionLease.renewal(of: record, by: holder, lease: executionLease, now: proposals.now())
+                    held = change != nil
+                    return change
+                }
+            } catch {
+                continue
+            }
+            if !held { return }
         }
-        return view(finished.record)
     }
 
     // MARK: The server's own life
 
-    /// Marks INTERRUPTED every EXECUTING action whose owning process is gone (a server killed mid-run); they
-    /// are never re-run by themselves. Returns their ids.
+    /// Marks INTERRUPTED every EXECUTING action whose owner is gone: its lease passed, or it ran on this machine
+    /// and its process is gone (a run from a release without leases is judged by its process alone). They are
+    /// never re-run by themselves. Idempotent when several servers do it at once: each decides again inside the
+    /// store's transaction, and only the one that wrote an interruption returns its id.
     @discardableResult
     public func recoverInterrupted() throws -> [String] {
+        func abandonment(_ owner: ExecutionOwner) -> ExecutionLease.Abandonment? {
+            ExecutionLease.abandonment(of: owner, processGone: !ExecutionOwnerProbe.isAlive(owner), now: proposals.now())
+        }
         var interrupted: [String] = []
         for record in try proposals.store.list(states: [.executing]) {
-            guard let run = record.execution, !ExecutionOwnerProbe.isAlive(run.owner) else { continue }
-            let done = try proposals.store.update(record.id) { current, _ in
-                guard current.state == .executing, let owner = current.execution?.owner, !ExecutionOwnerProbe.isAlive(owner) else { return nil }
-                return try ProposalRules.interruption(of: current, now: proposals.now())
+            guard let run = record.execution, abandonment(run.owner) != nil else { continue }
+            var wrote = false
+            _ = try proposals.store.update(record.id) { current, _ in
+                guard current.state == .executing, let owner = current.execution?.owner, let why = abandonment(owner) else { return nil }
+                wrote = true
+                return try ProposalRules.interruption(of: current, because: why, now: proposals.now())
             }
-            if done.record.state == .interrupted { interrupted.append(record.id) }
+            if wrote { interrupted.append(record.id) }
         }
         return interrupted
+    }
+
+    /// Expires every proposal whose time ran out (idempotent as ``recoverInterrupted()``); returns the ids this call expired.
+    @discardableResult
+    public func expireDue() throws -> [String] {
+        try proposals.expireDue()
     }
 }

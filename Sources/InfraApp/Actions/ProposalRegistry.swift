@@ -42,12 +42,22 @@ struct ProposalRegistry: Sendable {
         return try store.list(states: states)
     }
 
-    /// Expires every proposal whose time ran out.
-    func expireDue() throws {
+    /// Expires every proposal whose time ran out; returns the ids this call expired (another server sweeping at
+    /// the same time finds them no longer due inside the store's transaction and writes nothing).
+    @discardableResult
+    func expireDue() throws -> [String] {
         let date = now()
+        var expired: [String] = []
         for record in try store.list(states: [.proposed, .approved]) where ProposalRules.expiry(of: record, now: date) != nil {
-            _ = try store.update(record.id) { current, _ in ProposalRules.expiry(of: current, now: now()) }
+            var wrote = false
+            _ = try store.update(record.id) { current, _ in
+                let change = ProposalRules.expiry(of: current, now: now())
+                wrote = change != nil
+                return change
+            }
+            if wrote { expired.append(record.id) }
         }
+        return expired
     }
 
     /// Applies one rule to the proposal `id` names, in one transaction. A proposal found due expires first

@@ -99,7 +99,8 @@ public enum InfraComposition {
         return ServerServices(
             workflow: ActionWorkflow(store: store, exec: exec, catalogue: configuration.catalogue, inventory: configuration.inventory,
                                      releaseComponents: configuration.releaseComponents, approvalContext: review.approvalContext,
-                                     policy: settings.approvalPolicy, user: user, runner: configuration.runner.user),
+                                     policy: settings.approvalPolicy, user: user, runner: configuration.runner.user,
+                                     executionLease: settings.executionLease),
             diagnostics: Diagnostics(exec: exec, inventory: configuration.inventory, width: settings.fanOutWidth,
                                      releaseComponents: configuration.releaseComponents),
             doctor: Doctor(hosts: configuration.inventory.hosts, remote: remote, users: users, timeout: settings.connectTimeout * 2,

@@ -8,7 +8,10 @@ import InfraDomain
 ///   the store: two concurrent claims of one approval see each other, so exactly one runs.
 /// - A change is written whole or not at all: its decision, approval window, execution, transition (only if
 ///   the proposal is still in the transition's `from` state, else ``Refusal/Code/wrongState``) and its audit
-///   rows, which join the same chain as ``AuditSink`` appends, in order.
+///   rows, which join the same chain as ``AuditSink`` appends, in order. A change with an execution and
+///   nothing else (a lease renewal) writes only that execution's lease deadline: no transition, no row.
+/// - A stored execution keeps its lease deadline (``ExecutionOwner/leaseUntil``) as the last change wrote it,
+///   the claim's own included; servers on other machines judge a run's owner by it.
 /// - Nothing is decided here: no rule, no actor name, no clock in what is written (the change carries its times).
 /// - A missing id is ``Refusal/Code/notFound``; a store written by a newer release is refused when opened.
 public protocol ActionStore: Sendable {

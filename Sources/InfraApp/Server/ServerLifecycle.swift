@@ -2,7 +2,8 @@ import Foundation
 import InfraDomain
 
 /// What a server records about its own life, whatever its transport: at start, the runs a stopped server
-/// left EXECUTING become INTERRUPTED (never re-run) and the start is audited; at stop, what was left running.
+/// left EXECUTING become INTERRUPTED (never re-run) and the start is audited; while it serves, the same
+/// recovery and the proposals' expiry at intervals (``sweep``); at stop, what was left running.
 public struct ServerLifecycle: Sendable {
     let workflow: ActionWorkflow
     let recorder: AuditRecorder
@@ -20,6 +21,9 @@ public struct ServerLifecycle: Sendable {
                                         detail: ["pid": String(getpid()), "version": version, "interrupted": interrupted.joined(separator: ",")]))
         return interrupted
     }
+
+    /// The periodic sweep of the store while this server serves (interval from the execution lease).
+    public var sweep: StoreSweep { StoreSweep(workflow: workflow) }
 
     /// Audits the stop: why, the runs left EXECUTING, and how many calls were still running.
     public func stopped(reason: String, leftExecuting: [String], callsStillRunning: Int) async throws {

@@ -10,7 +10,9 @@ public struct ProposalChange: Sendable, Equatable {
     public var decision: ProposalRecord.Decision?
     /// When the proposal became APPROVED and until when it may run.
     public var approval: (approvedAt: Date, expiresAt: Date)?
-    /// The execution claimed (inserted) or finished (replacing the claimed one's result fields).
+    /// The execution claimed (inserted whole), or renewed or finished: then only the stored one's lease deadline
+    /// (``ExecutionOwner/leaseUntil``) and result fields are replaced; the executor, the owner's host, PID and start
+    /// time, and the start stay the claim's.
     public var execution: ProposalRecord.Execution?
     /// Audit rows appended in this same transaction, in this order (the transition's own row among them).
     public var audit: [AuditChain.Record]

@@ -117,8 +117,9 @@ public enum ProposalRules {
     /// The claim APPROVED → EXECUTING. Refused when the action is not approved, or its approval ran out, or `currentDigest`
     /// (recomputed from the request and today's catalogue) is not the one the approvers approved, or any
     /// stored approval carries no signature or no longer verifies against the operator's files, or fewer
-    /// than `required` distinct keys verify (one key is one approver, whatever names it signs under).
-    public static func claim(of record: ProposalRecord, executor: String, currentDigest: String, owner: ExecutionOwner,
+    /// than `required` distinct keys verify (one key is one approver, whatever names it signs under). The
+    /// execution claimed is held by `owner` for `lease` from `now` (``ExecutionLease``); the owner renews it.
+    public static func claim(of record: ProposalRecord, executor: String, currentDigest: String, owner: ExecutionOwner, lease: Duration,
                              context: ApprovalContext, required: Int, chain: ChainView, now: Date) -> Claim {
         func refuse(_ code: Refusal.Code, _ reason: String) -> Claim {
             let row = AuditChain.Record(actor: executor, kind: "state", host: record.host, action: record.action, proposalID: record.id,
@@ -164,7 +165,9 @@ public enum ProposalRules {
         do {
             var change = try Self.change(record, .start, actor: executor,
                                          reason: "execution claimed by pid \(owner.pid) on \(owner.host)", now: now)
-            change.execution = .init(executor: executor, owner: owner, startedAt: now)
+            var holder = owner
+            holder.leaseUntil = ExecutionLease.deadline(from: now, lease: lease)
+            change.execution = .init(executor: executor, owner: holder, startedAt: now)
             return Claim(change: change, approvals: approvals, refusal: nil)
         } catch {
             return refuse(error.code, error.message)
@@ -189,12 +192,24 @@ public enum ProposalRules {
     }
 
     /// An EXECUTING action whose server stopped before recording a result becomes INTERRUPTED; it is never
-    /// re-run by itself. (Whether its owner is gone is the caller's to find out.)
-    public static func interruption(of record: ProposalRecord, now: Date) throws(Refusal) -> ProposalChange {
+    /// re-run by itself. Whether its owner is gone is decided first (``ExecutionLease/abandonment(of:processGone:now:)``);
+    /// the reason says how it was found: its lease passed, or its process is gone.
+    public static func interruption(of record: ProposalRecord, because abandonment: ExecutionLease.Abandonment,
+                                    now: Date) throws(Refusal) -> ProposalChange {
         guard var execution = record.execution else { throw Refusal(.wrongState, "cannot interrupt \(record.id): it was never claimed") }
+        let server = "the server running it (pid \(execution.owner.pid) on \(execution.owner.host))"
+        let found: String
+        var detail: [String: String] = [:]
+        switch abandonment {
+        case .leasePassed(let until):
+            found = "\(server) did not renew its lease, which passed at \(UTCTime.text(until))"
+            detail["leaseUntil"] = UTCTime.text(until)
+        case .processGone:
+            found = "\(server) is gone (process gone)"
+        }
         var change = try change(record, .interrupt, actor: AuditActor.system,
-                                reason: "the server running it (pid \(execution.owner.pid) on \(execution.owner.host)) stopped before recording "
-                                    + "a result; check the host, then propose again if needed", now: now)
+                                reason: found + ", before recording a result; check the host, then propose again if needed", now: now,
+                                detail: detail)
         execution.finishedAt = now
         execution.verified = "not-checked"
         change.execution = execution

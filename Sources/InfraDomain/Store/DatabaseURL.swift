@@ -9,7 +9,8 @@ import Foundation
 ///   `.s.PGSQL.PORT` in it), or the folder percent-encoded as the host (`postgres://USER@%2Frun%2Fpostgresql/DATABASE`).
 ///
 /// `sslmode` is `disable`, `require` (encrypted, the server's certificate not checked) or `verify-full` (its chain
-/// checked against `sslrootcert`, or the system's roots, and its name against HOST). Over TCP it defaults to
+/// checked against `sslrootcert`, or the system's roots, and its name against HOST, which must then be a name: the
+/// TLS library checks names, not IP addresses). Over TCP it defaults to
 /// `verify-full`: a connection is never silently downgraded (libpq's `prefer` and `allow` are refused). On a unix
 /// socket TLS means nothing and only `disable` is taken. User and database are required: nothing is guessed from
 /// the environment. Any other parameter is refused, so a typo never falls back to a default.
@@ -193,6 +194,10 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
                          "use verify-full (with sslrootcert=/path/ca.pem for a private CA), require, or disable")
         default:
             throw refuse("sslmode '\(mode!)' is not disable, require or verify-full", "use one of those")
+        }
+        if case .verifyFull = tls, case .tcp(let host, _) = address, host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            throw refuse("sslmode=verify-full checks the certificate against a host NAME, and '\(host)' is an IP address",
+                         "connect by the name the server's certificate carries, or use sslmode=require (encrypted, not checked)")
         }
         if rootCert != nil, case .verifyFull = tls {} else if rootCert != nil {
             throw refuse("sslrootcert is only read with sslmode=verify-full", "set sslmode=verify-full, or remove sslrootcert")

@@ -17,6 +17,11 @@ public final class MCPServer: Sendable {
     let logger: Logger
     /// The tool calls running now, in every session; a stop lets them finish in order.
     let calls = ToolCallTracker()
+    /// The periodic store sweep (interrupted runs, expiry), from the start until the drain.
+    let sweeping = StoreSweep.Runner()
+
+    /// True between ``started(version:)`` and ``drain(reason:)``: the store sweep runs.
+    public var isSweeping: Bool { sweeping.isRunning }
 
     /// What the server teaches the AI at initialize.
     public static let instructions = """
@@ -92,10 +97,12 @@ public final class MCPServer: Sendable {
         return server
     }
 
-    /// Records the start (and marks INTERRUPTED what a stopped server left EXECUTING); once per process.
+    /// Records the start (and marks INTERRUPTED what a stopped server left EXECUTING), then starts the periodic
+    /// store sweep, which the drain stops; once per process.
     public func started(version: String) async throws {
         let interrupted = try await services.lifecycle.started(version: version)
         if !interrupted.isEmpty { logger.warning("actions left EXECUTING by a stopped server are now INTERRUPTED", metadata: ["ids": "\(interrupted)"]) }
+        sweeping.start(services.lifecycle.sweep, logger: logger)
     }
 
     /// What a drain left behind, for the stop's audit row.
@@ -112,12 +119,13 @@ public final class MCPServer: Sendable {
         }
     }
 
-    /// The stop, in order: take no new call; let running executions finish and record their result within
+    /// The stop, in order: take no new call and stop the store sweep; let running executions finish and record their result within
     /// the grace period (or abandon them, leaving them EXECUTING); close the SSH connections (bounded); let
     /// the remaining calls return. The caller then lets the answers go out and calls ``recordStop(reason:drained:)``.
     public func drain(reason: String) async -> Drained {
         let grace = services.limits.shutdownGrace
         calls.stopAccepting()
+        await sweeping.stop()
         let executing = calls.runningExecutions
         logger.notice("stopping", metadata: ["reason": "\(reason)", "running calls": "\(calls.runningCount)",
                                              "executing": "\(executing)", "grace": "\(grace)"])
@@ -125,7 +133,7 @@ public final class MCPServer: Sendable {
         let abandoned = finished ? [] : calls.runningExecutions
         if !finished {
             calls.abandonExecutions()
-            logger.warning("grace period over: actions still running are left EXECUTING; the next start marks them INTERRUPTED",
+            logger.warning("grace period over: running actions stay EXECUTING until their lease passes; then any server marks them INTERRUPTED",
                            metadata: ["ids": "\(abandoned)"])
         }
         await services.closeConnections(within: .seconds(2))

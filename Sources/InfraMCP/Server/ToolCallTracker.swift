@@ -5,7 +5,7 @@ import Foundation
 /// Once ``stopAccepting()`` ran, ``begin(tool:proposalID:)`` refuses new calls. A stop first waits for the
 /// running `execute_pra_action` calls (the grace period), then for the rest. When the grace period runs
 /// out, ``abandonExecutions()`` marks the executions left running: their results are not recorded, and
-/// the action stays EXECUTING for the next start to mark INTERRUPTED, exactly as after a crash.
+/// the action stays EXECUTING, exactly as after a crash, until any server marks it INTERRUPTED (its lease passed).
 final class ToolCallTracker: @unchecked Sendable {
     /// One running call.
     struct Ticket: Sendable {
