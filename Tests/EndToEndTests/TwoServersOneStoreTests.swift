@@ -19,6 +19,8 @@ struct TwoServersOneStoreTests {
     static let leaseSeconds = 3
     /// How long the survivor may take to mark the run INTERRUPTED after the kill (polled, not slept).
     static let interruptDeadlineSeconds = 60
+    /// The host name each server runs under (a UTS namespace of its own).
+    static let hostNames = ["a": "mcpt-2srv-a", "b": "mcpt-2srv-b"]
 
     /// The logins of one run, one per group role (roles are cluster-wide: the names carry a suffix of their own).
     struct Logins {
@@ -78,6 +80,9 @@ struct TwoServersOneStoreTests {
                     defer { sink.stop() }
                     let scenario: [String: Any] = [
                         "host": "t1", "action": "test_sleep", "parameters": ["seconds": String(Self.actionSeconds)], "callsPerServer": 20,
+                        // Each server under a host name of its own, as on two machines: the survivor cannot look up the
+                        // winner's PID (the same machine's shortcut), only its lease.
+                        "hostnames": Self.hostNames,
                         "env": ["LINUX_MCP_DATABASE_URL": url(logins.server), "LINUX_MCP_CATALOGUE": catalogue,
                                 "LINUX_MCP_AUDIT_WITNESS": sink.socketPath, "LINUX_MCP_EXECUTION_LEASE_SECONDS": String(Self.leaseSeconds)],
                         // The approver reviews with their own reviewer login and the same catalogue as the servers.
@@ -104,6 +109,7 @@ struct TwoServersOneStoreTests {
                     #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
                     #expect(verify.stdout.contains("1 signed approval(s) verified, 1 ledger entries on 1 host(s) match"), "\(verify.stdout)")
                     #expect(verify.stdout.contains("every one is in the chain"), "\(verify.stdout)")
+                    print("two servers, one store: " + verify.stdout.split(separator: "\n").suffix(2).joined(separator: " / "))
                 }
             }
         }
@@ -125,8 +131,9 @@ struct TwoServersOneStoreTests {
         let winnerPID = try #require(report["winnerPid"] as? Int, "no single winner: \(report["openCalls"] ?? "?")")
         #expect(report["startedOnHostBeforeKill"] as? Bool == true, "the host never started the action: \(report["journal"] ?? "")")
         #expect(report["winnerExit"] as? Int == -9, "\(report["winnerExit"] ?? "?")")
-        let execution = try database.sql("SELECT count(*) || ' ' || min(owner_pid) FROM execution")
-        #expect(execution.trimmingCharacters(in: .whitespacesAndNewlines) == "1 \(winnerPID)", "executions and owner: \(execution)")
+        let winner = try #require(report["winner"] as? String)
+        let execution = try database.sql("SELECT count(*) || ' ' || min(owner_pid) || ' ' || min(owner_host) FROM execution")
+        #expect(execution.trimmingCharacters(in: .whitespacesAndNewlines) == "1 \(winnerPID) \(hostNames[winner]!)", "executions and owner: \(execution)")
         let transitions = try database.sql("SELECT to_state FROM transition ORDER BY id").split(separator: "\n").map(String.init)
         #expect(transitions == ["PROPOSED", "APPROVED", "EXECUTING", "INTERRUPTED"], "\(transitions)")
         let claims = try database.sql("SELECT count(*) FROM audit WHERE kind = 'state' AND outcome = 'EXECUTING'")
@@ -135,6 +142,9 @@ struct TwoServersOneStoreTests {
         // The survivor marks it INTERRUPTED within the deadline, says so over MCP, and refuses to run it again.
         let seconds = report["secondsToInterrupted"] as? Double ?? -1
         #expect(report["interruptedSeen"] as? Bool == true, "not INTERRUPTED \(interruptDeadlineSeconds) s after the kill: \(report["showAfterKill"] ?? "")")
+        // Found by the lease: the winner's PID, on "another machine", could not be looked up.
+        let reason = try database.sql("SELECT reason FROM transition WHERE to_state = 'INTERRUPTED'")
+        #expect(reason.contains("(pid \(winnerPID) on \(hostNames[winner]!)) did not renew its lease, which passed at "), "\(reason)")
         print("two servers, one store: 39 of 40 executes refused in \(report["refusalSeconds"] ?? "?") s; INTERRUPTED \(seconds) s after kill -9 "
               + "(lease \(leaseSeconds) s)")
         #expect(report["survivorState"] as? String == "INTERRUPTED", "\(report["survivorState"] ?? "none")")

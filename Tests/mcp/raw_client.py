@@ -27,12 +27,15 @@ import time
 class Server:
     """One `serve` process and its raw stdio."""
 
-    def __init__(self, binary, env_file, stderr_path, extra_env=None):
+    def __init__(self, binary, env_file, stderr_path, extra_env=None, hostname=None):
+        """`hostname`: the server runs in a UTS namespace of its own under that host name (root only), as if it
+        ran on another machine: its PID then means nothing to a server on this one."""
         env = dict(os.environ)
         env.update(extra_env or {})
         self.stderr = open(stderr_path, "ab")
         self.proc = subprocess.Popen([binary, "serve", "--env-file", env_file], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0,
+                                     preexec_fn=(lambda: own_host_name(hostname)) if hostname else None)
         self.out = self.proc.stdout.fileno()
         self.inp = self.proc.stdin.fileno()
         self.buffer = b""
@@ -120,6 +123,16 @@ class Server:
         finally:
             self.stderr.close()
             self.proc.stdout.close()
+
+
+def own_host_name(name):
+    """In the child before exec: a UTS namespace of its own (unshare(CLONE_NEWUTS)) named `name`."""
+    import ctypes
+    import socket
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x04000000) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUTS)")
+    socket.sethostname(name)
 
 
 def is_error(message):
@@ -398,9 +411,10 @@ def two_servers(binary, env_file, stderr_path, scenario):
     killed with SIGKILL while the host runs the action (`hostJournal` prints pra-run's journal). `show` + ID is
     polled until the survivor has marked the run INTERRUPTED; then the survivor is asked about it over MCP, the
     host's journal is polled until the run is done there, and the survivor is stopped (stdin closed).
+    `hostnames` ({"a": NAME, "b": NAME}) runs each server under a host name of its own, as on two machines.
     Servers' stderr: STDERR.a and STDERR.b."""
-    env = scenario.get("env", {})
-    servers = {"a": Server(binary, env_file, stderr_path + ".a", env), "b": Server(binary, env_file, stderr_path + ".b", env)}
+    env, names = scenario.get("env", {}), scenario.get("hostnames", {})
+    servers = {name: Server(binary, env_file, f"{stderr_path}.{name}", env, names.get(name)) for name in ("a", "b")}
     report = {"pids": {name: server.proc.pid for name, server in servers.items()}}
     try:
         for server in servers.values():
