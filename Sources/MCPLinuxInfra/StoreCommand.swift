@@ -48,22 +48,36 @@ struct StoreCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy a SQLite store whole into an empty PostgreSQL store, verifying the chain and every signature before and after.",
             discussion: """
-            The source must verify as `audit verify` does (against this configuration's inventory), and the destination must \
-            be empty: nothing is merged. Stop every server on the source first. --to defaults to LINUX_MCP_DATABASE_URL; a \
+            The source must verify as `audit verify` does (against this configuration's inventory, its witnessed heads and the \
+            anchors given), and the destination must be empty: nothing is merged. Stop every server on the source first. --to defaults to LINUX_MCP_DATABASE_URL; a \
             password written on the command line is visible to other users in ps, so prefer the setting.
             """)
 
         @OptionGroup var options: ConfigurationOptions
         @Option(help: "The source: sqlite:PATH (a state database file).") var from: String
         @Option(help: "The destination, postgres://... (default: LINUX_MCP_DATABASE_URL).") var to: String?
+        @Option(help: "A head of the source saved elsewhere, SEQ:HASH (repeatable): it must still be in the source's chain.")
+        var anchor: [String] = []
+        @Option(help: "Read the source's witnessed heads from this file instead of the journal (entries of the source file's owner).")
+        var witness: String?
 
         func run() async throws {
             guard from.hasPrefix("sqlite:"), from.count > "sqlite:".count else {
                 throw ValidationError("--from must be sqlite:PATH, the SQLite state database to copy (e.g. sqlite:/var/lib/mcp/state.sqlite3)")
             }
-            let copy = try options.storeCopy(from: String(from.dropFirst("sqlite:".count)), to: to)
+            let path = String(from.dropFirst("sqlite:".count))
+            var anchors: [AuditChain.Anchor] = []
+            for text in anchor {
+                guard let parsed = AuditChain.Anchor(text) else { throw ValidationError("--anchor '\(text)' is not SEQ:HASH (HASH: 64 hex digits)") }
+                anchors.append(parsed)
+            }
+            var copy = try options.storeCopy(from: path, to: to)
+            copy.anchors = anchors
+            // Before the source is read: every head read then was committed before it.
+            copy.witness = await AuditCommand.witnessed(witness, databasePath: path)
             do {
                 let report = try copy.run()
+                print(TerminalText.escaped(report.witness))
                 print("store copy: ok, \(report.proposals) proposal(s), \(report.auditRows) audit row(s), chain verified, "
                       + "\(report.statementsChecked) signed approval check(s); head \(report.head.map(\.description) ?? "none (empty log)")")
             } catch {

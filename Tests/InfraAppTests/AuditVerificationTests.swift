@@ -81,6 +81,32 @@ struct AuditVerificationTests {
         #expect(report.problems.first == "row 3: content does not match its hash (the row was changed)", "\(report.problems)")
     }
 
+    @Test("An execution rewritten after it finished (output, exit code, executor) or written outside a claim is named; the honest one is not",
+          arguments: ["stdout", "exit", "executor", "planted", "removed"])
+    func rewrittenExecution(_ what: String) async throws {
+        let fixture = try UseCaseFixture()
+        let (record, _) = try await Self.completedRun(fixture)
+        #expect(try fixture.verification.verifyLog(anchors: []).problems.isEmpty)
+        var target = record.id
+        switch what {
+        case "stdout": fixture.store.tamper(record.id) { $0.execution?.stdout = "nothing happened here\n" }
+        case "exit": fixture.store.tamper(record.id) { $0.execution?.exitCode = 1 }
+        case "executor": fixture.store.tamper(record.id) { $0.execution?.executor = "mcp:someone-else" }
+        case "planted":
+            let approved = try await fixture.approved()
+            target = approved.id
+            fixture.store.tamper(approved.id) { $0.execution = record.execution }
+        default: fixture.store.tamper(record.id) { $0.execution = nil }
+        }
+        let problems = try fixture.verification.verifyLog(anchors: []).problems
+        let expected = switch what {
+        case "planted": "the audit log never records its claim"
+        case "removed": "no execution is stored"
+        default: "its execution row differs from the result the audit chain sealed"
+        }
+        #expect(problems.contains { $0.hasPrefix("proposal \(target): ") && $0.contains(expected) }, "\(problems)")
+    }
+
     @Test("An approval stored without a signature never counted, and is named")
     func unsignedApproval() async throws {
         let fixture = try UseCaseFixture()

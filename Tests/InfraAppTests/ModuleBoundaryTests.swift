@@ -9,7 +9,7 @@ import Testing
 struct ModuleBoundaryTests {
     /// The adapters, and the modules below InfraApp that they must not import.
     static let adapters = ["Sources/InfraMCP", "Sources/InfraHTTP", "Sources/InfraConsole", "Sources/MCPLinuxInfra"]
-    static let below = ["InfraStoreSQLite", "InfraSSH", "InfraConfig", "GRDB", "CLibSSH2"]
+    static let below = ["InfraStoreSQLite", "InfraStorePostgres", "InfraSSH", "InfraConfig", "GRDB", "PostgresNIO", "NIOSSL", "CLibSSH2"]
 
     @Test("InfraMCP, InfraHTTP, InfraConsole and MCPLinuxInfra import neither the store, SSH, the configuration nor their libraries")
     func adaptersReachOnlyTheApplication() throws {

@@ -62,6 +62,29 @@ struct StoreCopyTests {
         #expect(try audit.records(AuditFilter()).count == source.count)
     }
 
+    @Test("A source whose run result was rewritten, or whose tail was cut below a saved anchor, is not copied")
+    func rewrittenResultAndCutTailAreRefused() async throws {
+        let fixture = try UseCaseFixture()
+        let approved = try await fixture.approved()
+        fixture.scriptRun(.ok("restarted\n"))
+        _ = try await fixture.workflow().execute(approved.id)
+        let (database, handle) = try Self.destination()
+        defer { database.drop() }
+        fixture.store.tamper(approved.id) { $0.execution?.stdout = "all fine\n" }
+        #expect(throws: StoreCopy.Failure.self) { try Self.copy(fixture, into: handle).run() }
+        fixture.store.tamper(approved.id) { $0.execution?.stdout = "restarted\n" }
+        let head = try #require(fixture.store.chain.last)
+        var copy = Self.copy(fixture, into: handle)
+        copy.anchors = [AuditChain.Anchor(seq: head.seq + 5, hash: head.hash)]
+        do {
+            _ = try copy.run()
+            Issue.record("a source missing an anchored row was copied")
+        } catch let failure as StoreCopy.Failure {
+            #expect(failure.description.contains("--anchor"), "\(failure)")
+        }
+        #expect(try PostgresStoreImport(database: handle).isEmpty())
+    }
+
     @Test("A source that does not verify is not copied, and the destination stays empty")
     func tamperedSourceIsRefused() async throws {
         let fixture = try UseCaseFixture()

@@ -6,6 +6,9 @@ struct DatabaseURLTests {
     @Test("a TCP URL gives host, port, user, password, database, and verify-full by default")
     func tcp() throws {
         let url = try DatabaseURL.parse("postgres://mcp_server:s%40cret@db.example.com:6432/infra")
+        #expect(try DatabaseURL.parse("postgres://mcp_server@db.example.com/infra?sslmode=require").tls == .require)
+        #expect(try DatabaseURL.parse("postgres://mcp@/infra?host=/run/postgresql").password == nil)
+        #expect(try DatabaseURL.parse("postgres://mcp:pw@/infra?host=/run/postgresql").password == "pw")
         #expect(url.address == .tcp(host: "db.example.com", port: 6432))
         #expect(url.user == "mcp_server")
         #expect(url.password == "s@cret")
@@ -43,11 +46,13 @@ struct DatabaseURLTests {
             ("postgres://h/d", "no user"),
             ("postgres://u:pw@h:99999/d", "port"),
             ("postgres://u:pw@h/d?sslmode=prefer", "not supported"),
+            ("postgres://u:pw@db/d?sslmode=require", "man in the middle"),
+            ("postgres://u:pw@db/d?sslmode=disable", "in the clear"),
             ("postgres://u:pw@h/d?sslmode=verify-ca", "not supported"),
             ("postgres://u:pw@h/d?sslmode=bogus", "not disable"),
             ("postgres://u:pw@h/d?sslmod=require", "sslmod"),
             ("postgres://u:pw@/d?host=/run/postgresql&sslmode=require", "unix socket"),
-            ("postgres://u:pw@h/d?sslmode=require&sslrootcert=/ca.pem", "only read with sslmode=verify-full"),
+            ("postgres://u@h/d?sslmode=require&sslrootcert=/ca.pem", "only read with sslmode=verify-full"),
             ("postgres://u:pw@h/d?sslrootcert=ca.pem", "absolute"),
             ("postgres://u:pw@h;rm/d", "not a host name"),
             ("postgres://u:p w@h/d", "space"),

@@ -59,9 +59,14 @@ public struct AuditVerification: Sendable {
         var proposals: [String: ProposalRecord] = [:]
         let lifecycles = Self.lifecycles(records)
         let stored = try store.list(states: [])
+        let finishRows = Dictionary(records.filter { $0.kind == "state" && Self.finished.contains($0.outcome) }.map { ($0.proposalID, $0) },
+                                    uniquingKeysWith: { $1 })
         for proposal in stored {
             proposals[proposal.id] = proposal
             if let problem = Self.lifecycleProblem(lifecycles[proposal.id] ?? [], stored: proposal.state) {
+                report.problems.append("proposal \(proposal.id): \(problem)")
+            }
+            if let problem = Self.executionProblem(proposal, finishRow: finishRows[proposal.id], states: lifecycles[proposal.id] ?? []) {
                 report.problems.append("proposal \(proposal.id): \(problem)")
             }
             do {
@@ -175,6 +180,21 @@ public struct AuditVerification: Sendable {
     }
 
     /// The states each proposal went through, in the chain's order (the `state` rows; refusals left out).
+    /// The states whose audit row seals a run's result.
+    static let finished: Set<String> = [ActionLifecycle.State.completed.rawValue, ActionLifecycle.State.failed.rawValue]
+
+    /// Why a proposal's stored execution disagrees with the chain, or nil: an execution row for a proposal the chain
+    /// never saw claimed, a finished run without one, or a result that is not the one its finish row sealed.
+    static func executionProblem(_ proposal: ProposalRecord, finishRow: AuditChain.Record?, states: [ActionLifecycle.State]) -> String? {
+        if proposal.execution != nil, !states.contains(.executing) {
+            return "an execution row is stored, but the audit log never records its claim (EXECUTING): the row was written outside a claim"
+        }
+        guard Self.finished.contains(proposal.state.rawValue) else { return nil }
+        guard let execution = proposal.execution else { return "it is \(proposal.state.rawValue) but no execution is stored (the row was removed)" }
+        guard let finishRow else { return nil }
+        return ExecutionResultCheck.problem(execution, finishRow: finishRow)
+    }
+
     static func lifecycles(_ records: [AuditChain.Record]) -> [String: [ActionLifecycle.State]] {
         var states: [String: [ActionLifecycle.State]] = [:]
         for record in records where record.kind == "state" {

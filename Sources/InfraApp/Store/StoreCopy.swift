@@ -5,7 +5,8 @@ import InfraDomain
 /// was lost or altered.
 ///
 /// 1. The source is verified as `audit verify` does (``AuditVerification/verifyLog(anchors:)``: the chain, every
-///    digest, every signed approval against the inventory's approvers, every approval's anchor): a source with any
+///    digest, every signed approval against the inventory's approvers, every approval's anchor, every execution
+///    against the result its chain sealed; the anchors given, and the heads its witness recorded): a source with any
 ///    problem is not copied, so a copy never launders a tampered store.
 /// 2. The destination must be empty (a copy never merges two histories).
 /// 3. Everything is written in one transaction, rows with their own sequence numbers and hashes.
@@ -20,6 +21,10 @@ public struct StoreCopy: Sendable {
     public let importer: any StoreImport
     /// The approvers of each host, for the signatures.
     public let inventory: Inventory
+    /// Heads of the source saved elsewhere (`--anchor SEQ:HASH`), which must still be in its chain.
+    public var anchors: [AuditChain.Anchor] = []
+    /// The heads the source's witness recorded (the journal, or a file), read before the source; nil: not checked.
+    public var witness: AuditWitnessReader.Reading?
 
     /// A copy between two stores.
     public init(source: (store: any ActionStore, audit: any AuditSink), destination: (store: any ActionStore, audit: any AuditSink),
@@ -32,6 +37,8 @@ public struct StoreCopy: Sendable {
 
     /// What a copy did.
     public struct Report: Sendable, Equatable {
+        /// What the source's witness showed, one line (empty when not checked).
+        public var witness = ""
         public var proposals: Int
         public var auditRows: Int
         public var head: AuditChain.Anchor?
@@ -46,7 +53,9 @@ public struct StoreCopy: Sendable {
 
     /// Verifies the source, copies it into the empty destination and verifies that.
     public func run() throws -> Report {
-        let before = try AuditVerification(store: source.store, audit: source.audit, inventory: inventory).verifyLog(anchors: [])
+        let sourceVerification = AuditVerification(store: source.store, audit: source.audit, inventory: inventory)
+        var before = try sourceVerification.verifyLog(anchors: anchors)
+        if let witness { try sourceVerification.verifyWitness(witness, report: &before) }
         guard before.problems.isEmpty else {
             throw Failure(description: "the source does not verify, so nothing was copied (run `mcp-linux-infra audit verify` on it):\n  "
                                        + before.problems.joined(separator: "\n  "))
@@ -76,6 +85,7 @@ public struct StoreCopy: Sendable {
             throw Failure(description: "the copy was written but does not verify; do not use it (drop the destination and copy again):\n  "
                                        + mismatches.joined(separator: "\n  "))
         }
-        return Report(proposals: proposals.count, auditRows: rows.count, head: before.head, statementsChecked: before.statementsChecked + after.statementsChecked)
+        return Report(witness: before.witness, proposals: proposals.count, auditRows: rows.count, head: before.head,
+                      statementsChecked: before.statementsChecked + after.statementsChecked)
     }
 }

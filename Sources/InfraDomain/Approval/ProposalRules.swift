@@ -177,14 +177,17 @@ public enum ProposalRules {
     /// The result of a claimed run: EXECUTING → COMPLETED or FAILED, with what the run printed (capped).
     public static func finish(of record: ProposalRecord, outcome: ExecutionOutcome, executor: String, now: Date) throws(Refusal) -> ProposalChange {
         guard var execution = record.execution else { throw Refusal(.wrongState, "cannot finish \(record.id): it was never claimed") }
+        let stdout = String(outcome.stdout.prefix(65536)), stderr = String(outcome.stderr.prefix(65536))
+        // The chain's row seals the result as stored (ExecutionResultCheck): a rewritten execution row no longer matches it.
         var change = try Self.change(record, outcome.succeeded ? .complete : .fail, actor: executor,
                                      reason: "exit \(outcome.exitCode.map(String.init) ?? "none"), verified \(outcome.verified)", now: now,
-                                     detail: ["exit": outcome.exitCode.map(String.init) ?? "none", "verified": outcome.verified,
-                                              "stdoutBytes": String(outcome.stdout.utf8.count), "stderrBytes": String(outcome.stderr.utf8.count)])
+                                     detail: ExecutionResultCheck.sealed(exit: outcome.exitCode, verified: outcome.verified, storedStdout: stdout,
+                                                                         storedStderr: stderr, stdoutBytes: outcome.stdout.utf8.count,
+                                                                         stderrBytes: outcome.stderr.utf8.count))
         execution.finishedAt = now
         execution.exitCode = outcome.exitCode
-        execution.stdout = String(outcome.stdout.prefix(65536))
-        execution.stderr = String(outcome.stderr.prefix(65536))
+        execution.stdout = stdout
+        execution.stderr = stderr
         execution.verification = outcome.verification
         execution.verified = outcome.verified
         change.execution = execution

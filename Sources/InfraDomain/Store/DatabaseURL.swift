@@ -12,7 +12,8 @@ import Foundation
 /// checked against `sslrootcert`, or the system's roots, and its name against HOST, which must then be a name: the
 /// TLS library checks names, not IP addresses). Over TCP it defaults to
 /// `verify-full`: a connection is never silently downgraded (libpq's `prefer` and `allow` are refused). On a unix
-/// socket TLS means nothing and only `disable` is taken. User and database are required: nothing is guessed from
+/// socket TLS means nothing and only `disable` is taken. A password over TCP needs `verify-full`: with `require`, an
+/// active man in the middle presenting any certificate may ask for it in clear. User and database are required: nothing is guessed from
 /// the environment. Any other parameter is refused, so a typo never falls back to a default.
 public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// Where the server listens.
@@ -194,6 +195,11 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
                          "use verify-full (with sslrootcert=/path/ca.pem for a private CA), require, or disable")
         default:
             throw refuse("sslmode '\(mode!)' is not disable, require or verify-full", "use one of those")
+        }
+        if password != nil, case .tcp = address, tls == .disable || tls == .require {
+            throw refuse("a password over TCP with sslmode=\(tls == .disable ? "disable" : "require") can be taken on the way: in the clear, or by "
+                         + "an active man in the middle, since the server's certificate is not checked (and a server may ask for the password in clear)",
+                         "use sslmode=verify-full (sslrootcert=/path/ca.pem for a private CA), or a unix socket, or a login without a password")
         }
         if case .verifyFull = tls, case .tcp(let host, _) = address, host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
             throw refuse("sslmode=verify-full checks the certificate against a host NAME, and '\(host)' is an IP address",
