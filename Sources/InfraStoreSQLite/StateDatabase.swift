@@ -113,8 +113,8 @@ public final class StateDatabase: Sendable {
             CREATE TRIGGER execution_finished_immutable BEFORE UPDATE ON execution WHEN OLD.finished_at IS NOT NULL
               BEGIN SELECT RAISE(ABORT, 'a finished execution is history and cannot change'); END;
             CREATE TRIGGER execution_owner_immutable BEFORE UPDATE ON execution
-              WHEN NEW.proposal_id IS NOT OLD.proposal_id OR NEW.executor IS NOT OLD.executor OR NEW.owner_host IS NOT OLD.owner_host
-                OR NEW.owner_pid IS NOT OLD.owner_pid OR NEW.owner_start IS NOT OLD.owner_start OR NEW.started_at IS NOT OLD.started_at
+              WHEN OLD.finished_at IS NULL AND (NEW.proposal_id IS NOT OLD.proposal_id OR NEW.executor IS NOT OLD.executor OR NEW.owner_host IS NOT OLD.owner_host
+                OR NEW.owner_pid IS NOT OLD.owner_pid OR NEW.owner_start IS NOT OLD.owner_start OR NEW.started_at IS NOT OLD.started_at)
               BEGIN SELECT RAISE(ABORT, 'an execution keeps its proposal, executor, owner and start: only its lease and result change'); END;
             CREATE TRIGGER execution_claimed BEFORE INSERT ON execution
               WHEN (SELECT state FROM proposal WHERE id = NEW.proposal_id) IS NOT 'APPROVED'
