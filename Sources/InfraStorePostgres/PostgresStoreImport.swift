@@ -5,9 +5,9 @@ import PostgresNIO
 /// Takes another store's whole content into an empty PostgreSQL store (`store copy`): every proposal with its
 /// decisions, transitions and execution, and every audit row with its own sequence number, time and hashes
 /// (nothing sealed anew, so the chain's trigger accepts them only in order from genesis), in ONE transaction that
-/// holds the audit lock, so no server can append a row between the emptiness check and the copy. A store that already holds a proposal or an audit row is refused, nothing written.
-/// The login must be allowed to write every table (the owner, or an administrator): the server's role may not
-/// write decisions. What was written is read back and verified by the caller (InfraApp.StoreCopy).
+/// holds the audit lock, so no server can append a row between the emptiness check and the copy. A store that
+/// already holds a proposal or an audit row is refused, nothing written. The login must be allowed to write every
+/// table (the owner, or an administrator): the server's role may not write decisions. What was written is read back and verified by the caller (InfraApp.StoreCopy).
 public struct PostgresStoreImport: Sendable {
     let database: PostgresStateDatabase
 
