@@ -5,7 +5,8 @@ import PostgresNIO
 /// The append-only audit log in the PostgreSQL state database: each row sealed to the one before it
 /// (InfraDomain.AuditChain), appends serialized across servers by the audit lock
 /// (``PostgresStateDatabase/withAuditLock(_:)``). UPDATE, DELETE and TRUNCATE are refused by trigger, and
-/// for the server's and reviewers' roles by the missing GRANT (``PostgresRoles``).
+/// for the server's and reviewers' roles by the missing GRANT (``PostgresRoles``); an INSERT that does not continue
+/// the chain (the next sequence number, sealed onto the head's hash) is refused by trigger (SQLSTATE 23514).
 public struct PostgresAuditLog: Sendable {
     let database: PostgresStateDatabase
 
@@ -36,7 +37,9 @@ public struct PostgresAuditLog: Sendable {
             last = try head(session)
         }
         var row = record
-        row.seq = (last?.seq ?? 0) + 1
+        let (next, overflow) = (last?.seq ?? 0).addingReportingOverflow(1)
+        if overflow { throw PostgresStoreError.auditSequenceExhausted(endpoint: session.endpoint, last: last?.seq ?? 0) }
+        row.seq = next
         if row.at.isEmpty { row.at = AuditChain.timestamp(date) }
         let sealed = AuditChain.seal(row, previousHash: last?.hash ?? AuditChain.genesis)
         try session.run("""

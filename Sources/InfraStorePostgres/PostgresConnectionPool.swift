@@ -24,11 +24,21 @@ final class PostgresConnectionPool: @unchecked Sendable {
     private var idle: [PostgresConnection] = []
     private var nextID = 0
 
-    /// A pool for `endpoint`; nothing connects until the first checkout.
-    init(endpoint: PostgresEndpoint, logger: Logger) throws(PostgresStoreError) {
+    /// A pool for `endpoint`; nothing connects until the first checkout. Each connection is opened with
+    /// `lock_timeout` = `lockTimeout` (a startup parameter, so it holds from the first statement, the migration
+    /// lock included): a lock held elsewhere fails the statement with SQLSTATE 55P03 instead of a wait for ever.
+    init(endpoint: PostgresEndpoint, lockTimeout: Duration = PostgresStateDatabase.lockTimeout, logger: Logger) throws(PostgresStoreError) {
         self.endpoint = endpoint.redacted
         self.logger = logger
-        self.configuration = try Self.configuration(endpoint)
+        var configuration = try Self.configuration(endpoint)
+        configuration.options.additionalStartupParameters.append(("lock_timeout", "\(Self.milliseconds(lockTimeout))ms"))
+        self.configuration = configuration
+    }
+
+    /// `duration` in whole milliseconds, at least 1 (0 would mean no timeout at all).
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(1, min(seconds, Int64.max / 2000) * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 
     deinit {

@@ -12,7 +12,10 @@ import PostgresNIO
 /// - reviewers read everything, insert decisions, transitions and audit rows, and update a proposal's state and
 ///   approval window. They cannot insert proposals or executions, nor change audit rows;
 /// - auditors read.
-/// Nothing is granted to PUBLIC. Advisory locks need no grant.
+/// The server and reviewers may also lock the audit lock's row (UPDATE on `audit_lock`); auditors may not.
+/// Nothing is granted to PUBLIC: it loses CONNECT and TEMPORARY on the store's database and CREATE on schema
+/// public (which clusters initdb'd before PostgreSQL 15 still grant), so a login in none of the four roles cannot
+/// even connect. What the grants still allow is narrowed by the owner's triggers (PostgresSchema, v4).
 public enum PostgresRoles {
     /// The four group roles' names.
     public struct Names: Sendable, Equatable {
@@ -57,6 +60,14 @@ public enum PostgresRoles {
         } + [
             "GRANT USAGE, CREATE ON SCHEMA public TO \(names.owner)",
             "GRANT USAGE ON SCHEMA public TO \(names.server), \(names.reviewer), \(names.auditor)",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            // The database's name is not a constant and DDL takes no bind: quoted by format('%I') inside the server.
+            """
+            DO $$ BEGIN
+              EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+              EXECUTE format('GRANT CONNECT ON DATABASE %I TO \(names.all.joined(separator: ", "))', current_database());
+            END $$
+            """,
         ] + PostgresSchema.tables.map { "ALTER TABLE IF EXISTS \($0) OWNER TO \(names.owner)" }
     }
 
@@ -78,6 +89,8 @@ public enum PostgresRoles {
             "GRANT INSERT ON TABLE decision, transition, audit TO \(reviewer)",
             "GRANT UPDATE (state, updated_at, approved_at, approval_expires_at) ON TABLE proposal TO \(reviewer)",
             "GRANT USAGE, SELECT ON SEQUENCE transition_id_seq TO \(server), \(reviewer)",
+            // The audit lock is `SELECT ... FOR UPDATE` of its one row: UPDATE is what lets a role hold it.
+            "GRANT UPDATE ON TABLE audit_lock TO \(server), \(reviewer)",
         ]
     }
 

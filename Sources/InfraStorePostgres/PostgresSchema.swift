@@ -1,11 +1,17 @@
+import InfraDomain
 import PostgresNIO
 
 /// The PostgreSQL schema and its migrations: the same tables, columns and meaning as the SQLite store's
 /// (times as milliseconds since the epoch in BIGINT, audit rows sealed by InfraDomain.AuditChain), under the
-/// same migration identifiers, recorded in `schema_migrations`.
+/// same migration identifiers up to v3, recorded in `schema_migrations`. From v4 on each store has its own: here
+/// `v4-database-enforced-history` (the audit lock row and the triggers that make the database refuse what the
+/// roles alone allowed), on SQLite `v4-finished-executions-immutable`.
 ///
 /// Two servers starting together migrate once: the check and the migration run under a session-level
-/// `pg_advisory_lock(`` migrationLock ``)`, so the second waits, then finds everything applied. An applied
+/// `pg_advisory_lock(`` migrationLock ``)`, so the second waits, then finds everything applied. The lock is taken
+/// before any table exists, so it cannot be a row lock; like every lock wait it is bounded by the connection's
+/// `lock_timeout` (``PostgresStateDatabase/lockTimeout``), so a session holding it fails a start with
+/// ``PostgresStoreError/lockTimeout(endpoint:detail:)`` instead of hanging. An applied
 /// identifier this release does not know refuses the database before anything is changed.
 enum PostgresSchema {
     /// The advisory lock key held around check + migrate ("mcp_migr" as a number).
@@ -119,10 +125,110 @@ enum PostgresSchema {
         ("v3-execution-lease", [
             "ALTER TABLE execution ADD COLUMN owner_lease_until BIGINT",
         ]),
+        // What the database itself refuses to the logins of the server's and reviewers' roles (issue 21's attack review):
+        // the audit lock is a row only they may lock; the chain, finished runs, transition ids and the decision's writer
+        // are checked by owner-owned triggers. Each trigger reads the tables through TG_TABLE_SCHEMA, never the caller's
+        // search_path.
+        ("v4-database-enforced-history", [
+            // The audit lock (PostgresStateDatabase.withAuditLock): `SELECT ... FOR UPDATE` of this one row, which needs
+            // UPDATE on the table, granted to the server's and reviewers' roles only. The row itself never changes.
+            "CREATE TABLE audit_lock (id INTEGER PRIMARY KEY CHECK (id = 1))",
+            "INSERT INTO audit_lock (id) VALUES (1)",
+            "CREATE TRIGGER audit_lock_fixed BEFORE UPDATE OR DELETE ON audit_lock FOR EACH ROW EXECUTE FUNCTION mcp_append_only()",
+            "CREATE TRIGGER audit_lock_fixed_truncate BEFORE TRUNCATE ON audit_lock FOR EACH STATEMENT EXECUTE FUNCTION mcp_append_only()",
+            // Every audit row continues the chain: the next sequence number, sealed onto the head's hash (genesis first).
+            // Appenders hold the audit lock, so the head cannot move under the check; two raw inserts race on the key.
+            """
+            CREATE FUNCTION mcp_audit_continues_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+              head_seq BIGINT;
+              head_hash TEXT;
+            BEGIN
+              EXECUTE format('SELECT seq, hash FROM %I.audit ORDER BY seq DESC LIMIT 1', TG_TABLE_SCHEMA) INTO head_seq, head_hash;
+              IF head_seq IS NULL THEN
+                head_seq := 0;
+                head_hash := '\(AuditChain.genesis)';
+              END IF;
+              IF NEW.seq IS DISTINCT FROM head_seq + 1 OR NEW.previous_hash IS DISTINCT FROM head_hash THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                  MESSAGE = format('audit row %s does not continue the chain: the next row is %s, sealed onto the hash of row %s',
+                                   NEW.seq, head_seq + 1, head_seq);
+              END IF;
+              RETURN NEW;
+            END
+            $$
+            """,
+            "CREATE TRIGGER audit_continues_chain BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION mcp_audit_continues_chain()",
+            // A finished run is history; a running one changes only its lease and, once, its result.
+            """
+            CREATE FUNCTION mcp_execution_history() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF OLD.finished_at IS NOT NULL THEN
+                RAISE EXCEPTION 'the execution of % finished: a finished run is history and cannot change', OLD.proposal_id;
+              END IF;
+              IF NEW.proposal_id IS DISTINCT FROM OLD.proposal_id OR NEW.executor IS DISTINCT FROM OLD.executor
+                 OR NEW.owner_host IS DISTINCT FROM OLD.owner_host OR NEW.owner_pid IS DISTINCT FROM OLD.owner_pid
+                 OR NEW.owner_start IS DISTINCT FROM OLD.owner_start OR NEW.started_at IS DISTINCT FROM OLD.started_at THEN
+                RAISE EXCEPTION 'the execution of % keeps its proposal, executor, owner and start: only its lease and result change',
+                  OLD.proposal_id;
+              END IF;
+              RETURN NEW;
+            END
+            $$
+            """,
+            "CREATE TRIGGER execution_history BEFORE UPDATE ON execution FOR EACH ROW EXECUTE FUNCTION mcp_execution_history()",
+            // An execution is recorded by a claim only: its proposal is APPROVED when the row is inserted, and no longer
+            // APPROVED when the transaction commits (the claim moves it to EXECUTING in the same transaction).
+            """
+            CREATE FUNCTION mcp_execution_claimed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+              stored TEXT;
+            BEGIN
+              EXECUTE format('SELECT state FROM %I.proposal WHERE id = $1', TG_TABLE_SCHEMA) INTO stored USING NEW.proposal_id;
+              IF TG_WHEN = 'BEFORE' AND stored IS DISTINCT FROM 'APPROVED' THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                  MESSAGE = format('an execution of %s is recorded only by its claim, when it is APPROVED (it is %s)', NEW.proposal_id, stored);
+              END IF;
+              IF TG_WHEN = 'AFTER' AND stored IS NOT DISTINCT FROM 'APPROVED' THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                  MESSAGE = format('an execution of %s was recorded without its claim: the proposal is still APPROVED', NEW.proposal_id);
+              END IF;
+              RETURN NEW;
+            END
+            $$
+            """,
+            "CREATE TRIGGER execution_approved BEFORE INSERT ON execution FOR EACH ROW EXECUTE FUNCTION mcp_execution_claimed()",
+            """
+            CREATE CONSTRAINT TRIGGER execution_claimed AFTER INSERT ON execution DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW EXECUTE FUNCTION mcp_execution_claimed()
+            """,
+            // Transition ids are the sequence's, whatever an INSERT gives (OVERRIDING SYSTEM VALUE included): history is
+            // read in id order, so nobody places a transition before another.
+            """
+            CREATE FUNCTION mcp_transition_id() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              NEW.id := nextval(pg_get_serial_sequence(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), 'id'));
+              RETURN NEW;
+            END
+            $$
+            """,
+            "CREATE TRIGGER transition_id BEFORE INSERT ON transition FOR EACH ROW EXECUTE FUNCTION mcp_transition_id()",
+            // Which login wrote a decision (forensics only: the product does not read it; an approval counts by its signature).
+            "ALTER TABLE decision ADD COLUMN written_by TEXT",
+            """
+            CREATE FUNCTION mcp_written_by() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              NEW.written_by := session_user;
+              RETURN NEW;
+            END
+            $$
+            """,
+            "CREATE TRIGGER decision_written_by BEFORE INSERT ON decision FOR EACH ROW EXECUTE FUNCTION mcp_written_by()",
+        ]),
     ]
 
     /// The tables the store owns, in the order they depend on each other.
-    static let tables = ["schema_migrations", "proposal", "decision", "transition", "execution", "audit"]
+    static let tables = ["schema_migrations", "proposal", "decision", "transition", "execution", "audit", "audit_lock"]
 
     /// Checks the schema and, with `migrate`, applies what is missing, each migration in a transaction of its
     /// own, all under the migration lock. Throws `.newerSchema` (before any change) for an unknown applied

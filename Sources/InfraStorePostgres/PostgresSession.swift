@@ -74,6 +74,7 @@ final class PostgresSession {
             let message = error.serverInfo?[.message] ?? "no message"
             if state.hasPrefix("28") { return .authenticationFailed(endpoint: endpoint, detail: "\(message) (SQLSTATE \(state))") }
             if state == "42501" { return .permissionDenied(endpoint: endpoint, detail: message) }
+            if state == "55P03" { return .lockTimeout(endpoint: endpoint, detail: message) }
             return .server(endpoint: endpoint, sqlState: state, detail: message)
         }
         if let underlying = error.underlying, isTLS(underlying) {

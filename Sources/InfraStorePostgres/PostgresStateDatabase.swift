@@ -10,8 +10,10 @@ import PostgresNIO
 /// Calls are synchronous, like the store ports: each statement blocks the calling thread for a round trip
 /// (as GRDB's synchronous calls do on SQLite), never an event-loop thread.
 public final class PostgresStateDatabase: Sendable {
-    /// The advisory lock every transaction that appends audit rows or runs an update takes first ("mcp_audi").
-    static let auditLock: Int64 = 0x6d63_705f_6175_6469
+    /// How long a statement waits for a lock (the audit lock, the migration lock, a row) before it fails, unless
+    /// ``init(endpoint:witness:migrate:lockTimeout:logger:)`` is given another: long enough for any honest
+    /// transaction of the store, short enough that a held lock is an error an operator sees.
+    public static let lockTimeout: Duration = .seconds(30)
 
     /// Where the database is, for messages (never the password).
     public let endpoint: String
@@ -22,11 +24,14 @@ public final class PostgresStateDatabase: Sendable {
     /// migration this release does not know; migrated when older and `migrate` is true (the role must own the
     /// schema); refused as too old when `migrate` is false or the role cannot migrate. With `witness`, every
     /// commit that appended audit rows then hands it the new head (the last row appended).
+    /// `lockTimeout` bounds every wait for a lock on its connections (PostgreSQL's `lock_timeout`, set when each is
+    /// opened): a wait longer than that fails with ``PostgresStoreError/lockTimeout(endpoint:detail:)``.
     public init(endpoint: PostgresEndpoint, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil, migrate: Bool = true,
+                lockTimeout: Duration = PostgresStateDatabase.lockTimeout,
                 logger: Logger = Logger(label: "mcp-linux-infra.postgres")) throws(PostgresStoreError) {
         self.endpoint = endpoint.redacted
         self.witness = witness
-        pool = try PostgresConnectionPool(endpoint: endpoint, logger: logger)
+        pool = try PostgresConnectionPool(endpoint: endpoint, lockTimeout: lockTimeout, logger: logger)
         do {
             try pool.withSession { session in try PostgresSchema.prepare(session, migrate: migrate) }
         } catch let error as PostgresStoreError {
@@ -61,16 +66,27 @@ public final class PostgresStateDatabase: Sendable {
         }
     }
 
-    /// Takes the audit lock inside the open transaction: `pg_advisory_xact_lock`, held until COMMIT or ROLLBACK.
+    /// Takes the audit lock inside the open transaction: `SELECT ... FROM audit_lock WHERE id = 1 FOR UPDATE`, a
+    /// row lock held until COMMIT or ROLLBACK.
     ///
     /// Why this keeps the chain one line across any number of servers: every transaction that appends audit
-    /// rows, and every ``PostgresActionStore/update(_:_:)``, takes this one lock FIRST, before reading
-    /// anything. Under READ COMMITTED each later statement takes a fresh snapshot, so once the lock is held
-    /// the head read (`ORDER BY seq DESC LIMIT 1`) is the head every earlier holder committed, and no other
-    /// appender can commit a row until this transaction ends. So each row is sealed to the real previous row,
-    /// sequence numbers have no gap or fork, and `decide` sees the proposal and the chain as they stay until
-    /// its change commits. The lock is a number, not a row: it needs no grant and no table lock.
+    /// rows, and every ``PostgresActionStore/update(_:_:)``, locks this one row FIRST, before reading anything.
+    /// Under READ COMMITTED each later statement takes a fresh snapshot, so once the row is locked the head read
+    /// (`ORDER BY seq DESC LIMIT 1`) is the head every earlier holder committed, and no other appender can commit
+    /// a row until this transaction ends. So each row is sealed to the real previous row, sequence numbers have no
+    /// gap or fork, and `decide` sees the proposal and the chain as they stay until its change commits.
+    ///
+    /// Why a row and not an advisory lock: `FOR UPDATE` needs the UPDATE privilege on `audit_lock`, which only the
+    /// server's and reviewers' roles hold (``PostgresRoles/grantStatements(_:)``); an advisory lock needs no grant,
+    /// so any login of the cluster (an auditor, another application) could hold it and stop every server. Those who
+    /// may write the store can still hold it; the connection's `lock_timeout` then ends the wait with
+    /// ``PostgresStoreError/lockTimeout(endpoint:detail:)``. The row never changes (a trigger refuses UPDATE and
+    /// DELETE), and a store without it is refused rather than written unserialized.
     static func withAuditLock(_ session: PostgresSession) throws(PostgresStoreError) {
-        try session.run("SELECT pg_advisory_xact_lock(\(auditLock))")
+        let locked = try session.rows("SELECT id FROM audit_lock WHERE id = 1 FOR UPDATE")
+        guard locked.count == 1 else {
+            throw .server(endpoint: session.endpoint, sqlState: "P0002",
+                          detail: "the audit lock's row (audit_lock, id 1) is missing; run `mcp-linux-infra store init-postgres --apply` as the owner")
+        }
     }
 }

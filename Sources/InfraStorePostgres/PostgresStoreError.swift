@@ -13,6 +13,11 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
     case schemaTooOld(endpoint: String, missing: [String])
     /// The role lacks a privilege for what was asked (SQLSTATE 42501).
     case permissionDenied(endpoint: String, detail: String)
+    /// A statement waited for a lock longer than the connection's `lock_timeout` (SQLSTATE 55P03): another session
+    /// holds the store's audit lock, its migration lock or a row, and kept it.
+    case lockTimeout(endpoint: String, detail: String)
+    /// The audit log's last row has the greatest sequence number there is: no row can follow it.
+    case auditSequenceExhausted(endpoint: String, last: Int64)
     /// Any other error the server reported, with its SQLSTATE.
     case server(endpoint: String, sqlState: String, detail: String)
     /// A role name that may not go into the roles' DDL.
@@ -22,6 +27,7 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
     public var sqlState: String? {
         switch self {
         case .permissionDenied: "42501"
+        case .lockTimeout: "55P03"
         case .server(_, let state, _): state
         default: nil
         }
@@ -47,6 +53,16 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
                 + "grant it the right group role (`mcp-linux-infra store init-postgres --print` shows the GRANTs)"
         case .invalidRoleName(let name):
             "role name '\(name)' is not allowed: use lowercase letters, digits and _, at most 63, not starting with a digit"
+        case .lockTimeout(let endpoint, let detail):
+            "PostgreSQL store \(endpoint): gave up waiting for a lock (\(detail), SQLSTATE 55P03): another session holds the store's lock "
+                + "(the audit lock row audit_lock, the migration lock, or a row) and keeps it. Find it as an administrator: "
+                + "SELECT pid, usename, application_name, client_addr, state, xact_start FROM pg_stat_activity WHERE pid IN "
+                + "(SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity); pg_locks shows what it holds. "
+                + "End that session (pg_terminate_backend(pid)) if it should not hold it, then retry (LINUX_MCP_DATABASE_URL)"
+        case .auditSequenceExhausted(let endpoint, let last):
+            "PostgreSQL store \(endpoint): the audit log's last row has sequence number \(last), the greatest there is, so no row can follow "
+                + "it; nothing was written. Such a row was not written by mcp-linux-infra: run `mcp-linux-infra audit verify` and "
+                + "restore the store from a backup (LINUX_MCP_DATABASE_URL)"
         case .server(let endpoint, let state, let detail):
             "PostgreSQL store \(endpoint): server error \(state): \(detail) (LINUX_MCP_DATABASE_URL)"
         }

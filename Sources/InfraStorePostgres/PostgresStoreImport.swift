@@ -4,10 +4,10 @@ import PostgresNIO
 
 /// Takes another store's whole content into an empty PostgreSQL store (`store copy`): every proposal with its
 /// decisions, transitions and execution, and every audit row with its own sequence number, time and hashes
-/// (nothing sealed anew), in ONE transaction that holds the audit lock, so no server can append a row between the
-/// emptiness check and the copy. A store that already holds a proposal or an audit row is refused, nothing written.
-/// The login must be allowed to write every table (the owner, or an administrator): the server's role may not
-/// write decisions. What was written is read back and verified by the caller (InfraApp.StoreCopy).
+/// (nothing sealed anew, so the chain's trigger accepts them only in order from genesis), in ONE transaction that
+/// holds the audit lock, so no server can append a row between the emptiness check and the copy. A store that
+/// already holds a proposal or an audit row is refused, nothing written. The login must be allowed to write every
+/// table (the owner, or an administrator): the server's role may not write decisions. What was written is read back and verified by the caller (InfraApp.StoreCopy).
 public struct PostgresStoreImport: Sendable {
     let database: PostgresStateDatabase
 
@@ -39,12 +39,15 @@ public struct PostgresStoreImport: Sendable {
             guard try Self.isEmpty(session) else { throw NotEmpty() }
             for record in proposals {
                 let updated = record.transitions.map(\.at).max() ?? record.createdAt
+                // An execution is recorded only while its proposal is APPROVED, and the proposal must have left APPROVED
+                // by the commit (the triggers of migration v4): written as its claim wrote it, then given its own state.
+                let state = record.execution == nil ? record.state : .approved
                 try session.run("""
                     INSERT INTO proposal (id, action, host, parameters, rationale, impact, catalogue_version, digest, command, verification,
                       proposer, client, state, required_approvals, created_at, expires_at, approved_at, approval_expires_at, updated_at)
                     VALUES (\(record.id), \(record.action), \(record.host), \(try Store.json(record.parameters)), \(record.rationale),
                             \(record.impact), \(record.catalogueVersion), \(record.digest), \(try Store.json(record.command)),
-                            \(try Store.json(record.verification)), \(record.proposer), \(record.client), \(record.state.rawValue),
+                            \(try Store.json(record.verification)), \(record.proposer), \(record.client), \(state.rawValue),
                             \(record.requiredApprovals), \(Store.ms(record.createdAt)), \(Store.ms(record.expiresAt)),
                             \(record.approvedAt.map(Store.ms)), \(record.approvalExpiresAt.map(Store.ms)), \(Store.ms(updated)))
                     """)
@@ -64,6 +67,7 @@ public struct PostgresStoreImport: Sendable {
                                 \(run.owner.leaseUntil.map(Store.ms)), \(Store.ms(run.startedAt)), \(run.finishedAt.map(Store.ms)),
                                 \(run.exitCode.map(Int64.init)), \(run.stdout), \(run.stderr), \(run.verification), \(run.verified))
                         """)
+                    try session.run("UPDATE proposal SET state = \(record.state.rawValue) WHERE id = \(record.id)")
                 }
             }
             for row in audit {

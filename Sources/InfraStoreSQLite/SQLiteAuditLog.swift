@@ -27,7 +27,10 @@ public struct SQLiteAuditLog: Sendable {
     static func append(_ record: AuditChain.Record, in db: Database, at date: Date) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         var row = record
-        row.seq = (last?["seq"] as Int64? ?? 0) + 1
+        let lastSeq = last?["seq"] as Int64? ?? 0
+        let (next, overflow) = lastSeq.addingReportingOverflow(1)
+        if overflow { throw StoreError.auditSequenceExhausted(lastSeq) }
+        row.seq = next
         if row.at.isEmpty { row.at = AuditChain.timestamp(date) }
         let sealed = AuditChain.seal(row, previousHash: last?["hash"] ?? AuditChain.genesis)
         try db.execute(sql: """

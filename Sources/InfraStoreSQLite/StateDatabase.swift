@@ -106,6 +106,21 @@ public final class StateDatabase: Sendable {
             // Until when the owning server holds a run (ms since the epoch); it renews it while the run goes on.
             try db.execute(sql: "ALTER TABLE execution ADD COLUMN owner_lease_until INTEGER")
         }
+        migrator.registerMigration("v4-finished-executions-immutable") { db in
+            // A finished run is history; a running one changes only its lease and, once, its result; a run is
+            // recorded only by its claim, while its proposal is APPROVED (the claim's INSERT precedes its state UPDATE).
+            try db.execute(sql: """
+            CREATE TRIGGER execution_finished_immutable BEFORE UPDATE ON execution WHEN OLD.finished_at IS NOT NULL
+              BEGIN SELECT RAISE(ABORT, 'a finished execution is history and cannot change'); END;
+            CREATE TRIGGER execution_owner_immutable BEFORE UPDATE ON execution
+              WHEN OLD.finished_at IS NULL AND (NEW.proposal_id IS NOT OLD.proposal_id OR NEW.executor IS NOT OLD.executor OR NEW.owner_host IS NOT OLD.owner_host
+                OR NEW.owner_pid IS NOT OLD.owner_pid OR NEW.owner_start IS NOT OLD.owner_start OR NEW.started_at IS NOT OLD.started_at)
+              BEGIN SELECT RAISE(ABORT, 'an execution keeps its proposal, executor, owner and start: only its lease and result change'); END;
+            CREATE TRIGGER execution_claimed BEFORE INSERT ON execution
+              WHEN (SELECT state FROM proposal WHERE id = NEW.proposal_id) IS NOT 'APPROVED'
+              BEGIN SELECT RAISE(ABORT, 'an execution is recorded only by its claim, while its proposal is APPROVED'); END;
+            """)
+        }
         return migrator
     }
 
@@ -188,6 +203,8 @@ public final class StateDatabase: Sendable {
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unusable(String, String)
     case newerSchema(String, [String])
+    /// The audit log's last row has the greatest sequence number there is: no row can follow it.
+    case auditSequenceExhausted(Int64)
 
     public var description: String {
         switch self {
@@ -195,6 +212,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .newerSchema(let path, let unknown):
             "state database \(path) was written by a newer mcp-linux-infra (unknown migrations: \(unknown.joined(separator: ", "))); "
                 + "nothing was changed. Run that newer release, or point LINUX_MCP_DB at another file"
+        case .auditSequenceExhausted(let last):
+            "the audit log's last row has sequence number \(last), the greatest there is, so no row can follow it; nothing was written. "
+                + "Such a row was not written by mcp-linux-infra: run `mcp-linux-infra audit verify` and restore the state database "
+                + "from a backup (LINUX_MCP_DB)"
         }
     }
 }

@@ -13,7 +13,7 @@ struct DoctorTests {
             #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
             let lines = outcome.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == 4)
-            #expect(lines[0].hasPrefix("ok    store  sqlite /") && lines[0].contains("schema v3-execution-lease (3 migrations)"),
+            #expect(lines[0].hasPrefix("ok    store  sqlite /") && lines[0].contains("schema v4-finished-executions-immutable (4 migrations)"),
                     "\(lines[0])")
             #expect(lines[1].hasPrefix("ok    loopback  reader(\(target.readerUser))"))
             #expect(lines[1].contains("test-wrapper 1 role=reader"))
