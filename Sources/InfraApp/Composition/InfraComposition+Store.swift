@@ -41,7 +41,9 @@ extension InfraComposition {
             return OpenedStore(store: SQLiteActionStore(database: database), audit: SQLiteAuditLog(database: database), file: path,
                                status: { StoreStatus.sqlite(path: path, database: database) })
         }
-        let database = try openPostgres(url, witness: witness.map { witness in { witness.send($0) } })
+        var send: (@Sendable (AuditChain.Anchor) -> Void)?
+        if let witness { send = { head in witness.send(head) } }
+        let database = try openPostgres(url, witness: send)
         return OpenedStore(store: PostgresActionStore(database: database), audit: PostgresAuditLog(database: database), file: nil,
                            status: { StoreStatus.postgres(database) })
     }
