@@ -9,7 +9,9 @@
 # PostgreSQL is a private cluster of this script's own: initdb into a temporary folder, listening on a unix
 # socket in that folder only (no TCP), with the server's default durability (fsync, synchronous_commit on),
 # run as the postgres account when root; stopped by its postmaster's PID at exit, the folder removed. The
-# SQLite files are in that folder too (same file system). Not run by CI: numbers vary with the machine.
+# "PostgreSQL async" rows run on a database with synchronous_commit=off: a commit is not flushed to disk before
+# it returns, SQLite's durability in WAL mode with synchronous=NORMAL, which the SQLite store uses. The SQLite
+# files are in the same folder (same file system). Not run by CI: numbers vary with the machine.
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -61,6 +63,8 @@ store_of() { # BACKEND NAME
     echo "--sqlite=$folder/sqlite/$2.db"
   else
     psql -d postgres -c "CREATE DATABASE $2"
+    # SQLite's own durability (WAL, synchronous=NORMAL: a commit is not flushed, a crash may lose the last ones).
+    [ "$1" = postgresql-async ] && psql -d postgres -c "ALTER DATABASE $2 SET synchronous_commit = off"
     echo "--postgres=postgres://postgres@/$2?host=$folder"
   fi
 }
@@ -97,13 +101,17 @@ run sqlite 1 sqlite1; sqlite1=$result
 run sqlite 2 sqlite2; sqlite2=$result
 run postgresql 1 pg1; pg1=$result
 run postgresql 2 pg2; pg2=$result
+run postgresql-async 1 pgasync1; pgasync1=$result
+run postgresql-async 2 pgasync2; pgasync2=$result
 
 echo
 printf '%-24s %12s %10s %14s   %s\n' "store" "proposals/s" "claims/s" "audit-rows/s" "update p50/p99 ms (per process)"
-for row in "SQLite, 1 server|$sqlite1" "SQLite, 2 servers|$sqlite2" "PostgreSQL, 1 server|$pg1" "PostgreSQL, 2 servers|$pg2"; do
+for row in "SQLite, 1 server|$sqlite1" "SQLite, 2 servers|$sqlite2" "PostgreSQL, 1 server|$pg1" "PostgreSQL, 2 servers|$pg2" \
+    "PostgreSQL async, 1|$pgasync1" "PostgreSQL async, 2|$pgasync2"; do
   IFS='|' read -r label values <<< "$row"
   read -r proposals claims rows _ latency <<< "$values"
   printf '%-24s %12s %10s %14s   %s\n' "$label" "$proposals" "$claims" "$rows" "$latency"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-echo "PostgreSQL/SQLite (proposals/s): 1 server $(ratio "${pg1%% *}" "${sqlite1%% *}"), 2 servers $(ratio "${pg2%% *}" "${sqlite2%% *}")"
+echo "PostgreSQL/SQLite (proposals/s): 1 server $(ratio "${pg1%% *}" "${sqlite1%% *}"), 2 servers $(ratio "${pg2%% *}" "${sqlite2%% *}");" \
+  "with synchronous_commit=off: 1 server $(ratio "${pgasync1%% *}" "${sqlite1%% *}"), 2 servers $(ratio "${pgasync2%% *}" "${sqlite2%% *}")"
