@@ -73,6 +73,9 @@ store_of() { # BACKEND NAME
 # the chain, and sets `result` to: proposals/s claims/s audit-rows/s (summed) and the processes' p50/p99.
 run() { # BACKEND N NAME
   local store; store=$(store_of "$1" "$3")
+  # Created and migrated once before the processes start: two processes opening a fresh SQLite file at once
+  # race on its migration (one fails with "table proposal already exists").
+  "$bench" "$store" --verify --expect-rows 0 > /dev/null
   local start=$(( $(date +%s) + 3 )) index
   children=()
   for index in $(seq "$2"); do
