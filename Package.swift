@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "mcp-linux-infra", targets: ["MCPLinuxInfra"]),
         .executable(name: "infra-bench", targets: ["SSHBench"]),
         .executable(name: "call-bench", targets: ["CallBench"]),
+        .executable(name: "store-bench", targets: ["StoreBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -153,6 +154,15 @@ let package = Package(
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             path: "bench/CallBench"
+        ),
+        // Proposals, claims and audit appends per second through the store ports, on SQLite or PostgreSQL.
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: [
+                "InfraApp", "InfraDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/StoreBench"
         ),
         .target(
             name: "InfraTestSupport",

@@ -10,11 +10,11 @@ extension PostgresAuditLog: AuditSink {}
 extension PostgresStoreImport: StoreImport {}
 
 /// The state store the settings select, opened: SQLite at `LINUX_MCP_DB`, or PostgreSQL at `LINUX_MCP_DATABASE_URL`.
-struct OpenedStore: Sendable {
-    let store: any ActionStore
-    let audit: any AuditSink
+package struct OpenedStore: Sendable {
+    package let store: any ActionStore
+    package let audit: any AuditSink
     /// The SQLite file, whose owner's journal entries witness the head; nil for PostgreSQL (this account's entries).
-    let file: String?
+    package let file: String?
     /// The doctor's line for the store.
     let status: @Sendable () -> StoreStatus
 }
@@ -23,19 +23,27 @@ extension InfraComposition {
     /// Opens the store the settings select; every commit that appends audit rows sends the new head to the audit
     /// witness (LINUX_MCP_AUDIT_WITNESS).
     static func openStore(_ settings: Settings) throws(Failure) -> OpenedStore {
-        let witness = AuditHeadWitness(socketPath: settings.auditWitnessSocket)
-        guard let url = settings.databaseURL else {
+        try openStore(sqlitePath: settings.databasePath, url: settings.databaseURL,
+                      witness: AuditHeadWitness(socketPath: settings.auditWitnessSocket))
+    }
+
+    /// Opens PostgreSQL at `url`, else the SQLite file at `sqlitePath`, as the server does; with `witness`, every
+    /// commit that appends audit rows sends it the new head. bench/StoreBench opens its stores here, without one.
+    package static func openStore(sqlitePath: String, url: DatabaseURL?, witness: AuditHeadWitness?) throws(Failure) -> OpenedStore {
+        guard let url else {
             let database: StateDatabase
             do {
-                database = try StateDatabase(path: settings.databasePath, witness: witness)
+                database = try StateDatabase(path: sqlitePath, witness: witness)
             } catch {
                 throw .store(error.description)
             }
-            let path = settings.databasePath
+            let path = sqlitePath
             return OpenedStore(store: SQLiteActionStore(database: database), audit: SQLiteAuditLog(database: database), file: path,
                                status: { StoreStatus.sqlite(path: path, database: database) })
         }
-        let database = try openPostgres(url, witness: { witness.send($0) })
+        var send: (@Sendable (AuditChain.Anchor) -> Void)?
+        if let witness { send = { head in witness.send(head) } }
+        let database = try openPostgres(url, witness: send)
         return OpenedStore(store: PostgresActionStore(database: database), audit: PostgresAuditLog(database: database), file: nil,
                            status: { StoreStatus.postgres(database) })
     }
