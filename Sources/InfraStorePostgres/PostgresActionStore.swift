@@ -184,16 +184,8 @@ public struct PostgresActionStore: Sendable {
             decisions: decisions, transitions: transitions, execution: execution)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ text: String) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
-
-    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+    static func json<T: Encodable>(_ value: T) throws -> String { try StoredValue.json(value) }
+    static func decode<T: Decodable>(_ text: String) throws -> T { try StoredValue.decode(text) }
+    static func ms(_ date: Date) -> Int64 { StoredValue.milliseconds(date) }
+    static func date(_ ms: Int64) -> Date { StoredValue.date(ms) }
 }

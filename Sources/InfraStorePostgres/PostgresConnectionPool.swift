@@ -1,3 +1,4 @@
+import InfraDomain
 import Foundation
 import Logging
 import NIOCore
@@ -27,8 +28,8 @@ final class PostgresConnectionPool: @unchecked Sendable {
     /// A pool for `endpoint`; nothing connects until the first checkout. Each connection is opened with
     /// `lock_timeout` = `lockTimeout` (a startup parameter, so it holds from the first statement, the migration
     /// lock included): a lock held elsewhere fails the statement with SQLSTATE 55P03 instead of a wait for ever.
-    init(endpoint: PostgresEndpoint, lockTimeout: Duration = PostgresStateDatabase.lockTimeout, logger: Logger) throws(PostgresStoreError) {
-        self.endpoint = endpoint.redacted
+    init(endpoint: DatabaseURL, lockTimeout: Duration = PostgresStateDatabase.lockTimeout, logger: Logger) throws(PostgresStoreError) {
+        self.endpoint = endpoint.description
         self.logger = logger
         var configuration = try Self.configuration(endpoint)
         configuration.options.additionalStartupParameters.append(("lock_timeout", "\(Self.milliseconds(lockTimeout))ms"))
@@ -90,8 +91,8 @@ final class PostgresConnectionPool: @unchecked Sendable {
         lock.withLock { idle.append(session.connection) }
     }
 
-    /// The driver's configuration: the address, the login and TLS as ``PostgresEndpoint/TLS`` says (libpq's meaning).
-    static func configuration(_ endpoint: PostgresEndpoint) throws(PostgresStoreError) -> PostgresConnection.Configuration {
+    /// The driver's configuration: the address, the login and TLS as ``DatabaseURL/TLS`` says (libpq's meaning).
+    static func configuration(_ endpoint: DatabaseURL) throws(PostgresStoreError) -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         do {
             switch endpoint.tls {
@@ -108,14 +109,14 @@ final class PostgresConnectionPool: @unchecked Sendable {
                 tls = .require(try NIOSSLContext(configuration: settings))
             }
         } catch {
-            throw .tlsFailed(endpoint: endpoint.redacted, detail: "cannot set up TLS: \(error)")
+            throw .tlsFailed(endpoint: endpoint.description, detail: "cannot set up TLS: \(error)")
         }
         var configuration: PostgresConnection.Configuration
         switch endpoint.address {
         case .tcp(let host, let port):
             configuration = .init(host: host, port: port, username: endpoint.user, password: endpoint.password, database: endpoint.database, tls: tls)
-        case .unixSocket(let path):
-            configuration = .init(unixSocketPath: path, username: endpoint.user, password: endpoint.password, database: endpoint.database)
+        case .unixSocket:
+            configuration = .init(unixSocketPath: endpoint.socketPath ?? "", username: endpoint.user, password: endpoint.password, database: endpoint.database)
             configuration.tls = tls
         }
         configuration.options.connectTimeout = .seconds(10)

@@ -1,3 +1,4 @@
+import InfraDomain
 import Logging
 import PostgresNIO
 
@@ -120,7 +121,7 @@ public enum PostgresRoles {
 
     /// Creates the roles, migrates the schema as the owner role (so it owns every table) and grants; `admin` must
     /// be a superuser, or a member of the owner role with the CREATEROLE privilege. Safe to run again.
-    public static func apply(admin: PostgresEndpoint, names: Names = .standard,
+    public static func apply(admin: DatabaseURL, names: Names = .standard,
                              logger: Logger = Logger(label: "mcp-linux-infra.postgres")) throws(PostgresStoreError) {
         let roles = try roleStatements(names), grants = try grantStatements(names)
         let pool = try PostgresConnectionPool(endpoint: admin, logger: logger)
@@ -139,7 +140,7 @@ public enum PostgresRoles {
         } catch let error as PostgresStoreError {
             throw error
         } catch {
-            throw PostgresSession.storeError(error, endpoint: admin.redacted)
+            throw PostgresSession.storeError(error, endpoint: admin.description)
         }
     }
 }

@@ -26,10 +26,10 @@ public final class PostgresStateDatabase: Sendable {
     /// commit that appended audit rows then hands it the new head (the last row appended).
     /// `lockTimeout` bounds every wait for a lock on its connections (PostgreSQL's `lock_timeout`, set when each is
     /// opened): a wait longer than that fails with ``PostgresStoreError/lockTimeout(endpoint:detail:)``.
-    public init(endpoint: PostgresEndpoint, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil, migrate: Bool = true,
+    public init(endpoint: DatabaseURL, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil, migrate: Bool = true,
                 lockTimeout: Duration = PostgresStateDatabase.lockTimeout,
                 logger: Logger = Logger(label: "mcp-linux-infra.postgres")) throws(PostgresStoreError) {
-        self.endpoint = endpoint.redacted
+        self.endpoint = endpoint.description
         self.witness = witness
         pool = try PostgresConnectionPool(endpoint: endpoint, lockTimeout: lockTimeout, logger: logger)
         do {

@@ -1,5 +1,6 @@
+import InfraDomain
 /// Why the PostgreSQL store cannot be used, each with the fix in its description (refusals of a use case are
-/// InfraDomain.Refusal). `endpoint` is always ``PostgresEndpoint/redacted``: no password in any message.
+/// InfraDomain.Refusal). `endpoint` is always ``DatabaseURL/description`` (InfraDomain): no password in any message.
 public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server does not answer at the address.
     case unreachable(endpoint: String, detail: String)

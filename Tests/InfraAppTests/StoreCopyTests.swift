@@ -12,8 +12,7 @@ struct StoreCopyTests {
     /// A fresh database and the product's handle on it.
     static func destination() throws -> (TestPostgres.Database, PostgresStateDatabase) {
         let database = try TestPostgres.freshDatabase()
-        let handle = try PostgresStateDatabase(endpoint: PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: TestPostgres.superuser,
-                                                                          database: database.name, tls: .disable))
+        let handle = try PostgresStateDatabase(endpoint: TestPostgres.url(socketPath: database.socketPath, user: TestPostgres.superuser, database: database.name))
         return (database, handle)
     }
 

@@ -39,8 +39,8 @@ struct PostgresConnectionTests {
         }
         defer { cluster.stop() }
         try cluster.sql("CREATE DATABASE tls")
-        func endpoint(_ host: String, _ tls: PostgresEndpoint.TLS) -> PostgresEndpoint {
-            PostgresEndpoint(address: .tcp(host: host, port: port), user: TestPostgres.superuser, database: "tls", tls: tls)
+        func endpoint(_ host: String, _ tls: DatabaseURL.TLS) -> DatabaseURL {
+            DatabaseURL(address: .tcp(host: host, port: port), user: TestPostgres.superuser, database: "tls", tls: tls)
         }
         func encrypted(_ database: PostgresStateDatabase) throws -> Bool {
             try database.read { session in
@@ -70,8 +70,7 @@ struct PostgresConnectionTests {
         let database = try TestPostgres.freshDatabase()
         defer { database.drop() }
         let heads = Heads()
-        let opened = try PostgresStateDatabase(endpoint: PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: TestPostgres.superuser,
-                                                                          database: database.name, tls: .disable),
+        let opened = try PostgresStateDatabase(endpoint: TestPostgres.url(socketPath: database.socketPath, user: TestPostgres.superuser, database: database.name),
                                                witness: { heads.add($0) })
         let store = PostgresActionStore(database: opened), audit = PostgresAuditLog(database: opened)
         let record = PostgresRolesTests.proposal("0000000a-0000-4000-8000-00000000000a")

@@ -29,8 +29,8 @@ struct PostgresRolesTests {
             }
         }
 
-        func endpoint(_ user: String) -> PostgresEndpoint {
-            PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: user, database: database.name, tls: .disable)
+        func endpoint(_ user: String) -> DatabaseURL {
+            TestPostgres.url(socketPath: database.socketPath, user: user, database: database.name)
         }
 
         func open(_ login: Int, migrate: Bool = true) throws -> PostgresStateDatabase {
@@ -180,7 +180,7 @@ struct PostgresRolesTests {
         let login = "m" + UUID().uuidString.lowercased().prefix(8) + "_login"
         try database.sql("CREATE ROLE \(login) LOGIN")
         defer { _ = try? database.cluster.sql("DROP ROLE IF EXISTS \(login)") }
-        let endpoint = PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: login, database: database.name, tls: .disable)
+        let endpoint = TestPostgres.url(socketPath: database.socketPath, user: login, database: database.name)
         for migrate in [true, false] {
             do {
                 _ = try PostgresStateDatabase(endpoint: endpoint, migrate: migrate)
@@ -209,8 +209,7 @@ struct PostgresRolesTests {
         }
         try database.sql(try PostgresRoles.script(names))
         try database.sql("CREATE ROLE \(prefix)_srv LOGIN IN ROLE \(names.server)")
-        let server = try PostgresStateDatabase(endpoint: PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: prefix + "_srv",
-                                                                          database: database.name, tls: .disable), migrate: false)
+        let server = try PostgresStateDatabase(endpoint: TestPostgres.url(socketPath: database.socketPath, user: prefix + "_srv", database: database.name), migrate: false)
         try PostgresActionStore(database: server).insert(Self.proposal("0000000c-0000-4000-8000-00000000000c"),
                                                          audit: [AuditChain.Record(actor: "mcp:svc", kind: "state", host: "t1", outcome: "PROPOSED")])
         #expect(Self.sqlState { try Self.raw(server, "DELETE FROM audit") } == "42501")
@@ -222,8 +221,7 @@ struct PostgresRolesTests {
     func migrationRace() async throws {
         let database = try TestPostgres.freshDatabase()
         defer { database.drop() }
-        let endpoint = PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: TestPostgres.superuser, database: database.name,
-                                        tls: .disable)
+        let endpoint = TestPostgres.url(socketPath: database.socketPath, user: TestPostgres.superuser, database: database.name)
         let opened = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<4 {
                 group.addTask {
@@ -246,8 +244,8 @@ struct PostgresRolesTests {
     func connectionErrors() throws {
         let database = try TestPostgres.freshDatabase()
         defer { database.drop() }
-        let missing = PostgresEndpoint(address: .unixSocket(path: database.cluster.folder + "/.s.PGSQL.1"), user: "postgres",
-                                       password: "hunter2", database: database.name, tls: .disable)
+        let missing = DatabaseURL(address: .unixSocket(folder: database.cluster.folder, port: 1), user: "postgres", password: "hunter2",
+                                  database: database.name, tls: .disable)
         do {
             _ = try PostgresStateDatabase(endpoint: missing)
             Issue.record("a missing socket was reached")
@@ -255,7 +253,7 @@ struct PostgresRolesTests {
             guard case .unreachable = error else { Issue.record("\(error)"); return }
             #expect(error.description.contains("LINUX_MCP_DATABASE_URL") && !error.description.contains("hunter2"))
         }
-        let unknown = PostgresEndpoint(address: .unixSocket(path: database.socketPath), user: "nobody_here", database: database.name, tls: .disable)
+        let unknown = TestPostgres.url(socketPath: database.socketPath, user: "nobody_here", database: database.name)
         do {
             _ = try PostgresStateDatabase(endpoint: unknown)
             Issue.record("an unknown role logged in")

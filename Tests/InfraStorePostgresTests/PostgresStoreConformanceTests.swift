@@ -1,4 +1,5 @@
 import Foundation
+import InfraDomain
 import InfraApp
 import InfraStorePostgres
 import InfraTestSupport
@@ -10,9 +11,9 @@ import Testing
 /// ``secondProcess()``; a newer release is one whose migration identifier this one does not know.
 @Suite("Store conformance: PostgreSQL", .enabled(if: TestPostgres.available, Comment(rawValue: TestPostgres.missingReason)))
 struct PostgresStoreConformanceTests {
-    static func endpoint(_ location: String) throws -> PostgresEndpoint {
+    static func endpoint(_ location: String) throws -> DatabaseURL {
         guard let parts = TestPostgres.parse(location: location) else { throw TestPostgres.Failure(description: "bad location \(location)") }
-        return PostgresEndpoint(address: .unixSocket(path: parts.socketPath), user: parts.user, database: parts.database, tls: .disable)
+        return TestPostgres.url(socketPath: parts.socketPath, user: parts.user, database: parts.database)
     }
 
     static func open(_ location: String) throws -> StoreConformance.Opened {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import InfraApp
+import InfraDomain
 
 /// A private PostgreSQL cluster for the tests of this process: `initdb` into a temporary folder, started with
 /// `pg_ctl` listening on a unix socket in that folder only (no TCP), as an unprivileged account (`postgres`
@@ -141,6 +142,13 @@ public enum TestPostgres {
             }
         }
         guard chmod(path, mode) == 0 else { throw Failure(description: "chmod \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The product's URL of a login and database on the unix socket file `socketPath` (`FOLDER/.s.PGSQL.PORT`).
+    public static func url(socketPath: String, user: String, database: String) -> DatabaseURL {
+        let folder = (socketPath as NSString).deletingLastPathComponent
+        let port = Int(socketPath.split(separator: ".").last ?? "") ?? 5432
+        return DatabaseURL(address: .unixSocket(folder: folder, port: port), user: user, database: database, tls: .disable)
     }
 
     /// The socket path, user and database name of a ``Database/location``.

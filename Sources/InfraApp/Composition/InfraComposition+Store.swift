@@ -51,26 +51,10 @@ extension InfraComposition {
     /// Connects to PostgreSQL and checks (or migrates, when the login may) its schema.
     static func openPostgres(_ url: DatabaseURL, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil) throws(Failure) -> PostgresStateDatabase {
         do {
-            return try PostgresStateDatabase(endpoint: endpoint(url), witness: witness)
+            return try PostgresStateDatabase(endpoint: url, witness: witness)
         } catch {
             throw .store(error.description)
         }
-    }
-
-    /// The driver's description of a parsed `LINUX_MCP_DATABASE_URL`.
-    static func endpoint(_ url: DatabaseURL) -> PostgresEndpoint {
-        let address: PostgresEndpoint.Address
-        switch url.address {
-        case .tcp(let host, let port): address = .tcp(host: host, port: port)
-        case .unixSocket: address = .unixSocket(path: url.socketPath!)
-        }
-        let tls: PostgresEndpoint.TLS
-        switch url.tls {
-        case .disable: tls = .disable
-        case .require: tls = .require
-        case .verifyFull(let ca): tls = .verifyFull(caFile: ca)
-        }
-        return PostgresEndpoint(address: address, user: url.user, password: url.password, database: url.database, tls: tls)
     }
 
     /// `store init-postgres`: the SQL, and applying it over `LINUX_MCP_DATABASE_URL` (an administrator's login).
@@ -83,7 +67,7 @@ extension InfraComposition {
             guard let url else {
                 throw Failure.configuration("LINUX_MCP_DATABASE_URL is none: set it to an administrator's postgres:// URL to apply, or print the SQL without --apply")
             }
-            try PostgresRoles.apply(admin: endpoint(url))
+            try PostgresRoles.apply(admin: url)
             return "roles, schema and grants applied on \(url)"
         }
     }
