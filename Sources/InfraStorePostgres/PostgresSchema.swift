@@ -159,12 +159,24 @@ enum PostgresSchema {
             $$
             """,
             "CREATE TRIGGER audit_continues_chain BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION mcp_audit_continues_chain()",
-            // A finished run is history; a running one changes only its lease and, once, its result.
+            // Which login claimed a run (set by the claim's INSERT): only that login renews its lease or writes its result.
+            "ALTER TABLE execution ADD COLUMN claimed_by TEXT",
+            // A finished run is history; a running one changes only its lease and, once, its result, both by the login
+            // that claimed it. Another server's login may only close it as interrupted (finished, not checked, no result).
             """
             CREATE FUNCTION mcp_execution_history() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
               IF OLD.finished_at IS NOT NULL THEN
                 RAISE EXCEPTION 'the execution of % finished: a finished run is history and cannot change', OLD.proposal_id;
+              END IF;
+              IF session_user IS DISTINCT FROM OLD.claimed_by AND (
+                   NEW.owner_lease_until IS DISTINCT FROM OLD.owner_lease_until OR NEW.exit_code IS DISTINCT FROM OLD.exit_code
+                   OR NEW.stdout IS DISTINCT FROM OLD.stdout OR NEW.stderr IS DISTINCT FROM OLD.stderr
+                   OR NEW.verification IS DISTINCT FROM OLD.verification
+                   OR NEW.verified IS DISTINCT FROM 'not-checked' OR NEW.finished_at IS NULL) THEN
+                RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                  MESSAGE = format('the execution of %s was claimed by login %s: only it renews the lease or writes the result; '
+                                   'another login may only mark it interrupted', OLD.proposal_id, OLD.claimed_by);
               END IF;
               IF NEW.proposal_id IS DISTINCT FROM OLD.proposal_id OR NEW.executor IS DISTINCT FROM OLD.executor
                  OR NEW.owner_host IS DISTINCT FROM OLD.owner_host OR NEW.owner_pid IS DISTINCT FROM OLD.owner_pid
@@ -189,6 +201,9 @@ enum PostgresSchema {
                 RAISE EXCEPTION USING ERRCODE = 'check_violation',
                   MESSAGE = format('an execution of %s is recorded only by its claim, when it is APPROVED (it is %s)', NEW.proposal_id, stored);
               END IF;
+              IF TG_WHEN = 'BEFORE' THEN
+                NEW.claimed_by := session_user;
+              END IF;
               IF TG_WHEN = 'AFTER' AND stored IS NOT DISTINCT FROM 'APPROVED' THEN
                 RAISE EXCEPTION USING ERRCODE = 'check_violation',
                   MESSAGE = format('an execution of %s was recorded without its claim: the proposal is still APPROVED', NEW.proposal_id);
@@ -201,6 +216,28 @@ enum PostgresSchema {
             """
             CREATE CONSTRAINT TRIGGER execution_claimed AFTER INSERT ON execution DEFERRABLE INITIALLY DEFERRED
               FOR EACH ROW EXECUTE FUNCTION mcp_execution_claimed()
+            """,
+            // A run is finished only together with its proposal leaving EXECUTING (checked at COMMIT): a half-done finish
+            // would leave a run nobody can close (neither its result nor its interruption could be written any more).
+            """
+            CREATE FUNCTION mcp_execution_finished_with_state() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+              stored TEXT;
+            BEGIN
+              IF NEW.finished_at IS NOT NULL THEN
+                EXECUTE format('SELECT state FROM %I.proposal WHERE id = $1', TG_TABLE_SCHEMA) INTO stored USING NEW.proposal_id;
+                IF stored IS NOT DISTINCT FROM 'EXECUTING' THEN
+                  RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                    MESSAGE = format('the execution of %s was finished while its proposal stays EXECUTING', NEW.proposal_id);
+                END IF;
+              END IF;
+              RETURN NEW;
+            END
+            $$
+            """,
+            """
+            CREATE CONSTRAINT TRIGGER execution_finished_with_state AFTER UPDATE ON execution DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW EXECUTE FUNCTION mcp_execution_finished_with_state()
             """,
             // Transition ids are the sequence's, whatever an INSERT gives (OVERRIDING SYSTEM VALUE included): history is
             // read in id order, so nobody places a transition before another.

@@ -107,6 +107,15 @@ struct AuditVerificationTests {
         #expect(problems.contains { $0.hasPrefix("proposal \(target): ") && $0.contains(expected) }, "\(problems)")
     }
 
+    @Test("An INTERRUPTED run whose execution row holds a result (written after the fact) is named")
+    func interruptedWithAResult() async throws {
+        let fixture = try UseCaseFixture()
+        let (record, _) = try await Self.completedRun(fixture)
+        fixture.store.tamper(record.id) { $0.state = .interrupted }
+        let problems = try fixture.verification.verifyLog(anchors: []).problems
+        #expect(problems.contains { $0.hasPrefix("proposal \(record.id): it is INTERRUPTED, but its execution row holds a result") }, "\(problems)")
+    }
+
     @Test("An approval stored without a signature never counted, and is named")
     func unsignedApproval() async throws {
         let fixture = try UseCaseFixture()

@@ -242,4 +242,29 @@ struct PostgresHardeningTests {
         let writers = try store.fixture.database.sql("SELECT approver || ':' || written_by FROM decision ORDER BY proposal_id, approver")
         #expect(writers.split(separator: "\n").map(String.init) == ["alice:\(reviewerLogin)", "alice:\(reviewerLogin)", "bob:\(reviewerLogin)"])
     }
+
+    @Test("A run is written to by the login that claimed it: another server's login cannot write its result or move its lease, only mark it interrupted; a finish that leaves the proposal EXECUTING is refused at commit")
+    func runsBelongToTheirClaimer() throws {
+        let store = try Store()
+        defer { store.remove() }
+        let other = store.fixture.logins[0] + "_b"
+        _ = try store.fixture.database.sql("CREATE ROLE \(other) LOGIN IN ROLE \(store.fixture.names.server)")
+        defer { _ = try? store.fixture.database.cluster.sql("DROP ROLE IF EXISTS \(other)") }
+        let secondServer = try PostgresStateDatabase(endpoint: store.fixture.endpoint(other), migrate: false)
+        let id = store.approved.id
+        _ = try PostgresActionStore(database: store.server).update(id) { _, _ in Roles.claim(id) }
+
+        // Another login: no result, no lease.
+        #expect(Self.sqlState(secondServer, "UPDATE execution SET finished_at = 1, exit_code = 0, stdout = 'all healthy', verified = 'passed' WHERE proposal_id = '\(id)'") == "42501")
+        #expect(Self.sqlState(secondServer, "UPDATE execution SET owner_lease_until = 0 WHERE proposal_id = '\(id)'") == "42501")
+        // The claimer itself cannot leave a finished run under an EXECUTING proposal (checked at commit).
+        #expect(Self.sqlState(store.server, "UPDATE execution SET finished_at = 1, exit_code = 0 WHERE proposal_id = '\(id)'") == "23514")
+        // Another server marks it interrupted through the product's own change: allowed.
+        let interrupted = try PostgresActionStore(database: secondServer).update(id) { current, _ in
+            try ProposalRules.interruption(of: current, because: .leasePassed(Roles.base), now: Roles.base + 200)
+        }
+        #expect(interrupted.record.state == .interrupted && interrupted.record.execution?.verified == "not-checked")
+        #expect(interrupted.record.execution?.exitCode == nil && interrupted.record.execution?.finishedAt != nil)
+    }
 }
+

@@ -282,16 +282,23 @@ public struct ActionWorkflow: Sendable {
             ExecutionLease.abandonment(of: owner, processGone: !ExecutionOwnerProbe.isAlive(owner), now: proposals.now())
         }
         var interrupted: [String] = []
+        var firstFailure: (any Error)?
         for record in try proposals.store.list(states: [.executing]) {
             guard let run = record.execution, abandonment(run.owner) != nil else { continue }
             var wrote = false
-            _ = try proposals.store.update(record.id) { current, _ in
-                guard current.state == .executing, let owner = current.execution?.owner, let why = abandonment(owner) else { return nil }
-                wrote = true
-                return try ProposalRules.interruption(of: current, because: why, now: proposals.now())
+            do {
+                _ = try proposals.store.update(record.id) { current, _ in
+                    guard current.state == .executing, let owner = current.execution?.owner, let why = abandonment(owner) else { return nil }
+                    wrote = true
+                    return try ProposalRules.interruption(of: current, because: why, now: proposals.now())
+                }
+            } catch {
+                // One run the store will not close must not keep the others EXECUTING: go on, then report it.
+                firstFailure = firstFailure ?? error
             }
             if wrote { interrupted.append(record.id) }
         }
+        if let firstFailure { throw firstFailure }
         return interrupted
     }
 

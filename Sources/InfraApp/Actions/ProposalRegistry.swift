@@ -48,15 +48,22 @@ struct ProposalRegistry: Sendable {
     func expireDue() throws -> [String] {
         let date = now()
         var expired: [String] = []
+        var firstFailure: (any Error)?
         for record in try store.list(states: [.proposed, .approved]) where ProposalRules.expiry(of: record, now: date) != nil {
             var wrote = false
-            _ = try store.update(record.id) { current, _ in
-                let change = ProposalRules.expiry(of: current, now: now())
-                wrote = change != nil
-                return change
+            do {
+                _ = try store.update(record.id) { current, _ in
+                    let change = ProposalRules.expiry(of: current, now: now())
+                    wrote = change != nil
+                    return change
+                }
+            } catch {
+                // One proposal the store will not expire must not keep the others alive: go on, then report it.
+                firstFailure = firstFailure ?? error
             }
             if wrote { expired.append(record.id) }
         }
+        if let firstFailure { throw firstFailure }
         return expired
     }
 

@@ -189,6 +189,7 @@ public struct AuditVerification: Sendable {
         if proposal.execution != nil, !states.contains(.executing) {
             return "an execution row is stored, but the audit log never records its claim (EXECUTING): the row was written outside a claim"
         }
+        if proposal.state == .interrupted, let execution = proposal.execution { return ExecutionResultCheck.interruptedProblem(execution) }
         guard Self.finished.contains(proposal.state.rawValue) else { return nil }
         guard let execution = proposal.execution else { return "it is \(proposal.state.rawValue) but no execution is stored (the row was removed)" }
         guard let finishRow else { return nil }

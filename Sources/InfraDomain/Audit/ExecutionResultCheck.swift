@@ -37,4 +37,13 @@ public enum ExecutionResultCheck {
         return "its execution row differs from the result the audit chain sealed at row \(row.seq) (\(differs.joined(separator: ", "))): "
             + "the execution was rewritten after it finished"
     }
+
+    /// Why the stored execution of an INTERRUPTED run is not what an interruption writes (finished, not checked, no
+    /// exit code and no output: nobody knows the result), or nil. A "result" found there was written afterwards.
+    public static func interruptedProblem(_ execution: ProposalRecord.Execution) -> String? {
+        guard execution.exitCode != nil || !(execution.stdout ?? "").isEmpty || !(execution.stderr ?? "").isEmpty
+                || execution.verified != "not-checked" || execution.finishedAt == nil else { return nil }
+        return "it is INTERRUPTED, but its execution row holds a result (exit code, output or a verification): an interrupted run's "
+            + "result is unknown, so that result was written afterwards"
+    }
 }
