@@ -19,7 +19,7 @@ workers=${WORKERS:-4}
 tool_calls=${TOOL_CALLS:-4}
 [ -d /opt/swift/usr/bin ] && PATH=/opt/swift/usr/bin:$PATH
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pg_bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   echo "store-bench: PostgreSQL server binaries not found: apt-get install postgresql (scripts/install-deps.sh installs it)" >&2
   exit 2
