@@ -112,7 +112,8 @@ down() {
     local unified
     unified=$(cgroup_dirs "$name" | head -n 1)
     # Whatever is still running in the target's cgroup is killed by the kernel, as one group.
-    if [ -f "$unified/cgroup.kill" ] && [ -n "$(cat "$unified/cgroup.procs" 2>/dev/null)" ]; then
+    # (Its processes sit in sub-groups: the container's init.scope and payload, so the whole tree is read.)
+    if [ -f "$unified/cgroup.kill" ] && [ -n "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ]; then
       echo 1 > "$unified/cgroup.kill" || true
       for _ in $(seq 100); do
         [ -z "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
@@ -136,6 +137,29 @@ down() {
   rm -rf -- "$state"
 }
 
+reclaim_stale() {
+  # A run killed before its `down` (a lost machine, a kill -9) leaves its namespace and state directory behind.
+  # The state directory beside ours that saved this name is taken down if the nspawn process it saved is gone;
+  # a target still booting (no PID saved yet) or running stays, and the index stays in use.
+  local name=$1 parent=$2 dir owner pid
+  for dir in "$parent"/*/; do
+    [ -f "$dir/name.saved" ] || continue
+    owner=$(cat -- "$dir/name.saved")
+    [ "$owner" = "$name" ] || continue
+    [ -f "$dir/nspawn.pid.saved" ] || return 1
+    pid=$(cat -- "$dir/nspawn.pid.saved")
+    if [ -r "/proc/$pid/cmdline" ] && is_alive "$pid" \
+        && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--machine=$name "; then
+      return 1
+    fi
+    echo "nspawn-target: $name was left by a run that is gone (state ${dir%/}); taking it down" >&2
+    down "${dir%/}"
+    [ ! -e "/run/netns/$name" ]
+    return
+  done
+  return 1
+}
+
 up() {
   local state=$1 index=
   shift
@@ -148,14 +172,17 @@ up() {
   if ! [[ $index =~ ^[1-9][0-9]{0,2}$ ]] || [ "$index" -gt 250 ]; then die "--index must be 1 to 250"; fi
   local name="mcpt-$index" net="10.231.$index"
   [ -e "$state" ] && die "$state exists; run '$0 down $state' first"
-  [ -e "/run/netns/$name" ] && die "network namespace $name exists: index $index is in use"
+  if [ -e "/run/netns/$name" ]; then
+    reclaim_stale "$name" "$(dirname -- "$state")" || die "network namespace $name exists: index $index is in use"
+  fi
   for tool in systemd-nspawn ip ssh ssh-keygen ssh-keyscan; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
   done
   unpack
 
-  up_done=
-  trap 'if [ -z "$up_done" ]; then echo "nspawn-target: boot failed, cleaning up" >&2; tail -n 30 "$state/console.log" >&2 2>/dev/null || true; down "$state"; fi' EXIT
+  # Globals, not locals: the EXIT trap runs after up's frame is gone.
+  up_done='' up_state=$state
+  trap 'if [ -z "$up_done" ]; then echo "nspawn-target: boot failed, cleaning up" >&2; tail -n 30 "$up_state/console.log" >&2 2>/dev/null || true; down "$up_state"; fi' EXIT
   install -d -m 0700 "$state"
   echo "$name" > "$state/name.saved"
   echo "$net.2" > "$state/address"
