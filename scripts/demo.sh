@@ -9,6 +9,8 @@
 # confirmation step: the redeploy is refused, printing the new set and its hash, until the operator passes it. The runner key alone is shown to run nothing. Run as root on Debian 12; everything it starts is torn down on exit.
 # With --http the AI's client talks to `serve --http` over Streamable HTTP with a bearer token of its own (the
 # token's name is the proposer), instead of starting `serve` on stdio; the rest of the story is the same.
+# The controller side is the install layout (docs/INSTALL.md) under $demo, made by `mcp-linux-infra setup` with an
+# account and groups of the demo's own: the server runs as that account, the approver is in the approvers' group.
 set -eu -o pipefail
 mode=stdio
 case "${1:-}" in
@@ -29,6 +31,18 @@ swift build --product mcp-linux-infra 2>&1 | tail -n 1
 
 demo=/run/mcp-linux-infra-demo
 target="$demo/target"
+config="$demo/etc/mcp-linux-infra"   # the install layout under the prefix $demo (docs/INSTALL.md)
+settings="$config/settings.env"
+# remove_accounts: the demo's users and groups, by their names.
+remove_accounts() {
+  local name
+  for name in "$approver" "$account"; do
+    if id -u "$name" >/dev/null 2>&1; then userdel "$name"; fi
+  done
+  for name in "$approvers" "$account" "$approver"; do
+    if getent group "$name" >/dev/null; then groupdel "$name"; fi
+  done
+}
 cleanup() {
   step "Tearing down"
   for socket in "$demo"/cm/*; do
@@ -36,27 +50,39 @@ cleanup() {
   done
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  bash Tests/targets/nspawn-target.sh down "$target"
+  bash "$repo/Tests/targets/nspawn-target.sh" down "$target"
   rm -rf -- "$demo"
-  if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
-  if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
+  remove_accounts
 }
-approver=mcp-demo-approver approvers=mcp-demo-approvers principal=approver@demo.example agent_pid='' server_pid=''
+account=mcp-demo-server approver=mcp-demo-approver approvers=mcp-demo-approvers principal=approver@demo.example agent_pid='' server_pid=''
 [ ! -d "$target" ] || bash Tests/targets/nspawn-target.sh down "$target"
 rm -rf -- "$demo"
-if id -u "$approver" >/dev/null 2>&1; then userdel "$approver"; fi
-if getent group "$approvers" >/dev/null; then groupdel "$approvers"; fi
-install -d -m 0700 "$demo" "$demo/keys" "$demo/cm"
+remove_accounts
+install -d -m 0711 "$demo"
+install -d -m 0700 "$demo/cm"
 trap cleanup EXIT
 
 step "Booting a Debian 12 target (systemd, sshd, unbound, caddy, fail2ban) at 10.231.200.2"
 bash Tests/targets/nspawn-target.sh up "$target" --index 200
 
-step "Keys: one pair per account, and the target's pinned host key ($demo/keys)"
-ssh-keygen -q -t ed25519 -N '' -C mcp-reader -f "$demo/keys/mcp-reader"
-ssh-keygen -q -t ed25519 -N '' -C pra-runner -f "$demo/keys/pra-runner"
-cp "$target/known_hosts" "$demo/keys/known_hosts"
-cat "$demo/keys/known_hosts"
+binary=$repo/.build/debug/mcp-linux-infra
+# Every account runs a copy outside the checkout (which may sit under a home they cannot enter).
+install -m 0755 "$binary" "$demo/mcp-linux-infra"
+
+step "A human approver's OS account ($approver); their key will sit in an ssh-agent of their own"
+useradd -M -U -s /usr/sbin/nologin "$approver"
+
+step "mcp-linux-infra setup: the server's account, the approvers' group, configuration, keys and database (under $demo)"
+"$demo/mcp-linux-infra" setup --prefix "$demo" --account "$account" --approvers-group "$approvers" \
+  --catalogue "$repo/system/pra-catalogue.tsv" --approver "$approver"
+# Relative paths in settings.env (inventory.yml, known_hosts, keys/) resolve against its folder: run from there.
+cd "$config"
+# as_server CMD...: CMD as the server's account (its groups, its environment; the keys through its group).
+as_server() { setpriv --reuid="$account" --regid="$account" --init-groups --reset-env -- "$@"; }
+
+step "The target's pinned host key ($config/known_hosts)"
+cat "$target/known_hosts" >> "$config/known_hosts"
+cat "$config/known_hosts"
 
 step "The approver's own SSH key (they keep it; the role installs only its public half on the target)"
 install -d -m 0700 "$demo/approver"
@@ -64,13 +90,13 @@ ssh-keygen -q -t ed25519 -N '' -C "$principal" -f "$demo/approver/id_ed25519"
 approver_key=$(cut -d' ' -f1,2 "$demo/approver/id_ed25519.pub")
 echo "$principal $approver_key"
 
-step "One inventory for Ansible and for the server ($demo/inventory.yml)"
+step "One inventory for Ansible and for the server ($config/inventory.yml)"
 # write_inventory APPROVERS: the inventory, with this YAML flow list as mcp_approvers.
 write_inventory() {
-  cat > "$demo/inventory.yml" <<INV
+  cat > "$config/inventory.yml" <<INV
 all:
   vars:
-    mcp_infra_keys_dir: $demo/keys
+    mcp_infra_keys_dir: $config/keys
     mcp_infra_allowed_from: [10.231.200.1]
   hosts:
     demo:
@@ -83,19 +109,10 @@ all:
 INV
 }
 write_inventory "[{principal: $principal, key: \"$approver_key\"}]"
-cat "$demo/inventory.yml"
-cat > "$demo/.env" <<ENV
-LINUX_MCP_INVENTORY=$demo/inventory.yml
-LINUX_MCP_KNOWN_HOSTS=$demo/keys/known_hosts
-LINUX_MCP_CATALOGUE=$repo/system/pra-catalogue.tsv
-LINUX_MCP_DB=$demo/state/state.sqlite3
-LINUX_MCP_READER_KEY=$demo/keys/mcp-reader
-LINUX_MCP_RUNNER_KEY=$demo/keys/pra-runner
-LINUX_MCP_SSH_AGENT=none
-ENV
+cat "$config/inventory.yml"
 
-root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" -l root 10.231.200.2)
-export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=$demo/cm/%C -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$demo/keys/known_hosts"
+root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$config/known_hosts" -l root 10.231.200.2)
+export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=$demo/cm/%C -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$config/known_hosts"
 export ANSIBLE_PIPELINING=true ANSIBLE_HOME="$demo/ansible-home" ANSIBLE_LOCAL_TEMP="$demo/ansible-tmp"
 step "ansible-playbook deploy-mcp-infra.yml (as root over SSH with the bootstrap key)"
 ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml"
@@ -121,17 +138,17 @@ MCP_APPROVERS_CONFIRM=$confirm ansible-playbook -i "$demo/inventory.yml" "$repo/
 "${root_ssh[@]}" journalctl --no-pager -o short-iso _UID=0 -t mcp-linux-infra-role
 
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"
-.build/debug/mcp-linux-infra doctor --env-file "$demo/.env"
+as_server "$demo/mcp-linux-infra" doctor --env-file "$settings"
 
-binary=$repo/.build/debug/mcp-linux-infra
 python=/var/cache/mcp-linux-infra/mcp-venv/bin/python
+# The AI's client starts `serve` on stdio through this, as the server's account (docs/INSTALL.md does it with sudo -u).
+cat > "$demo/serve-as-account" <<WRAP
+#!/bin/sh
+exec setpriv --reuid=$account --regid=$account --init-groups --reset-env -- $demo/mcp-linux-infra "\$@"
+WRAP
+chmod 0755 "$demo/serve-as-account"
 
-step "A human approver: OS account $approver, whose key ($principal) sits in an ssh-agent of their own"
-groupadd "$approvers"
-useradd -M -N -g "$approvers" -s /usr/sbin/nologin "$approver"
-install -d -m 2770 -g "$approvers" "$demo/state"
-chmod 0711 "$demo" "$demo/keys"
-chmod 0644 "$demo/.env" "$demo/keys/known_hosts"
+step "The approver ($approver, in $approvers) loads their key ($principal) into an ssh-agent of their own"
 chown -R "$approver" "$demo/approver"
 runuser -u "$approver" -- ssh-agent -D -a "$demo/approver/agent.sock" > /dev/null 2>&1 &
 agent_pid=$!
@@ -144,19 +161,15 @@ for _ in $(seq 100); do
 done
 runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" ssh-add -q "$demo/approver/id_ed25519"
 rm -f -- "$demo/approver/id_ed25519"   # the agent holds it now
-# The approver runs a copy outside the checkout (which may sit under a home they cannot enter).
-install -m 0755 "$binary" "$demo/mcp-linux-infra"
-"$binary" actions list --env-file "$demo/.env"
-chgrp "$approvers" "$demo/state/state.sqlite3"
-chmod 0660 "$demo/state/state.sqlite3"
+runuser -u "$approver" -- "$demo/mcp-linux-infra" actions list --env-file "$settings"
 
-server=$binary
+server=$demo/serve-as-account
 if [ "$mode" = http ]; then
   step "The AI's client gets a bearer token of its own; the server listens on loopback (serve --http)"
-  MCP_INFRA_TOKEN=$("$binary" tokens add demo-ai --env-file "$demo/.env" | grep -o 'mlit_[A-Za-z0-9_-]*')
+  MCP_INFRA_TOKEN=$(as_server "$demo/mcp-linux-infra" tokens add demo-ai --env-file "$settings" | grep -o 'mlit_[A-Za-z0-9_-]*')
   export MCP_INFRA_TOKEN
-  "$binary" tokens list --env-file "$demo/.env"
-  "$binary" serve --http 127.0.0.1:0 --env-file "$demo/.env" 2> "$demo/http.log" &
+  as_server "$demo/mcp-linux-infra" tokens list --env-file "$settings"
+  as_server "$demo/mcp-linux-infra" serve --http 127.0.0.1:0 --env-file "$settings" 2> "$demo/http.log" &
   server_pid=$!
   for _ in $(seq 600); do
     address=$(grep -o 'mcp=http://127\.0\.0\.1:[0-9]*/mcp' "$demo/http.log" | head -n 1 | cut -d= -f2) || true
@@ -174,15 +187,15 @@ step "Incident: unbound stops on the target"
 "${root_ssh[@]}" systemctl stop unbound.service
 
 step "The AI (an MCP client over $mode) diagnoses and proposes; it cannot approve"
-"$python" scripts/demo_client.py "$server" "$demo/.env" diagnose-and-propose demo | tee "$demo/propose.out"
+"$python" "$repo/scripts/demo_client.py" "$server" "$settings" diagnose-and-propose demo | tee "$demo/propose.out"
 id=$(tail -n 1 "$demo/propose.out")
 
 step "The human reviews the proposal and the exact statement they will sign: actions show --principal (as $approver)"
-runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --principal "$principal" --env-file "$demo/.env"
-digest=$(runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$demo/.env" | awk '$1 == "digest:" { print $2 }')
+runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --principal "$principal" --env-file "$settings"
+digest=$(runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$settings" | awk '$1 == "digest:" { print $2 }')
 
 step "The runner key alone runs nothing: pra-run (root) refuses a request without a signed approval"
-if ssh -i "$demo/keys/pra-runner" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$demo/keys/known_hosts" \
+if as_server ssh -F /dev/null -i "$config/keys/pra-runner" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$config/known_hosts" \
     pra-runner@10.231.200.2 "restart_unbound id=$id" < /dev/null; then
   echo "demo: the runner key ran an action without approval" >&2; exit 1
 else
@@ -190,10 +203,10 @@ else
 fi
 
 step "The human approves: the statement is signed with the key in their ssh-agent (as $approver)"
-runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$demo/.env"
+runuser -u "$approver" -- env SSH_AUTH_SOCK="$demo/approver/agent.sock" "$demo/mcp-linux-infra" actions approve "$id" --digest "$digest" --env-file "$settings"
 
 step "The AI executes it once; the server verifies through the read-only account"
-"$python" scripts/demo_client.py "$server" "$demo/.env" execute "$id" demo
+"$python" "$repo/scripts/demo_client.py" "$server" "$settings" execute "$id" demo
 
 step "On the target: the proposal id $id and the approver the root side verified, in the journal (pra-exec, pra-run)"
 "${root_ssh[@]}" journalctl --no-pager -o short-iso -t pra-exec -t pra-run --grep "$id"
@@ -207,6 +220,6 @@ if [ "$mode" = http ]; then
 fi
 
 step "The audit log: the last rows, then the whole chain recomputed"
-"$binary" audit tail -n 8 --env-file "$demo/.env"
-"$binary" audit verify --env-file "$demo/.env"
-"$binary" audit verify --hosts --env-file "$demo/.env"
+as_server "$demo/mcp-linux-infra" audit tail -n 8 --env-file "$settings"
+as_server "$demo/mcp-linux-infra" audit verify --env-file "$settings"
+as_server "$demo/mcp-linux-infra" audit verify --hosts --env-file "$settings"

@@ -137,11 +137,15 @@ public enum ConfigurationLoader {
         }
 
         var privatePath: String? = config.privateKeyPath
-        if let mode = try permissions(config.privateKeyPath) {
-            if mode & 0o077 != 0 {
+        if let (mode, owner) = try permissions(config.privateKeyPath) {
+            // As OpenSSH: a key of your own must be yours alone; a key another account (root, in the install layout:
+            // root:mcp-linux-infra 0640) keeps for a group may be read through that group, never written, never read by others.
+            let own = owner == geteuid()
+            if mode & (own ? 0o077 : 0o037) != 0 {
                 throw ConfigurationError(.insecurePermissions, file: config.privateKeyPath, field: setting,
-                                         problem: "the private key is readable by group or others (mode \(String(mode & 0o777, radix: 8)))",
-                                         fix: "chmod 600 \(config.privateKeyPath)")
+                                         problem: own ? "the private key is readable by group or others (mode \(String(mode & 0o777, radix: 8)))"
+                                             : "the private key is writable by its group or readable by others (mode \(String(mode & 0o777, radix: 8)))",
+                                         fix: own ? "chmod 600 \(config.privateKeyPath)" : "chmod 640 \(config.privateKeyPath)")
             }
             guard let privateText = try readIfPresent(config.privateKeyPath) else {
                 throw missing(config.privateKeyPath, field: setting, fix: "make the key readable by this user")
@@ -219,14 +223,14 @@ public enum ConfigurationLoader {
         return text
     }
 
-    /// The permission bits of a file, or nil when it does not exist.
-    static func permissions(_ path: String) throws(ConfigurationError) -> Int? {
+    /// The permission bits and the owner's uid of a file, or nil when it does not exist.
+    static func permissions(_ path: String) throws(ConfigurationError) -> (mode: Int, owner: uid_t)? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = attributes[.posixPermissions] as? Int else {
+              let mode = attributes[.posixPermissions] as? Int, let owner = attributes[.ownerAccountID] as? NSNumber else {
             throw ConfigurationError(.missingFile, file: path, field: "file", problem: "cannot read its attributes",
                                      fix: "check its permissions and ownership")
         }
-        return mode
+        return (mode, owner.uint32Value)
     }
 }

@@ -13,7 +13,8 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self, StoreCommand.self])
+        subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self, StoreCommand.self,
+                      SetupCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
     /// time it returns or throws; `InfraComposition.endProcess` then waits for the last SSH I/O thread

@@ -16,7 +16,7 @@ package struct OpenedStore: Sendable {
     /// The SQLite file, whose owner's journal entries witness the head; nil for PostgreSQL (this account's entries).
     package let file: String?
     /// The doctor's line for the store.
-    let status: @Sendable () -> StoreStatus
+    package let status: @Sendable () -> StoreStatus
 }
 
 extension InfraComposition {
