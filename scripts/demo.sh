@@ -115,16 +115,16 @@ root_ssh=(ssh -i "$target/bootstrap" -o IdentitiesOnly=yes -o BatchMode=yes -o "
 export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=$demo/cm/%C -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$config/known_hosts"
 export ANSIBLE_PIPELINING=true ANSIBLE_HOME="$demo/ansible-home" ANSIBLE_LOCAL_TEMP="$demo/ansible-tmp"
 step "ansible-playbook deploy-mcp-infra.yml (as root over SSH with the bootstrap key)"
-ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml"
+ansible-playbook -i "$config/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml"
 
 step "The same playbook again: nothing to change"
-ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
+ansible-playbook -i "$config/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
 
 step "A second approver is added to the inventory: the role refuses to change the host's approvers unconfirmed"
 ssh-keygen -q -t ed25519 -N '' -C "second@demo.example" -f "$demo/second-approver"
 second_key=$(cut -d' ' -f1,2 "$demo/second-approver.pub")
 write_inventory "[{principal: $principal, key: \"$approver_key\"}, {principal: second@demo.example, key: \"$second_key\"}]"
-if ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" > "$demo/unconfirmed.out" 2>&1; then
+if ansible-playbook -i "$config/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" > "$demo/unconfirmed.out" 2>&1; then
   echo "demo: the approvers changed without confirmation" >&2; exit 1
 fi
 grep -E 'approvers set of|SHA256:|approvals LOW|longest approval window|recorded before|Nothing was changed' "$demo/unconfirmed.out" \
@@ -134,7 +134,7 @@ confirm=$(grep -o 'MCP_APPROVERS_CONFIRM=[0-9a-f]\{64\}' "$demo/unconfirmed.out"
 echo "    the host still has one approver: $("${root_ssh[@]}" grep -c namespaces= /usr/local/etc/mcp-linux-infra/allowed_signers)"
 
 step "The operator checked the new set and confirms it: MCP_APPROVERS_CONFIRM=$confirm ansible-playbook ..."
-MCP_APPROVERS_CONFIRM=$confirm ansible-playbook -i "$demo/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
+MCP_APPROVERS_CONFIRM=$confirm ansible-playbook -i "$config/inventory.yml" "$repo/ansible/playbooks/deploy-mcp-infra.yml" | tail -n 3
 "${root_ssh[@]}" journalctl --no-pager -o short-iso _UID=0 -t mcp-linux-infra-role
 
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"

@@ -162,6 +162,17 @@ public final class StateDatabase: Sendable {
         if let witness { pool.add(transactionObserver: AuditHeadObserver(witness: witness), extent: .databaseLifetime) }
     }
 
+    /// Whether the file at `path` holds exactly the migrations this release knows, read through a read-only
+    /// connection: nothing is written to the database file (SQLite may add its -wal and -shm beside it). False
+    /// when it cannot be read, has no schema yet, or lacks a migration: then open it to migrate.
+    public static func isMigrated(path: String) -> Bool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration),
+              let applied = try? queue.read({ db in try migrator.appliedIdentifiers(db) }) else { return false }
+        return applied == Set(migrator.migrations)
+    }
+
     /// The migrations applied to the file, oldest first.
     public func appliedMigrations() throws -> [String] {
         let migrator = Self.migrator

@@ -38,11 +38,14 @@ struct SetupCommand: ParsableCommand {
             writeError("setup: \(error.description)")
             throw ExitCode(2)
         }
-        let setup = InstallSetup(layout: layout, approvers: approvers) { line in print(TerminalText.escaped(line)) }
+        // Unbuffered, so the lines and a refusal on stderr come out in order; each line escaped (names come from the system).
+        let setup = InstallSetup(layout: layout, approvers: approvers) { text in
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
         do {
             try setup.run()
         } catch {
-            fflush(stdout)
             writeError("setup: refused: \(error.description)")
             throw ExitCode(1)
         }

@@ -32,10 +32,10 @@ struct InstallSetupTests {
             let path = fixture.layout.keyFile(name)
             let listed = try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-l", "-f", path + ".pub"])
             #expect(listed.stdout.hasSuffix("(ED25519)\n"), "\(listed.stdout)")
-            let derived = try await ProcessRunner.run("/usr/bin/ssh-keygen", ["-y", "-f", path])
-            let published = try String(contentsOfFile: path + ".pub", encoding: .utf8)
-            #expect(derived.status == 0 && published.hasPrefix(derived.stdout.trimmingCharacters(in: .newlines)),
-                    "the private key has no passphrase and matches its public half")
+            let info = try OpenSSHPrivateKeyInfo.inspect(try String(contentsOfFile: path, encoding: .utf8))
+            let published = try SSHPublicKey.parseLine(try String(contentsOfFile: path + ".pub", encoding: .utf8))
+            #expect(info.publicKey.type == .ed25519 && info.publicKey.blob == published.blob && !info.isEncrypted,
+                    "an ed25519 private key without a passphrase, the public half's")
         }
 
         let opened = try InfraComposition.openStore(sqlitePath: fixture.layout.databaseFile, url: nil, witness: nil)
@@ -85,6 +85,25 @@ struct InstallSetupTests {
         #expect(run.stdout.contains("fixed    \(wal) (owner \(approver):"))
         for item in fixture.items { try fixture.expectConforms(item) }
         if fixture.exists(wal) { try fixture.expectConforms(fixture.layout.databaseItem(wal)) }
+    }
+
+    @Test("Keys: a missing public half is derived from the private one; a private half gone into the agent is not made again")
+    func keyHalves() async throws {
+        let fixture = try await SetupFixture()
+        defer { fixture.remove() }
+        #expect(try await fixture.setup().status == 0)
+        let reader = fixture.layout.keyFile("mcp-reader"), runner = fixture.layout.keyFile("pra-runner")
+        let readerPublic = try String(contentsOfFile: reader + ".pub", encoding: .utf8)
+        let runnerPublic = try String(contentsOfFile: runner + ".pub", encoding: .utf8)
+        #expect(unlink(reader + ".pub") == 0 && unlink(runner) == 0)
+        let run = try await fixture.setup()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("created  \(reader).pub (0644 root:\(fixture.account), derived from the private key)"))
+        #expect(try String(contentsOfFile: reader + ".pub", encoding: .utf8) == readerPublic)
+        #expect(run.stdout.contains("ok       \(runner) absent, its public half present"))
+        #expect(!fixture.exists(runner))
+        #expect(try String(contentsOfFile: runner + ".pub", encoding: .utf8) == runnerPublic)
+        try fixture.expectConforms(fixture.layout.publicKeyItem("mcp-reader"))
     }
 
     @Test("--approver adds a real user to the group, and a second time says ok; an unknown user is refused before anything is made")

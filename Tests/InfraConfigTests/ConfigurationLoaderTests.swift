@@ -210,6 +210,22 @@ struct ConfigurationLoaderTests {
         #expect(error?.fix == "chmod 600 \(fixture.path("keys/pra-runner"))")
     }
 
+    @Test("A key another account keeps for a group (the install layout's root:mcp-linux-infra 0640) is read; group-writable is refused",
+          .enabled(if: getuid() == 0, "chowns the key to another account: run the tests as root"))
+    func groupKeptKey() async throws {
+        let fixture = try await ConfigFixture()
+        defer { fixture.remove() }
+        let key = fixture.path("keys/pra-runner")
+        #expect(chown(key, getpwnam("nobody")!.pointee.pw_uid, getpwnam("nobody")!.pointee.pw_gid) == 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: key)
+        #expect(try fixture.load().runner.privateKeyPath == key)
+        try FileManager.default.setAttributes([.posixPermissions: 0o660], ofItemAtPath: key)
+        let error = fixture.expectError()
+        #expect(error?.kind == .insecurePermissions)
+        #expect(error?.problem == "the private key is writable by its group or readable by others (mode 660)")
+        #expect(error?.fix == "chmod 640 \(key)")
+    }
+
     @Test("A .pub that is not the private key's public half is refused")
     func mismatchedPublicKey() async throws {
         let fixture = try await ConfigFixture()

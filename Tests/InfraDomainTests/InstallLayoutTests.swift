@@ -26,7 +26,8 @@ struct InstallLayoutTests {
         #expect(modes == ["/etc/mcp-linux-infra": 0o755, "/etc/mcp-linux-infra/keys": 0o750,
                           "/var/lib/mcp-linux-infra": 0o755, "/var/lib/mcp-linux-infra/db": 0o2770])
         #expect(layout.privateKeyItem("mcp-reader").mode == 0o640 && layout.privateKeyItem("mcp-reader").group == .account)
-        #expect(layout.databaseItem(layout.databaseFile) == .init(path: layout.databaseFile, kind: .file, owner: .account, group: .approvers, mode: 0o660))
+        let database = layout.databaseItem(layout.databaseFile)
+        #expect(database.kind == .file && database.owner == .account && database.group == .approvers && database.mode == 0o660)
     }
 
     @Test("Under a prefix every path moves, the catalogue given stays as given, and outside paths in the settings are absolute")

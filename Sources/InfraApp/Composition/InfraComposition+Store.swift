@@ -48,6 +48,12 @@ extension InfraComposition {
                            status: { StoreStatus.postgres(database) })
     }
 
+    /// Whether the SQLite file at `path` holds every migration of this release, read without writing to it
+    /// (setup opens it through ``openStore(sqlitePath:url:witness:)`` only when not, so a second run changes nothing).
+    package static func sqliteIsMigrated(path: String) -> Bool {
+        StateDatabase.isMigrated(path: path)
+    }
+
     /// Connects to PostgreSQL and checks (or migrates, when the login may) its schema.
     static func openPostgres(_ url: DatabaseURL, witness: (@Sendable (AuditChain.Anchor) -> Void)? = nil) throws(Failure) -> PostgresStateDatabase {
         do {

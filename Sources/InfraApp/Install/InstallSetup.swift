@@ -143,8 +143,12 @@ public struct InstallSetup: Sendable {
             try ensure(privateItem, files) { () throws(Refusal) in }
         }
         if hasPrivate && !hasPublic {
-            let derived = try runProgram("ssh-keygen", ["-y", "-f", privateItem.path])
-            try files.createFile(publicItem, contents: derived.hasSuffix("\n") ? derived : derived + "\n")
+            // Read here, not by ssh-keygen -y, which refuses a key of root's that its group may read (0640).
+            guard let text = try? String(contentsOfFile: privateItem.path, encoding: .utf8),
+                  let info = try? OpenSSHPrivateKeyInfo.inspect(text) else {
+                throw Refusal("\(privateItem.path) is not an OpenSSH private key: move it away and run setup again (it makes a new pair)")
+            }
+            try files.createFile(publicItem, contents: info.publicKey.openSSHText + " " + name + "\n")
             line("created", "\(publicItem.path) (\(files.describe(publicItem)), derived from the private key)")
             return
         }
@@ -162,16 +166,18 @@ public struct InstallSetup: Sendable {
         let sideItems = layout.databaseSideFiles.map(layout.databaseItem)
         let existing = try files.conform(item)
         if existing == nil { try files.createFile(item, contents: "") }
+        let reported = sideItems.filter { files.exists($0.path) }.map(\.path)
         for side in sideItems { try conformIfPresent(side, files) }
-        let schema = try openAndMigrate()
+        // Opened through the store only when it needs migrating: opening writes to it (GRDB's WAL probe).
+        let schema = existing != nil && InfraComposition.sqliteIsMigrated(path: item.path) ? "schema up to date" : try openAndMigrate()
         switch existing {
         case nil, .created?: line("created", "\(item.path) (\(files.describe(item)); \(schema))")
         case .ok?: line("ok", "\(item.path) (\(schema))")
         case .fixed(let changes)?: line("fixed", "\(item.path) (\(changes.joined(separator: ", ")); \(schema))")
         }
-        // SQLite run as root gives its new files the database's owner and mode; a side file left by an approver
-        // before this release (their own, mode 0644) is fixed here.
-        for side in sideItems { try conformIfPresent(side, files) }
+        // SQLite run as root gives its new files the database's owner and mode; one left by an approver before
+        // this release (their own, mode 0644) was fixed above. Said once: before, when it was there already.
+        for side in sideItems where !reported.contains(side.path) { try conformIfPresent(side, files) }
     }
 
     /// Opens the database as the server does (creating the schema or migrating it), and closes it; the schema
