@@ -37,10 +37,10 @@ settings="$config/settings.env"
 remove_accounts() {
   local name
   for name in "$approver" "$account"; do
-    if id -u "$name" >/dev/null 2>&1; then userdel "$name"; fi
+    if id -u "$name" >/dev/null 2>&1; then userdel "$name" || echo "demo: userdel $name failed" >&2; fi
   done
   for name in "$approvers" "$account" "$approver"; do
-    if getent group "$name" >/dev/null; then groupdel "$name"; fi
+    if getent group "$name" >/dev/null; then groupdel "$name" || echo "demo: groupdel $name failed" >&2; fi
   done
 }
 cleanup() {
@@ -77,8 +77,9 @@ step "mcp-linux-infra setup: the server's account, the approvers' group, configu
   --catalogue "$repo/system/pra-catalogue.tsv" --approver "$approver"
 # Relative paths in settings.env (inventory.yml, known_hosts, keys/) resolve against its folder: run from there.
 cd "$config"
-# as_server CMD...: CMD as the server's account (its groups, its environment; the keys through its group).
-as_server() { setpriv --reuid="$account" --regid="$account" --init-groups --reset-env -- "$@"; }
+# "${as_server[@]}" CMD...: CMD as the server's account (its groups, its environment; the keys through its group).
+# setpriv execs CMD, so a server started in the background is the process $! names.
+as_server=(setpriv --reuid="$account" --regid="$account" --init-groups --reset-env --)
 
 step "The target's pinned host key ($config/known_hosts)"
 cat "$target/known_hosts" >> "$config/known_hosts"
@@ -138,7 +139,7 @@ MCP_APPROVERS_CONFIRM=$confirm ansible-playbook -i "$config/inventory.yml" "$rep
 "${root_ssh[@]}" journalctl --no-pager -o short-iso _UID=0 -t mcp-linux-infra-role
 
 step "mcp-linux-infra doctor: pinned host key, authentication, forced command, per host and account"
-as_server "$demo/mcp-linux-infra" doctor --env-file "$settings"
+"${as_server[@]}" "$demo/mcp-linux-infra" doctor --env-file "$settings"
 
 python=/var/cache/mcp-linux-infra/mcp-venv/bin/python
 # The AI's client starts `serve` on stdio through this, as the server's account (docs/INSTALL.md does it with sudo -u).
@@ -166,10 +167,10 @@ runuser -u "$approver" -- "$demo/mcp-linux-infra" actions list --env-file "$sett
 server=$demo/serve-as-account
 if [ "$mode" = http ]; then
   step "The AI's client gets a bearer token of its own; the server listens on loopback (serve --http)"
-  MCP_INFRA_TOKEN=$(as_server "$demo/mcp-linux-infra" tokens add demo-ai --env-file "$settings" | grep -o 'mlit_[A-Za-z0-9_-]*')
+  MCP_INFRA_TOKEN=$("${as_server[@]}" "$demo/mcp-linux-infra" tokens add demo-ai --env-file "$settings" | grep -o 'mlit_[A-Za-z0-9_-]*')
   export MCP_INFRA_TOKEN
-  as_server "$demo/mcp-linux-infra" tokens list --env-file "$settings"
-  as_server "$demo/mcp-linux-infra" serve --http 127.0.0.1:0 --env-file "$settings" 2> "$demo/http.log" &
+  "${as_server[@]}" "$demo/mcp-linux-infra" tokens list --env-file "$settings"
+  "${as_server[@]}" "$demo/mcp-linux-infra" serve --http 127.0.0.1:0 --env-file "$settings" 2> "$demo/http.log" &
   server_pid=$!
   for _ in $(seq 600); do
     address=$(grep -o 'mcp=http://127\.0\.0\.1:[0-9]*/mcp' "$demo/http.log" | head -n 1 | cut -d= -f2) || true
@@ -195,7 +196,7 @@ runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --principal
 digest=$(runuser -u "$approver" -- "$demo/mcp-linux-infra" actions show "$id" --env-file "$settings" | awk '$1 == "digest:" { print $2 }')
 
 step "The runner key alone runs nothing: pra-run (root) refuses a request without a signed approval"
-if as_server ssh -F /dev/null -i "$config/keys/pra-runner" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$config/known_hosts" \
+if "${as_server[@]}" ssh -F /dev/null -i "$config/keys/pra-runner" -o IdentitiesOnly=yes -o BatchMode=yes -o "UserKnownHostsFile=$config/known_hosts" \
     pra-runner@10.231.200.2 "restart_unbound id=$id" < /dev/null; then
   echo "demo: the runner key ran an action without approval" >&2; exit 1
 else
@@ -223,4 +224,4 @@ step "The audit log: the last rows, then the whole chain recomputed"
 # As root, who may read the audit witness in the journal; --hosts reads the reader key: as the server's account.
 "$demo/mcp-linux-infra" audit tail -n 8 --env-file "$settings"
 "$demo/mcp-linux-infra" audit verify --env-file "$settings"
-as_server "$demo/mcp-linux-infra" audit verify --hosts --env-file "$settings"
+"${as_server[@]}" "$demo/mcp-linux-infra" audit verify --hosts --env-file "$settings"
