@@ -44,7 +44,7 @@ struct DoctorConfigurationTests {
         let outcome = try await ProcessRunner.run(productBinary(), ["doctor", "--env-file", "/nonexistent/linux-mcp.env"])
         #expect(outcome.status == 2)
         #expect(outcome.stdout.isEmpty)
-        #expect(outcome.stderr.contains("/nonexistent/linux-mcp.env: env file: file not found"))
+        #expect(outcome.stderr.contains("/nonexistent/linux-mcp.env: settings file (--env-file or LINUX_MCP_ENV_FILE): file not found"))
         #expect(outcome.stderr.contains("fix:"))
     }
 }
