@@ -148,7 +148,7 @@ public enum ConfigurationLoader {
             }
         }
         throw ConfigurationError(.missingFile, file: systemPath, field: "settings file",
-                                 problem: "no settings file: neither \(local) (./.env) nor \(systemPath) exists", fix: setup)
+                                 problem: "no settings file: neither \(local) nor \(systemPath) exists", fix: setup)
     }
 
     static func credentials(_ account: Account, _ config: Settings.AccountSettings, setting: String,

@@ -181,16 +181,17 @@ public final class StateDatabase: Sendable {
         var folder = (path as NSString).deletingLastPathComponent
         if folder.isEmpty { folder = "." }
         var existing = folder
-        while !exists(existing), existing != "/", !existing.isEmpty {
+        while !exists(existing), existing != "/", existing != "." {
             existing = (existing as NSString).deletingLastPathComponent
+            if existing.isEmpty { existing = "." }
         }
-        var ancestor = ""
+        var ancestor = existing.hasPrefix("/") ? "" : "."
         for component in existing.split(separator: "/") {
             ancestor += "/" + component
             if !allowed(ancestor, X_OK) { return (ancestor, "enter the folder \(ancestor)") }
         }
         guard allowed(existing, W_OK | X_OK) else {
-            return existing == folder ? (folder, "write in the folder \(folder) (SQLite creates the database's -wal and -shm files there, even to read)")
+            return existing == folder ? (folder, "write in the folder \(folder)")
                                       : (existing, "create the folder \(folder) in \(existing)")
         }
         for file in [path, path + "-wal", path + "-shm"] where exists(file) && !allowed(file, R_OK | W_OK) {

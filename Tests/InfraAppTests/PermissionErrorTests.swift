@@ -30,7 +30,7 @@ struct PermissionErrorTests {
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
     }
 
-    @Test("A file behind a folder the account cannot enter, an unreadable file, an unreadable settings file: permission denied, never 'not found'")
+    @Test("A file behind a folder the account cannot enter, the tokens file, an unreadable file, an unreadable settings file: permission denied, never 'not found'")
     func configurationFiles() async throws {
         let (folder, env) = try await Self.configuration(extra: ["LINUX_MCP_KNOWN_HOSTS": "keys/known_hosts"])
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -42,6 +42,12 @@ struct PermissionErrorTests {
             #expect(behind.stderr.contains("fix: ask an operator to run `mcp-linux-infra setup --approver \(account.name)`, or let \(account.name) "
                                            + "enter \(folder)/keys (chmod o+x \(folder)/keys"), "\(behind.stderr)")
             #expect(!behind.stderr.contains("not found"), "\(behind.stderr)")
+
+            // The HTTP tokens file, root's, in the state folder (0700).
+            #expect(try await ProcessRunner.run(productBinary(), ["tokens", "add", "ci-bot", "--env-file", env]).status == 0)
+            let tokens = try await account.run(productBinary(), ["tokens", "list", "--env-file", env])
+            #expect(tokens.status != 0 && tokens.stderr.contains("\(folder)/state/http-tokens: LINUX_MCP_HTTP_TOKENS: permission denied: account "
+                                                                  + "\(account.name) cannot enter the folder \(folder)/state"), "\(tokens)")
 
             try Self.chmod(0o600, folder + "/inventory.yml")
             let unreadable = try await account.run(productBinary(), ["actions", "list", "--env-file", env])
@@ -71,7 +77,8 @@ struct PermissionErrorTests {
                 let refused = try await account.run(productBinary(), command + ["--env-file", env])
                 #expect(refused.status == 2, "\(command): \(refused)")
                 #expect(refused.stderr.contains("state database \(database): permission denied: account \(account.name) cannot read and write \(database) "
-                                                + "(\(database): mode 0644, owner root:root); nothing was opened or created (LINUX_MCP_DB)"), "\(refused.stderr)")
+                                                + "(\(database): mode 0644, owner root:root); every command writes the file and creates its -wal and -shm files in its folder, "
+                                                + "even to read; nothing was opened or created (LINUX_MCP_DB)"), "\(refused.stderr)")
                 #expect(refused.stderr.contains("fix: ask an operator to run `mcp-linux-infra setup --approver \(account.name)`, or give a group "
                                                 + "\(account.name) is in the folder and the file: chgrp GROUP \(state) \(database); chmod 2770 \(state); chmod 0660 \(database)"),
                         "\(refused.stderr)")
@@ -95,7 +102,7 @@ struct PermissionErrorTests {
             let fresh = try await account.run(productBinary(), ["actions", "list", "--env-file", env],
                                               environment: ["PATH": "/usr/bin:/bin", "LINUX_MCP_DB": closed + "/state.sqlite3"])
             #expect(fresh.status == 2 && fresh.stderr.contains("state database \(closed)/state.sqlite3: permission denied: account \(account.name) "
-                                                               + "cannot write in the folder \(closed) (SQLite creates"), "\(fresh)")
+                                                               + "cannot write in the folder \(closed) (\(closed): mode 0755, owner root:root); every command writes"), "\(fresh)")
             let nested = try await account.run(productBinary(), ["actions", "list", "--env-file", env],
                                                environment: ["PATH": "/usr/bin:/bin", "LINUX_MCP_DB": closed + "/db/state.sqlite3"])
             #expect(nested.status == 2 && nested.stderr.contains("cannot create the folder \(closed)/db in \(closed) (\(closed): mode 0755, owner root:root)"),

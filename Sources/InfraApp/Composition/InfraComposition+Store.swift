@@ -56,7 +56,8 @@ extension InfraComposition {
         let folder = ConfiguredPath.folder(of: database)
         return "state database \(database): permission denied: account \(account) cannot \(need)"
             + (FileAccess.ownership(denied).map { " (\(denied): \($0))" } ?? "")
-            + "; nothing was opened or created (LINUX_MCP_DB)\n"
+            + "; every command writes the file and creates its -wal and -shm files in its folder, even to read; "
+            + "nothing was opened or created (LINUX_MCP_DB)\n"
             + "  fix: ask an operator to run `mcp-linux-infra setup --approver \(account)`, or give a group \(account) is in "
             + "the folder and the file: chgrp GROUP \(folder) \(database); chmod 2770 \(folder); chmod 0660 \(database)"
     }
