@@ -100,8 +100,11 @@ extension InfraComposition {
         } else {
             throw .configuration("LINUX_MCP_DATABASE_URL is none and no --to was given: name the PostgreSQL store to copy into")
         }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw .store("--from sqlite:\(path): no such file (the SQLite state database to copy; LINUX_MCP_DB of the old controller)")
+        let path = ConfiguredPath.resolve(path, against: FileManager.default.currentDirectoryPath)
+        switch FileAccess.find(path) {
+        case .readable: break
+        case .absent: throw .store("--from sqlite:\(path): no such file (the SQLite state database to copy; LINUX_MCP_DB of the old controller)")
+        case .denied(let folder): throw .store("--from sqlite:" + FileAccess.denied(path, field: "the SQLite state database to copy", folder: folder).description)
         }
         let source: StateDatabase
         do { source = try StateDatabase(path: path) } catch { throw .store(storeProblem(error)) }
