@@ -49,14 +49,17 @@ extension LoadedConfiguration {
 /// the pinned host keys and both accounts' key files. The first problem found is thrown as a
 /// ``ConfigurationError`` naming the file, the field and the fix; nothing is half-loaded.
 public enum ConfigurationLoader {
+    /// The settings file read when neither `--env-file`, `LINUX_MCP_ENV_FILE` nor `./.env` names one.
+    public static let systemSettingsPath = "/etc/mcp-linux-infra/settings.env"
+
     /// Loads the configuration.
     /// - Parameters:
     ///   - environment: the process environment (tests pass their own).
-    ///   - envFile: an explicit `.env` path, which must exist. Otherwise `LINUX_MCP_ENV_FILE`, which must
-    ///     exist too, or `.env` in the current directory, which may be absent.
+    ///   - envFile: an explicit settings file; see ``settingsFile(explicit:workingDirectory:systemPath:)`` for the rule.
+    ///   - systemSettingsPath: the installed settings file (tests pass their own).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            envFile: String? = nil) throws(ConfigurationError) -> LoadedConfiguration {
-        let review = try self.review(environment: environment, envFile: envFile)
+                            envFile: String? = nil, systemSettingsPath: String = systemSettingsPath) throws(ConfigurationError) -> LoadedConfiguration {
+        let review = try self.review(environment: environment, envFile: envFile, systemSettingsPath: systemSettingsPath)
         let settings = review.settings
         return LoadedConfiguration(
             settings: settings,
@@ -71,21 +74,21 @@ public enum ConfigurationLoader {
     /// What a reviewer's CLI needs (`actions`, `audit`): settings, inventory (the approvers), pinned host keys
     /// and the action catalogue, and never the accounts' keys, which an approver's machine does not hold.
     public static func review(environment: [String: String] = ProcessInfo.processInfo.environment,
-                              envFile: String? = nil) throws(ConfigurationError) -> ReviewConfiguration {
-        let settings = try self.settings(environment: environment, envFile: envFile)
+                              envFile: String? = nil, systemSettingsPath: String = systemSettingsPath) throws(ConfigurationError) -> ReviewConfiguration {
+        let settings = try self.settings(environment: environment, envFile: envFile, systemSettingsPath: systemSettingsPath)
 
-        guard let inventoryText = try readIfPresent(settings.inventoryPath) else {
+        guard let inventoryText = try FileAccess.readIfPresent(settings.inventoryPath, field: "LINUX_MCP_INVENTORY") else {
             throw missing(settings.inventoryPath, field: "LINUX_MCP_INVENTORY",
                           fix: "create the Ansible YAML inventory there, or set LINUX_MCP_INVENTORY to its path")
         }
         let inventory = try InventoryParser.parse(inventoryText, source: settings.inventoryPath)
 
-        guard let knownHostsText = try readIfPresent(settings.knownHostsPath) else {
+        guard let knownHostsText = try FileAccess.readIfPresent(settings.knownHostsPath, field: "LINUX_MCP_KNOWN_HOSTS") else {
             throw missing(settings.knownHostsPath, field: "LINUX_MCP_KNOWN_HOSTS",
                           fix: "pin each host's key: ssh-keyscan -p PORT -t ed25519 HOST >> \(settings.knownHostsPath)")
         }
         let knownHosts = try KnownHosts.parse(knownHostsText, source: settings.knownHostsPath)
-        guard let catalogueText = try readIfPresent(settings.cataloguePath) else {
+        guard let catalogueText = try FileAccess.readIfPresent(settings.cataloguePath, field: "LINUX_MCP_CATALOGUE") else {
             throw missing(settings.cataloguePath, field: "LINUX_MCP_CATALOGUE",
                           fix: "point LINUX_MCP_CATALOGUE at system/pra-catalogue.tsv of this release (the file the role installs on the targets)")
         }
@@ -107,24 +110,55 @@ public enum ConfigurationLoader {
         return hashes
     }
 
-    /// Only the settings (for the human-side CLI: `actions` and `audit` need neither keys nor inventory).
+    /// Only the settings (for the human-side CLI: `actions` and `audit` need neither keys nor inventory). Relative
+    /// paths resolve against the settings file's folder, those from the environment against the current directory.
     public static func settings(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                envFile: String? = nil) throws(ConfigurationError) -> Settings {
-        let explicit = envFile ?? environment["LINUX_MCP_ENV_FILE"]
-        let envPath = explicit ?? ".env"
-        var dotEnv: [DotEnvParser.Assignment] = []
-        if let text = try readIfPresent(envPath) {
-            dotEnv = try DotEnvParser.parse(text, source: envPath)
-        } else if explicit != nil {
-            throw missing(envPath, field: "env file", fix: "create it (see .env.example) or point --env-file / LINUX_MCP_ENV_FILE at an existing file")
+                                envFile: String? = nil, systemSettingsPath: String = systemSettingsPath) throws(ConfigurationError) -> Settings {
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        let envPath = try settingsFile(explicit: envFile ?? environment["LINUX_MCP_ENV_FILE"], workingDirectory: workingDirectory,
+                                       systemPath: systemSettingsPath)
+        let text = try FileAccess.readIfPresent(envPath, field: "settings file") ?? ""
+        let dotEnv = try DotEnvParser.parse(text, source: envPath)
+        return try Settings.resolve(.init(environment: environment, dotEnv: dotEnv, dotEnvPath: envPath,
+                                          settingsFolder: ConfiguredPath.folder(of: envPath), workingDirectory: workingDirectory))
+    }
+
+    /// Which settings file a command reads, as an absolute path; the one rule: `explicit` (`--env-file`, else
+    /// `LINUX_MCP_ENV_FILE`; relative to the current directory), which must exist; else `./.env` when it exists;
+    /// else `systemPath` (``systemSettingsPath``) when it exists; else an error naming both places it looked. A file
+    /// this account cannot reach is a permission error, never skipped.
+    public static func settingsFile(explicit: String?, workingDirectory: String, systemPath: String) throws(ConfigurationError) -> String {
+        let setup = "run `mcp-linux-infra setup` as root (it writes \(systemPath)), or give --env-file FILE (or LINUX_MCP_ENV_FILE)"
+        if let explicit {
+            let path = ConfiguredPath.resolve(explicit, against: workingDirectory)
+            switch FileAccess.find(path) {
+            case .readable: return path
+            case .denied(let folder): throw FileAccess.denied(path, field: "settings file", folder: folder)
+            case .absent:
+                throw missing(path, field: "settings file (--env-file or LINUX_MCP_ENV_FILE)",
+                              fix: "create it (see .env.example), or point --env-file / LINUX_MCP_ENV_FILE at an existing file")
+            }
         }
-        return try Settings.resolve(.init(environment: environment, dotEnv: dotEnv, dotEnvPath: envPath))
+        let local = ConfiguredPath.resolve(".env", against: workingDirectory)
+        for candidate in [local, systemPath] {
+            switch FileAccess.find(candidate) {
+            case .readable: return candidate
+            case .denied(let folder): throw FileAccess.denied(candidate, field: "settings file", folder: folder)
+            case .absent: continue
+            }
+        }
+        throw ConfigurationError(.missingFile, file: systemPath, field: "settings file",
+                                 problem: "no settings file: neither \(local) nor \(systemPath) exists", fix: setup)
     }
 
     static func credentials(_ account: Account, _ config: Settings.AccountSettings, setting: String,
                             agent: String?) throws(ConfigurationError) -> AccountCredentials {
         let publicPath = config.publicKeyPath
-        guard let publicText = try readIfPresent(publicPath) else {
+        let keyFix = { (path: String, folder: String?) in
+            "run this command as the server's account (the keys are its alone; `mcp-linux-infra setup` makes them so), or "
+                + FileAccess.manualFix(path: path, folder: folder)
+        }
+        guard let publicText = try FileAccess.readIfPresent(publicPath, field: setting, fix: keyFix(publicPath, FileAccess.blockingFolder(of: publicPath))) else {
             throw missing(publicPath, field: setting,
                           fix: "put the account's public key there (ssh-keygen -t ed25519 -f \(config.privateKeyPath) creates both halves)")
         }
@@ -137,18 +171,26 @@ public enum ConfigurationLoader {
         }
 
         var privatePath: String? = config.privateKeyPath
-        if let (mode, owner) = try permissions(config.privateKeyPath) {
+        let privateFix = keyFix(config.privateKeyPath, FileAccess.blockingFolder(of: config.privateKeyPath))
+        let mode: Int?
+        do {
+            mode = try FileAccess.mode(config.privateKeyPath, field: setting)
+        } catch {
+            throw ConfigurationError(error.kind, file: error.file, field: error.field, problem: error.problem, fix: privateFix)
+        }
+        if let mode {
             // As OpenSSH: a key of your own must be yours alone; a key another account (root, in the install layout:
             // root:mcp-linux-infra 0640) keeps for a group may be read through that group, never written, never read by others.
-            let own = owner == geteuid()
+            var status = stat()
+            let own = stat(config.privateKeyPath, &status) != 0 || status.st_uid == geteuid()
             if mode & (own ? 0o077 : 0o037) != 0 {
                 throw ConfigurationError(.insecurePermissions, file: config.privateKeyPath, field: setting,
                                          problem: own ? "the private key is readable by group or others (mode \(String(mode & 0o777, radix: 8)))"
                                              : "the private key is writable by its group or readable by others (mode \(String(mode & 0o777, radix: 8)))",
                                          fix: own ? "chmod 600 \(config.privateKeyPath)" : "chmod 640 \(config.privateKeyPath)")
             }
-            guard let privateText = try readIfPresent(config.privateKeyPath) else {
-                throw missing(config.privateKeyPath, field: setting, fix: "make the key readable by this user")
+            guard let privateText = try FileAccess.readIfPresent(config.privateKeyPath, field: setting, fix: privateFix) else {
+                throw missing(config.privateKeyPath, field: setting, fix: "put the private key there (mode 600)")
             }
             let info: OpenSSHPrivateKeyInfo
             do {
@@ -207,30 +249,5 @@ public enum ConfigurationLoader {
 
     private static func missing(_ path: String, field: String, fix: String) -> ConfigurationError {
         ConfigurationError(.missingFile, file: path, field: field, problem: "file not found", fix: fix)
-    }
-
-    /// The file's text, or nil when it does not exist.
-    static func readIfPresent(_ path: String) throws(ConfigurationError) -> String? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(.missingFile, file: path, field: "file", problem: "exists but cannot be read",
-                                     fix: "check its permissions and ownership")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(.malformedLine, file: path, field: "file", problem: "not UTF-8 text",
-                                     fix: "check that the path names the right file")
-        }
-        return text
-    }
-
-    /// The permission bits and the owner's uid of a file, or nil when it does not exist.
-    static func permissions(_ path: String) throws(ConfigurationError) -> (mode: Int, owner: uid_t)? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = attributes[.posixPermissions] as? Int, let owner = attributes[.ownerAccountID] as? NSNumber else {
-            throw ConfigurationError(.missingFile, file: path, field: "file", problem: "cannot read its attributes",
-                                     fix: "check its permissions and ownership")
-        }
-        return (mode, owner.uint32Value)
     }
 }

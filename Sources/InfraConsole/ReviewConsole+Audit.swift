@@ -146,12 +146,15 @@ extension ReviewConsole {
         let ledger = hosts.map { ", \(report.ledgerEntriesChecked) ledger entries on \($0) host(s) match" } ?? ""
         var data: [String: Any] = [
             "rows": report.rows, "head": report.head.map(\.description) ?? "none (empty log)", "statements": report.statementsChecked,
-            "problems": report.problems.map(TerminalText.escaped), "hasProblems": !report.problems.isEmpty,
+            "problems": (report.problems + report.unchecked.map { "could not check " + $0 }).map(TerminalText.escaped),
+            "hasProblems": !report.problems.isEmpty || !report.unchecked.isEmpty,
             "canCheckHosts": services.ledgers != nil,
-            "verdict": report.problems.isEmpty
-                ? "Chain intact: \(report.rows) rows, \(report.statementsChecked) signed approval(s) verified\(ledger)."
-                : "FAILED: \(report.problems.count) problem(s); the first: \(TerminalText.escaped(report.problems[0]))",
-            "verdictClass": report.problems.isEmpty ? "ok" : "bad",
+            "verdict": !report.problems.isEmpty
+                ? "FAILED: \(report.problems.count) problem(s); the first: \(TerminalText.escaped(report.problems[0]))"
+                : !report.unchecked.isEmpty
+                ? "COULD NOT CHECK \(report.unchecked.count) part(s); the first: \(TerminalText.escaped(report.unchecked[0]))"
+                : "Chain intact: \(report.rows) rows, \(report.statementsChecked) signed approval(s) verified\(ledger).",
+            "verdictClass": report.problems.isEmpty && report.unchecked.isEmpty ? "ok" : "bad",
         ]
         if let hosts {
             data["hostsChecked"] = true

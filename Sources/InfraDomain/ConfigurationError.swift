@@ -6,6 +6,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     /// The family of the problem, so tests and callers can tell them apart without parsing text.
     public enum Kind: String, Sendable, Equatable {
         case missingFile
+        /// The file exists (or may), but this account cannot read it or enter a folder on its path.
+        case permissionDenied
         case unknownKey
         case malformedLine
         case rsaKey

@@ -160,19 +160,34 @@ public struct Settings: Sendable, Equatable {
               meaning: "A silent SSE stream gets a comment this often: proxies keep it open, and a client gone away is noticed (1-300)"),
     ]
 
-    /// Where a setting's value came from, for error messages.
+    /// Where a setting's value came from, for error messages, and what its relative paths are relative to.
     public struct Source: Sendable {
         public var environment: [String: String]
         public var dotEnv: [DotEnvParser.Assignment]
         public var dotEnvPath: String
+        /// The folder a relative path written in the settings file (or a default) resolves against: the settings
+        /// file's own folder. Nil leaves such paths as written.
+        public var settingsFolder: String?
+        /// The folder a relative path from the environment resolves against: the current directory. Nil leaves
+        /// such paths as written.
+        public var workingDirectory: String?
 
-        /// Creates a source from the process environment and a parsed `.env` (empty when there is none).
-        public init(environment: [String: String], dotEnv: [DotEnvParser.Assignment] = [], dotEnvPath: String = ".env") {
+        /// Creates a source from the process environment and a parsed `.env` (empty when there is none), with the
+        /// folders relative paths resolve against (``ConfiguredPath``).
+        public init(environment: [String: String], dotEnv: [DotEnvParser.Assignment] = [], dotEnvPath: String = ".env",
+                    settingsFolder: String? = nil, workingDirectory: String? = nil) {
             self.environment = environment
             self.dotEnv = dotEnv
             self.dotEnvPath = dotEnvPath
+            self.settingsFolder = settingsFolder
+            self.workingDirectory = workingDirectory
         }
     }
+
+    /// The settings whose values are file paths: a relative one resolves against the settings file's folder (a value
+    /// from the environment: against the current directory).
+    public static let pathSettings: Set<String> = ["LINUX_MCP_INVENTORY", "LINUX_MCP_KNOWN_HOSTS", "LINUX_MCP_CATALOGUE",
+                                                   "LINUX_MCP_READER_KEY", "LINUX_MCP_RUNNER_KEY", "LINUX_MCP_DB", "LINUX_MCP_HTTP_TOKENS"]
 
     /// Resolves typed settings: environment first, then `.env`, then defaults.
     public static func resolve(_ source: Source) throws(ConfigurationError) -> Settings {
@@ -197,6 +212,12 @@ public struct Settings: Sendable, Equatable {
                                          fix: "set a value or remove the line to use the default")
             }
             return value
+        }
+        /// A path setting, resolved against the folder its source's relative paths are relative to.
+        func path(_ name: String) throws(ConfigurationError) -> String {
+            let value = try text(name)
+            let folder = raw(name).file == "environment" ? source.workingDirectory : source.settingsFolder
+            return ConfiguredPath.resolve(value, against: folder)
         }
         func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
             let (value, file, line) = raw(name)
@@ -228,7 +249,7 @@ public struct Settings: Sendable, Equatable {
                 let home = source.environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
                 return home + "/.local/state/mcp-linux-infra/state.sqlite3"
             }
-            return value
+            return try path("LINUX_MCP_DB")
         }
         let agentSetting = try text("LINUX_MCP_SSH_AGENT")
         let agentSocket: String?
@@ -306,11 +327,11 @@ public struct Settings: Sendable, Equatable {
         let databasePath = try database()
         let tokens = try text("LINUX_MCP_HTTP_TOKENS")
         return Settings(
-            inventoryPath: try text("LINUX_MCP_INVENTORY"),
-            knownHostsPath: try text("LINUX_MCP_KNOWN_HOSTS"),
-            cataloguePath: try text("LINUX_MCP_CATALOGUE"),
-            reader: AccountSettings(user: try user("LINUX_MCP_READER_USER"), privateKeyPath: try text("LINUX_MCP_READER_KEY")),
-            runner: AccountSettings(user: try user("LINUX_MCP_RUNNER_USER"), privateKeyPath: try text("LINUX_MCP_RUNNER_KEY")),
+            inventoryPath: try path("LINUX_MCP_INVENTORY"),
+            knownHostsPath: try path("LINUX_MCP_KNOWN_HOSTS"),
+            cataloguePath: try path("LINUX_MCP_CATALOGUE"),
+            reader: AccountSettings(user: try user("LINUX_MCP_READER_USER"), privateKeyPath: try path("LINUX_MCP_READER_KEY")),
+            runner: AccountSettings(user: try user("LINUX_MCP_RUNNER_USER"), privateKeyPath: try path("LINUX_MCP_RUNNER_KEY")),
             agentSocket: agentSocket,
             connectTimeout: .milliseconds(try integer("LINUX_MCP_CONNECT_TIMEOUT_MS", 100...60_000)),
             commandTimeout: .milliseconds(try integer("LINUX_MCP_COMMAND_TIMEOUT_MS", 100...600_000)),
@@ -336,7 +357,7 @@ public struct Settings: Sendable, Equatable {
             executionLease: .seconds(try integer("LINUX_MCP_EXECUTION_LEASE_SECONDS", 3...3600)),
             maxMessageBytes: try integer("LINUX_MCP_MAX_MESSAGE_BYTES", 4096...67_108_864),
             auditWitnessSocket: try socketPath("LINUX_MCP_AUDIT_WITNESS"),
-            httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : tokens,
+            httpTokensPath: tokens == "auto" ? (databasePath as NSString).deletingLastPathComponent + "/http-tokens" : try path("LINUX_MCP_HTTP_TOKENS"),
             httpListen: try listen(),
             httpOrigins: try origins(),
             httpSessionIdle: .seconds(try integer("LINUX_MCP_HTTP_SESSION_IDLE_SECONDS", 10...86_400)),

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 
 /// The server's SQLite file (LINUX_MCP_DB): WAL mode, versioned migrations, shared safely by several server
@@ -126,8 +127,14 @@ public final class StateDatabase: Sendable {
 
     /// Opens (creating the file and its folder, 0700, when absent) and migrates the database. With `witness`,
     /// every commit that appends audit rows then sends the new head to it (``AuditHeadObserver``).
+    ///
+    /// Every open may write (the migrations, and WAL mode, whose `-wal` and `-shm` files SQLite creates beside the
+    /// file even to read): an account that cannot write the file, its `-wal`/`-shm` or its folder is refused with
+    /// ``StoreError/accessDenied(database:denied:need:)`` before anything is opened, so nothing is created; SQLite's
+    /// own read-only, cannot-open and permission errors at open are reported the same way.
     public init(path: String, witness: AuditHeadWitness? = nil) throws(StoreError) {
         self.path = path
+        if let (denied, need) = Self.accessProblem(path) { throw .accessDenied(database: path, denied: denied, need: need) }
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
             do {
@@ -145,7 +152,7 @@ public final class StateDatabase: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
-            throw .unusable(path, String(describing: error))
+            throw Self.openError(error, path: path)
         }
         let migrator = Self.migrator
         let known = Set(migrator.migrations)
@@ -157,7 +164,7 @@ public final class StateDatabase: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .unusable(path, String(describing: error))
+            throw Self.openError(error, path: path)
         }
         if let witness { pool.add(transactionObserver: AuditHeadObserver(witness: witness), extent: .databaseLifetime) }
     }
@@ -171,6 +178,45 @@ public final class StateDatabase: Sendable {
         guard let queue = try? DatabaseQueue(path: path, configuration: configuration),
               let applied = try? queue.read({ db in try migrator.appliedIdentifiers(db) }) else { return false }
         return applied == Set(migrator.migrations)
+    }
+
+    /// What this account may not do that opening `path` needs, as (the path that denies it, what is needed), or
+    /// nil when it may: write the file and its `-wal` and `-shm` when they exist, and write in their folder (SQLite
+    /// creates and removes the `-wal` and `-shm` there), or create that folder in the nearest one that exists.
+    static func accessProblem(_ path: String) -> (denied: String, need: String)? {
+        func allowed(_ target: String, _ mode: Int32) -> Bool { faccessat(AT_FDCWD, target, mode, AT_EACCESS) == 0 }
+        func exists(_ target: String) -> Bool {
+            var status = stat()
+            return stat(target, &status) == 0 || errno != ENOENT
+        }
+        var folder = (path as NSString).deletingLastPathComponent
+        if folder.isEmpty { folder = "." }
+        var existing = folder
+        while !exists(existing), existing != "/", existing != "." {
+            existing = (existing as NSString).deletingLastPathComponent
+            if existing.isEmpty { existing = "." }
+        }
+        var ancestor = existing.hasPrefix("/") ? "" : "."
+        for component in existing.split(separator: "/") {
+            ancestor += "/" + component
+            if !allowed(ancestor, X_OK) { return (ancestor, "enter the folder \(ancestor)") }
+        }
+        guard allowed(existing, W_OK | X_OK) else {
+            return existing == folder ? (folder, "write in the folder \(folder)")
+                                      : (existing, "create the folder \(folder) in \(existing)")
+        }
+        for file in [path, path + "-wal", path + "-shm"] where exists(file) && !allowed(file, R_OK | W_OK) {
+            return (file, "read and write \(file)")
+        }
+        return nil
+    }
+
+    /// SQLite's error at open as a StoreError: read-only, cannot open and permission errors as ``StoreError/accessDenied(database:denied:need:)``.
+    static func openError(_ error: any Error, path: String) -> StoreError {
+        if let error = error as? DatabaseError, [.SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM].contains(error.resultCode) {
+            return .accessDenied(database: path, denied: path, need: "open it for writing (SQLite: \(error.message ?? "\(error.resultCode)"))")
+        }
+        return .unusable(path, String(describing: error))
     }
 
     /// The migrations applied to the file, oldest first.
@@ -213,6 +259,8 @@ public final class StateDatabase: Sendable {
 /// Why the state database cannot be used (refusals of a use case are InfraDomain.Refusal).
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unusable(String, String)
+    /// This account cannot do `need` (a phrase naming `denied`: the database, its -wal/-shm or a folder): nothing was opened.
+    case accessDenied(database: String, denied: String, need: String)
     case newerSchema(String, [String])
     /// The audit log's last row has the greatest sequence number there is: no row can follow it.
     case auditSequenceExhausted(Int64)
@@ -220,6 +268,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unusable(let path, let problem): "state database \(path): \(problem) (LINUX_MCP_DB)"
+        case .accessDenied(let path, _, let need):
+            "state database \(path): permission denied: this account cannot \(need); nothing was opened or created (LINUX_MCP_DB)"
         case .newerSchema(let path, let unknown):
             "state database \(path) was written by a newer mcp-linux-infra (unknown migrations: \(unknown.joined(separator: ", "))); "
                 + "nothing was changed. Run that newer release, or point LINUX_MCP_DB at another file"

@@ -77,6 +77,11 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the chain and check every signed approval's anchor; exit 1 and name what fails on any tampering.",
             discussion: """
+            Exit status: 0 everything checked holds; 1 FAILED: tampered or inconsistent (a finding; it wins over what could \
+            not be checked); 2 the configuration is wrong; 3 COULD NOT CHECK: a part could not be checked (a host out of reach, \
+            the reader key missing or unreadable, a database or witness file this account cannot read) and nothing checked failed.
+
+
             It prints the head as SEQ:HASH: save it somewhere the server cannot write, and give it later with --anchor. Every stored \
             signed approval is checked against the approvers' keys in the inventory, and the audit head it names must still be in \
             the chain. --hosts also reads each host's ledger of executed approvals (reader account) and checks every entry. \
@@ -102,11 +107,11 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let anchors = anchor.compactMap(AuditChain.Anchor.init)
             var report: AuditVerification.Report
-            var hostCount = 0
+            var hostCount: Int?
             let verification: AuditVerification
             let witnessed: AuditWitnessReader.Reading
-            if hosts {
-                let services = try options.server("audit")
+            var unchecked: [String] = []
+            if hosts, let services = try AuditCommand.serverServices(options, unchecked: &unchecked) {
                 verification = services.verification
                 // Before the log: every head read then was committed before the log is read.
                 witnessed = await AuditCommand.witnessed(witness, databasePath: services.databasePath)
@@ -120,23 +125,47 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 await services.closeConnections()
             } else {
-                let services = try options.review()
+                let services = try options.verifying { () throws(InfraComposition.Failure) in try InfraComposition.review(envFile: options.envFile) }
                 verification = services.verification
                 witnessed = await AuditCommand.witnessed(witness, databasePath: services.databasePath)
                 report = try verification.verifyLog(anchors: anchors)
             }
             try verification.verifyWitness(witnessed, report: &report)
+            report.unchecked = unchecked + report.unchecked
             print(TerminalText.escaped(report.witness))
             if !report.problems.isEmpty {
                 print("audit verify: FAILED (\(report.rows) rows, \(report.statementsChecked) signed approvals\(hosts ? ", \(report.ledgerEntriesChecked) ledger entries" : ""))")
                 // Problems quote what the database holds: escaped, so no stored text can redraw this report.
                 for problem in report.problems { print("  " + TerminalText.escaped(problem)) }
-                throw ExitCode(1)
             }
+            if !report.unchecked.isEmpty {
+                print("audit verify: COULD NOT CHECK \(report.unchecked.count) part(s)" + (report.problems.isEmpty ? " (what was checked holds)" : ""))
+                for part in report.unchecked { print("  " + TerminalText.escaped(part)) }
+            }
+            if !report.problems.isEmpty { throw ExitCode(1) }
             let anchored = anchors.isEmpty ? "" : ", \(anchors.count) anchor(s) held"
-            let ledger = hosts ? ", \(report.ledgerEntriesChecked) ledger entries on \(hostCount) host(s) match" : ""
-            print("audit verify: ok, \(report.rows) rows, chain intact\(anchored), \(report.statementsChecked) signed approval(s) verified\(ledger); "
-                  + "head \(report.head.map(\.description) ?? "none (empty log)")")
+            let ledger = hostCount.map { ", \(report.ledgerEntriesChecked) ledger entries on \($0) host(s) match" } ?? ""
+            let summary = "\(report.rows) rows, chain intact\(anchored), \(report.statementsChecked) signed approval(s) verified\(ledger); "
+                + "head \(report.head.map(\.description) ?? "none (empty log)")"
+            guard report.unchecked.isEmpty else {
+                print("audit verify: incomplete, \(summary)")
+                throw ExitCode(3)
+            }
+            print("audit verify: ok, \(summary)")
+        }
+    }
+
+    /// The server's services for `--hosts`, or nil when only the accounts' keys stand in the way (the reviewer's
+    /// configuration loads): then the hosts' ledgers go into `unchecked` with the reason, and the log is still checked.
+    static func serverServices(_ options: ConfigurationOptions, unchecked: inout [String]) throws -> ServerServices? {
+        do {
+            return try InfraComposition.server(envFile: options.envFile, logLabel: "audit")
+        } catch {
+            guard case .configuration = error, (try? InfraComposition.review(envFile: options.envFile)) != nil else {
+                return try options.verifying { () throws(InfraComposition.Failure) in throw error }
+            }
+            unchecked.append("every host's ledger: the reader account's key cannot be used here: " + error.description)
+            return nil
         }
     }
 

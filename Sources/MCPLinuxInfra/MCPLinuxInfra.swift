@@ -46,7 +46,8 @@ struct MCPLinuxInfra: AsyncParsableCommand {
 
 /// Options every subcommand that reads the configuration shares.
 struct ConfigurationOptions: ParsableArguments {
-    @Option(name: .long, help: "A .env file with LINUX_MCP_* settings (default: ./.env if present).")
+    @Option(name: .long, help: ArgumentHelp("The settings file (LINUX_MCP_* lines; relative paths in it are relative to its folder).",
+                                            discussion: "Default: LINUX_MCP_ENV_FILE, else ./.env if present, else /etc/mcp-linux-infra/settings.env."))
     var envFile: String?
 
     /// The server side's services (`serve`, `doctor`, `audit verify --hosts`), or the error printed and exit 2.
@@ -89,6 +90,22 @@ struct ConfigurationOptions: ParsableArguments {
         try building { () throws(InfraComposition.Failure) in try InfraComposition.clientTokens(envFile: envFile) }
     }
 
+    /// For `audit verify`: what `build` makes; a configuration error is printed and exits 2 (as everywhere), a store
+    /// that cannot be opened (a permission denied) is printed as COULD NOT CHECK and exits 3.
+    func verifying<T>(_ build: () throws(InfraComposition.Failure) -> T) throws -> T {
+        do {
+            return try build()
+        } catch {
+            guard case .store(let reason) = error else {
+                writeError(error.description)
+                throw ExitCode(2)
+            }
+            print("audit verify: COULD NOT CHECK (nothing was checked)")
+            writeError(reason)
+            throw ExitCode(3)
+        }
+    }
+
     private func building<T>(_ build: () throws(InfraComposition.Failure) -> T) throws -> T {
         do {
             return try build()
@@ -126,6 +143,7 @@ struct DoctorCommand: AsyncParsableCommand {
             print(TerminalText.escaped(check.line))
             for warning in check.warningLines { print(TerminalText.escaped(warning)) }
         }
+        for warning in services.doctor.approverWarningLines { print(TerminalText.escaped(warning)) }
         let failed = checks.filter { !$0.passed }.count + (store.passed ? 0 : 1)
         print("\(checks.count + 1 - failed) of \(checks.count + 1) checks passed")
         if failed > 0 { throw ExitCode(1) }

@@ -16,7 +16,7 @@ struct AuditWitnessReaderTests {
         try "Nov 21 10:00:00 controller cron[1]: head 4 \(hash)\n".write(toFile: other, atomically: true, encoding: .utf8)
         #expect(AuditWitnessReader.file(heads) == .heads([.init(seq: 4, hash: hash), .init(seq: 2, hash: hash)], source: "the witness file \(heads)"))
         #expect(AuditWitnessReader.file(other) == .none("\(other): no head line of mcp-linux-infra-audit in it"))
-        guard case .none(let reason) = AuditWitnessReader.file(directory + "/missing.log") else { Issue.record("a missing file was read"); return }
+        guard case .unreadable(let reason) = AuditWitnessReader.file(directory + "/missing.log") else { Issue.record("a missing file was read"); return }
         #expect(reason.hasPrefix(directory + "/missing.log: cannot read it: "), "\(reason)")
     }
 

@@ -9,8 +9,11 @@ struct TokensCommandTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-tokens-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = folder + "/state/http-tokens"
+        // Every setting from the environment; the settings file a command needs is empty.
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "".write(toFile: folder + "/settings.env", atomically: true, encoding: .utf8)
         let environment = ["LINUX_MCP_HTTP_TOKENS": file, "LINUX_MCP_DB": folder + "/state/state.sqlite3", "HOME": folder,
-                           "PATH": "/usr/bin:/bin"]
+                           "PATH": "/usr/bin:/bin", "LINUX_MCP_ENV_FILE": folder + "/settings.env"]
         func cli(_ arguments: [String]) async throws -> ProcessRunner.Outcome {
             try await ProcessRunner.run(productBinary(), ["tokens"] + arguments, environment: environment, currentDirectory: "/")
         }

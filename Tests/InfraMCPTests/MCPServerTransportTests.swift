@@ -42,7 +42,7 @@ struct MCPServerTransportTests {
         let proposed = try await client.callTool(name: "propose_pra_action", arguments: [
             "host": "web1", "action": "restart_unbound", "rationale": "unbound stopped answering at 10:02",
         ])
-        #expect(proposed.isError != true, "\(Self.text(proposed))")
+        #expect(proposed.isError != true && !Self.text(proposed).contains("warning"), "\(Self.text(proposed))")
         let stored = try store.list(states: [.proposed])
         #expect(stored.count == 1 && stored.first?.proposer == "svc" && stored.first?.client == "transport-test", "\(stored)")
 
@@ -59,6 +59,28 @@ struct MCPServerTransportTests {
         let lifecycle = try store.records(AuditFilter()).filter { $0.kind == "server" }.map(\.outcome)
         #expect(lifecycle == ["started", "stopped"], "\(lifecycle)")
         #expect(remote.requests(.init(account: .runner)).isEmpty, "nothing ran as the runner")
+    }
+
+    @Test("propose_pra_action on a host that lists no approvers: recorded, and the result carries the WARNING line",
+          .timeLimit(.minutes(1)))
+    func proposalWarnsWithoutApprovers() async throws {
+        let store = InMemoryStore()
+        let server = MCPServer(services: try InMemoryServerServices.make(store: store, remote: FakeRemoteExec(), approvers: false), logger: .init(label: "test"))
+        let (clientSide, serverSide) = await InMemoryTransport.createConnectedPair()
+        try await serverSide.connect()
+        let serving = Task { try await server.serve(transport: serverSide, version: "test", handlingSignals: false) }
+        let client = Client(name: "no-approvers", version: "1")
+        _ = try await client.connect(transport: clientSide)
+        let proposed = try await client.callTool(name: "propose_pra_action", arguments: [
+            "host": "web1", "action": "restart_unbound", "rationale": "unbound stopped answering at 10:02",
+        ])
+        let text = Self.text(proposed)
+        #expect(proposed.isError != true, "\(text)")
+        #expect(text.contains("\"warning\":\"WARNING: host web1 lists no approvers: nobody can approve an action on it; "
+                              + "add mcp_approvers for it in the inventory and redeploy the role\""), "\(text)")
+        #expect(try store.list(states: [.proposed]).map(\.host) == ["web1"])
+        await client.disconnect()
+        try await serving.value
     }
 
     @Test("The start starts the periodic store sweep (lease recovery, expiry) and the drain stops it, whatever the transport")

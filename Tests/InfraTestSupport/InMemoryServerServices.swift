@@ -9,18 +9,18 @@ public enum InMemoryServerServices {
     /// The one action of the catalogue.
     public static let catalogueText = "restart_unbound\tLOW\t-\tsystemctl restart unbound.service\tsystemctl is-active --quiet unbound.service\tyes\tRestart unbound.\n"
 
-    /// The services over `store` and `remote`, with `hosts` hosts.
-    public static func make(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1) throws -> ServerServices {
-        try makeWithReview(store: store, remote: remote, hosts: count).server
+    /// The services over `store` and `remote`, with `hosts` hosts (approved by alice unless `approvers` is false).
+    public static func make(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1, approvers: Bool = true) throws -> ServerServices {
+        try makeWithReview(store: store, remote: remote, hosts: count, approvers: approvers).server
     }
 
     /// The services, and the reviewer's side over the same store (to approve what the server's client proposed).
-    public static func makeWithReview(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1) throws
+    public static func makeWithReview(store: InMemoryStore, remote: FakeRemoteExec, hosts count: Int = 1, approvers: Bool = true) throws
         -> (server: ServerServices, review: ActionReview) {
         let catalogue = try ActionCatalogue.parse(catalogueText, source: "pra-catalogue.tsv")
         let hosts = (1...count).map { index in
             var host = InventoryHost(name: "web\(index)", address: "192.0.2.\(10 + index)", groups: ["all"])
-            host.approvers = [TestApproverKey("alice").approver()]
+            host.approvers = approvers ? [TestApproverKey("alice").approver()] : []
             return host
         }
         let inventory = Inventory(hosts: hosts, groups: ["all": hosts.map(\.name), "ungrouped": []])

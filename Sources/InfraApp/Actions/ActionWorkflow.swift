@@ -56,6 +56,12 @@ public struct ActionWorkflow: Sendable {
     /// The action catalogue this server proposes from.
     public var actionCatalogue: ActionCatalogue { catalogue }
 
+    /// What a proposal on `host` must warn about: nobody can approve there (``InventoryHost/noApproversWarning``).
+    /// The proposal is still recorded, so that approvers added to the inventory later can approve it before it expires.
+    public func proposalWarning(host name: String) -> String? {
+        inventory.host(named: name)?.noApproversWarning.map { "WARNING: " + $0 }
+    }
+
     // MARK: Proposing and reading
 
     /// Records a proposal (PROPOSED) after checking it against the catalogue and the host's allowed services,

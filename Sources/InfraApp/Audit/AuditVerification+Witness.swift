@@ -9,6 +9,9 @@ extension AuditVerification {
         switch reading {
         case .none(let reason):
             report.witness = "witness: none readable (\(reason)): a cut tail after the last signed approval would not be detected"
+        case .unreadable(let reason):
+            report.witness = "witness: could not be read (\(reason))"
+            report.unchecked.append("the witness: \(reason)")
         case .heads(let heads, let source):
             let records = try audit.records(AuditFilter())
             let check = AuditWitness.check(heads, against: records, source: source)

@@ -34,6 +34,9 @@ public struct AuditVerification: Sendable {
         public var head: AuditChain.Anchor?
         /// Problems, each naming the row, proposal or host; empty when everything holds.
         public var problems: [String] = []
+        /// What could not be checked, and why (a host out of reach, a key or file this account cannot read): no
+        /// finding, but no proof either.
+        public var unchecked: [String] = []
         public var anchorsHeld = 0
         public var statementsChecked = 0
         public var ledgerEntriesChecked = 0
@@ -110,8 +113,11 @@ public struct AuditVerification: Sendable {
             let entries: [LedgerEntry]
             do {
                 entries = try await ledgers.entries(of: host)
+            } catch let problem as HostLedgerReader.Problem where problem.isFinding {
+                report.problems.append("host \(host.name): its ledger: \(problem)")
+                continue
             } catch {
-                report.problems.append("host \(host.name): cannot read its ledger: \(error)")
+                report.unchecked.append("host \(host.name): cannot read its ledger: \(error)")
                 continue
             }
             for entry in entries {

@@ -10,8 +10,10 @@ public enum AuditWitnessReader {
     public enum Reading: Sendable, Equatable {
         /// Heads, and where they came from (named in problems and in the summary).
         case heads([AuditChain.Anchor], source: String)
-        /// No witness was readable, and why.
+        /// No witness was recorded or none is kept on this machine, and why: not a finding.
         case none(String)
+        /// A witness is there but could not be read, and why: `audit verify` could not check it.
+        case unreadable(String)
     }
 
     /// The journalctl programs tried, in order.
@@ -23,7 +25,7 @@ public enum AuditWitnessReader {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            return .none("\(path): cannot read it: \((error as NSError).localizedDescription)")
+            return .unreadable("\(path): cannot read it: \((error as NSError).localizedDescription)")
         }
         let heads = AuditWitness.heads(in: text)
         guard !heads.isEmpty else { return .none("\(path): no head line of \(AuditWitness.identifier) in it") }
@@ -54,7 +56,7 @@ public enum AuditWitnessReader {
         }
         guard outcome.status == 0 else {
             let reason = outcome.stderr.split(separator: "\n").first.map(String.init) ?? "no message"
-            return .none("journalctl: exit \(outcome.status): \(TerminalText.escaped(reason))")
+            return .unreadable("journalctl: exit \(outcome.status): \(TerminalText.escaped(reason))")
         }
         let heads = AuditWitness.heads(in: outcome.stdout)
         guard !heads.isEmpty else {

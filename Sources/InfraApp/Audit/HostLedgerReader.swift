@@ -17,6 +17,8 @@ public struct HostLedgerReader: Sendable {
     /// Why a ledger could not be read to the end.
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
+        /// The ledger itself is wrong (a finding of `audit verify`), not merely out of reach.
+        public var isFinding = false
     }
 
     /// Every entry of `host`'s ledger, oldest id first.
@@ -39,7 +41,7 @@ public struct HostLedgerReader: Sendable {
             let ids = page.map(\.id)
             for (previous, next) in zip((after.map { [$0] } ?? []) + ids, after == nil ? Array(ids.dropFirst()) : ids) where next <= previous {
                 throw Problem(description: "the ledger's entries did not come in ascending order (\(TerminalText.escaped(next)) after "
-                                           + "\(TerminalText.escaped(previous))): it cannot be read to the end")
+                                           + "\(TerminalText.escaped(previous))): it cannot be read to the end", isFinding: true)
             }
             entries += page
             guard page.count >= pageSize, let last = page.last?.id, last != after else { return entries }

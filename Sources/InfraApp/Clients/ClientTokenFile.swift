@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import InfraConfig
 import InfraDomain
 
 /// The tokens file (LINUX_MCP_HTTP_TOKENS) on disk: read, changed, and written back whole (a temporary file
@@ -18,11 +19,13 @@ public struct ClientTokenFile: Sendable {
 
     /// The tokens (none when the file does not exist yet).
     public func read() throws(ClientTokens.Problem) -> ClientTokens {
-        var info = stat()
-        if stat(path, &info) != 0 {
-            // Absent is empty; any other failure (a folder that cannot be entered) is said as it is.
-            if errno == ENOENT { return ClientTokens() }
-            throw ClientTokens.Problem(description: "\(path): \(String(cString: strerror(errno))) (LINUX_MCP_HTTP_TOKENS)")
+        // Absent is empty; a file this account cannot reach is a permission error naming the account and the fix.
+        switch FileAccess.find(path) {
+        case .absent: return ClientTokens()
+        case .denied(let folder):
+            let fix = "run it as the server's account (sudo -u mcp-linux-infra …), whose file this is, or " + FileAccess.manualFix(path: path, folder: folder)
+            throw ClientTokens.Problem(description: FileAccess.denied(path, field: "LINUX_MCP_HTTP_TOKENS", folder: folder, fix: fix).description)
+        case .readable: break
         }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {

@@ -35,7 +35,7 @@ extension InfraComposition {
             do {
                 database = try StateDatabase(path: sqlitePath, witness: witness)
             } catch {
-                throw .store(error.description)
+                throw .store(storeProblem(error))
             }
             let path = sqlitePath
             return OpenedStore(store: SQLiteActionStore(database: database), audit: SQLiteAuditLog(database: database), file: path,
@@ -52,6 +52,20 @@ extension InfraComposition {
     /// (setup opens it through ``openStore(sqlitePath:url:witness:)`` only when not, so a second run changes nothing).
     package static func sqliteIsMigrated(path: String) -> Bool {
         StateDatabase.isMigrated(path: path)
+    }
+
+    /// The SQLite store's error as the operator reads it: a permission problem names the account, the mode and owner
+    /// of what denied it, and the fix (the setup command, or the group and modes of docs/ARCHITECTURE.md's layout).
+    static func storeProblem(_ error: StoreError) -> String {
+        guard case .accessDenied(let database, let denied, let need) = error else { return error.description }
+        let account = FileAccess.account
+        let folder = ConfiguredPath.folder(of: database)
+        return "state database \(database): permission denied: account \(account) cannot \(need)"
+            + (FileAccess.ownership(denied).map { " (\(denied): \($0))" } ?? "")
+            + "; every command writes the file and creates its -wal and -shm files in its folder, even to read; "
+            + "nothing was opened or created (LINUX_MCP_DB)\n"
+            + "  fix: ask an operator to run `mcp-linux-infra setup --approver \(account)`, or give a group \(account) is in "
+            + "the folder and the file: chgrp GROUP \(folder) \(database); chmod 2770 \(folder); chmod 0660 \(database)"
     }
 
     /// Connects to PostgreSQL and checks (or migrates, when the login may) its schema.
@@ -92,11 +106,14 @@ extension InfraComposition {
         } else {
             throw .configuration("LINUX_MCP_DATABASE_URL is none and no --to was given: name the PostgreSQL store to copy into")
         }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw .store("--from sqlite:\(path): no such file (the SQLite state database to copy; LINUX_MCP_DB of the old controller)")
+        let path = ConfiguredPath.resolve(path, against: FileManager.default.currentDirectoryPath)
+        switch FileAccess.find(path) {
+        case .readable: break
+        case .absent: throw .store("--from sqlite:\(path): no such file (the SQLite state database to copy; LINUX_MCP_DB of the old controller)")
+        case .denied(let folder): throw .store("--from sqlite:" + FileAccess.denied(path, field: "the SQLite state database to copy", folder: folder).description)
         }
         let source: StateDatabase
-        do { source = try StateDatabase(path: path) } catch { throw .store(error.description) }
+        do { source = try StateDatabase(path: path) } catch { throw .store(storeProblem(error)) }
         let destination = try openPostgres(url)
         return StoreCopy(source: (SQLiteActionStore(database: source), SQLiteAuditLog(database: source)),
                          destination: (PostgresActionStore(database: destination), PostgresAuditLog(database: destination)),

@@ -54,6 +54,12 @@ public struct Doctor: Sendable {
         self.release = release
     }
 
+    /// One WARN line per host on which nobody can approve an action (``InventoryHost/noApproversWarning``); they do not
+    /// fail the doctor: the host is reachable and diagnosable, only its approved actions wait for approvers.
+    public var approverWarningLines: [String] {
+        hosts.compactMap { host in host.noApproversWarning.map { "WARN  \(host.name)  \($0)" } }
+    }
+
     /// Runs every check concurrently and returns them in inventory order, reader before runner.
     public func run() async -> [Check] {
         let hosts = self.hosts, remote = self.remote, users = self.users, timeout = self.timeout, release = self.release

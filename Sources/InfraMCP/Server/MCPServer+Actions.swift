@@ -25,7 +25,9 @@ extension MCPServer {
             let proposed = try await workflow.propose(host: host, action: action, parameters: parameters, rationale: words["rationale"]!,
                                                       by: await identity.caller)
             validated.proposalID = proposed.id
-            return .object(["action": view(workflow.view(proposed))])
+            var result: [String: Value] = ["action": view(workflow.view(proposed))]
+            if let warning = workflow.proposalWarning(host: host) { result["warning"] = .string(warning) }
+            return .object(result)
         case "list_pending_actions":
             return .object(["actions": .array(try workflow.pending().map(view))])
         case "get_pra_action":

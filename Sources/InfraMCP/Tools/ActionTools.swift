@@ -54,9 +54,10 @@ enum ActionTools {
         tool("propose_pra_action", "Propose an action",
              "Propose one catalogue action on one inventory host, with your rationale. Nothing runs: humans must approve it "
                 + "outside this conversation (mcp-linux-infra actions approve), then you may execute it. Returns the id, the impact, "
-                + "the digest the approval is bound to, the expiry and the exact command that would run as root.",
+                + "the digest the approval is bound to, the expiry and the exact command that would run as root. On a host that lists no "
+                + "approvers the proposal is still recorded, and `warning` says that nobody can approve it until the operator adds some.",
              readOnly: false, destructive: false, idempotent: false,
-             output: .object(["type": "object", "properties": .object(["action": proposal]), "required": ["action"]])),
+             output: .object(["type": "object", "properties": .object(["action": proposal, "warning": DiagnosticTools.string]), "required": ["action"]])),
         tool("list_pending_actions", "Pending actions",
              "Actions waiting for human approval (PROPOSED) or approved and waiting for execution (APPROVED).",
              readOnly: true, destructive: false, idempotent: true,
