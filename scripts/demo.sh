@@ -75,7 +75,7 @@ useradd -M -U -s /usr/sbin/nologin "$approver"
 step "mcp-linux-infra setup: the server's account, the approvers' group, configuration, keys and database (under $demo)"
 "$demo/mcp-linux-infra" setup --prefix "$demo" --account "$account" --approvers-group "$approvers" \
   --catalogue "$repo/system/pra-catalogue.tsv" --approver "$approver"
-# Relative paths in settings.env (inventory.yml, known_hosts, keys/) resolve against its folder: run from there.
+# Work in the configuration folder, as an operator would (settings.env's relative paths resolve against it from anywhere).
 cd "$config"
 # "${as_server[@]}" CMD...: CMD as the server's account (its groups, its environment; the keys through its group).
 # setpriv execs CMD, so a server started in the background is the process $! names.
