@@ -50,7 +50,7 @@ extension LoadedConfiguration {
 /// ``ConfigurationError`` naming the file, the field and the fix; nothing is half-loaded.
 public enum ConfigurationLoader {
     /// The settings file read when neither `--env-file`, `LINUX_MCP_ENV_FILE` nor `./.env` names one.
-    public static let systemSettingsPath = "/etc/mcp-linux-infra/settings.env"
+    public static let systemSettingsPath = InstallLayout.installedSettingsFile
 
     /// Loads the configuration.
     /// - Parameters:

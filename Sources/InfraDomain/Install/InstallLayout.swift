@@ -96,10 +96,15 @@ public struct InstallLayout: Sendable, Equatable {
         prefix == "/" ? path : prefix + path
     }
 
+    /// The configuration folder of a real install (no prefix).
+    public static let installedConfigDirectory = "/etc/mcp-linux-infra"
+    /// The settings file of a real install (no prefix): what every command reads when no other is named.
+    public static let installedSettingsFile = installedConfigDirectory + "/settings.env"
+
     /// The configuration folder.
-    public var configDirectory: String { path("/etc/mcp-linux-infra") }
+    public var configDirectory: String { path(Self.installedConfigDirectory) }
     /// The settings file every command reads when no other is named.
-    public var settingsFile: String { configDirectory + "/settings.env" }
+    public var settingsFile: String { path(Self.installedSettingsFile) }
     /// The inventory (the operator writes it).
     public var inventoryFile: String { configDirectory + "/inventory.yml" }
     /// The pinned host keys.
