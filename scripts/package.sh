@@ -20,7 +20,9 @@ for tool in swift git strip gzip dpkg dpkg-deb dpkg-shlibdeps ldd; do
 done
 
 package=mcp-linux-infra
-maintainer="mcp-linux-infra maintainers <maintainers@users.noreply.h-seed-e2a22c65.example>"
+maintainer_name="mcp-linux-infra maintainers"
+maintainer_email="maintainers@users.noreply.h-seed-e2a22c65.example"
+maintainer="$maintainer_name <$maintainer_email>"
 version_file=Sources/MCPLinuxInfra/MCPLinuxInfra.swift
 version=$(sed -n 's/^ *static let version = "\([0-9A-Za-z.+~-]*\)"$/\1/p' "$version_file")
 if [ -z "$version" ] || [ "$(printf '%s\n' "$version" | wc -l)" -ne 1 ]; then
@@ -143,7 +145,7 @@ chmod 0644 "$doc/changelog.Debian.gz"
 
 say "man page (generate-manual) and shell completions (--generate-completion-script)"
 "$bin_dir/generate-manual" "$binary" --output-directory "$work/man" --section 1 \
-  --date "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" --authors "$maintainer" >&2
+  --date "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" --authors "$maintainer_name<$maintainer_email>" >&2
 [ -s "$work/man/$package.1" ] || die "generate-manual wrote no $package.1 into $work/man"
 gzip -9n -c "$work/man/$package.1" > "$root/usr/share/man/man1/$package.1.gz"
 chmod 0644 "$root/usr/share/man/man1/$package.1.gz"
