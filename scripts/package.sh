@@ -41,7 +41,6 @@ commit=$(git describe --always --dirty)
 debian_text() { sed -e 's/[[:space:]]*$//' -e 's/^$/./' -e 's/^/ /'; }
 write_copyright() {
   local checkouts="$1" dir name version licence_file notice_file
-  printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n'
   printf 'Upstream-Name: %s\n' "$package"
   printf 'Comment: The binary links the Swift runtime and the Swift packages below statically.\n\n'
   printf 'Files: *\nCopyright: %s\nLicense: none-stated\n' "$maintainer"
@@ -162,7 +161,7 @@ install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debia
 say "Depends: from the libraries the binary loads (dpkg-shlibdeps), plus the programs it runs"
 install -d "$work/shlibs/debian"
 printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$package" "$package" > "$work/shlibs/debian/control"
-shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O -e"$binary" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O -e"$binary" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no library dependencies for $binary"
 # openssh-client: ssh-agent (the agent unit) and ssh-keygen (setup); passwd: useradd/groupadd/usermod (setup).
 depends="$shlibs, openssh-client, passwd"
