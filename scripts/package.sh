@@ -16,7 +16,7 @@ say() { printf 'package: %s\n' "$*" >&2; }
 die() { printf 'package: %s\n' "$*" >&2; exit 1; }
 
 for tool in swift git strip gzip dpkg dpkg-deb dpkg-shlibdeps ldd; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install dpkg-dev binutils git; Swift from swift.org)"
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install dpkg-dev binutils git libcurl4-openssl-dev; Swift from swift.org)"
 done
 
 package=mcp-linux-infra
@@ -84,6 +84,8 @@ write_copyright() {
 }
 
 scratch=.build-release
+# FoundationNetworking (URLSession, which swift-sdk and EventSource import) is linked statically too, and it
+# links libcurl: Debian's libcurl4-openssl-dev gives the linker libcurl.so, and the package then depends on libcurl4.
 build_flags=(-c release --static-swift-stdlib --scratch-path "$scratch")
 say "building $package $version ($commit) for $arch: swift build ${build_flags[*]} --product $package"
 swift build "${build_flags[@]}" --product "$package" >&2
@@ -143,6 +145,7 @@ chmod 0644 "$doc/copyright"
 chmod 0644 "$doc/changelog.Debian.gz"
 
 say "man page (generate-manual) and shell completions (--generate-completion-script)"
+install -d "$work/man"
 "$bin_dir/generate-manual" "$binary" --output-directory "$work/man" --section 1 \
   --date "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" --authors "$maintainer_name<$maintainer_email>" >&2
 [ -s "$work/man/$package.1" ] || die "generate-manual wrote no $package.1 into $work/man"
