@@ -13,7 +13,7 @@ struct MCPLinuxInfra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-linux-infra",
         abstract: "Let an AI diagnose Linux hosts over SSH, and run only human-approved actions.",
-        version: version,
+        version: ServeCommand.version,
         subcommands: [ServeCommand.self, DoctorCommand.self, ActionsCommand.self, AuditCommand.self, TokensCommand.self, StoreCommand.self])
 
     /// Runs the command, then ends the process in order: every command has shut its SSH pool down by the
