@@ -7,6 +7,7 @@ command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || {
   exit 1
 }
 packages="libssh2-1-dev libsqlite3-dev openssh-server openssh-client shellcheck sudo iproute2 procps python3 python3-venv iputils-ping curl
+dpkg-dev binutils man-db libcurl4-openssl-dev
 systemd-container mmdebstrap zstd chromium chromium-driver postgresql"
 missing=
 for package in $packages; do

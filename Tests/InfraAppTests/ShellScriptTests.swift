@@ -11,7 +11,7 @@ struct ShellScriptTests {
     func shellcheckClean() async throws {
         let root = LoopbackTarget.repositoryRoot
         var scripts: [String] = []
-        for folder in ["system", "Tests/targets", "scripts", "bench", ".ci", "ansible"] {
+        for folder in ["system", "Tests/targets", "scripts", "bench", ".ci", "ansible", "packaging"] {
             guard let walker = FileManager.default.enumerator(atPath: root + "/" + folder) else { continue }
             for case let path as String in walker {
                 let full = root + "/" + folder + "/" + path
