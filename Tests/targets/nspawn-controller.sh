@@ -20,39 +20,27 @@
 # Tested with systemd-container 252 and mmdebstrap 1.3.
 set -eu
 
+# shellcheck source=nspawn-common.sh
+. "$(dirname -- "$0")/nspawn-common.sh"
 die() { echo "nspawn-controller: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "must run as root (it builds and enters a root filesystem)"
-[ "$#" -ge 1 ] || die "usage: $0 build | copy ROOT | wheels | run ROOT [--chdir DIR] [--setenv N=V]... [--bind-ro S:D]... -- COMMAND..."
-
 readonly RECIPE=1
 # The package's Debian dependencies, and what the quickstart's steps use (nothing Swift).
 readonly PACKAGES=(libssh2-1 libsqlite3-0 openssh-client python3 python3-venv sudo ca-certificates)
 # Exactly the quickstart's Ansible requirement.
 readonly ANSIBLE_REQUIREMENT='ansible-core>=2.19,<2.20'
-cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
-key=$(printf '%s\n' "recipe $RECIPE" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
+cache=$nspawn_cache
+key=$(nspawn_key "recipe $RECIPE" "${PACKAGES[@]}")
 tarball="$cache/debian12-controller-$key.tar.zst"
-wheels="$cache/controller-wheels-$(printf '%s\n' "recipe $RECIPE" "$ANSIBLE_REQUIREMENT" | sha256sum | cut -c1-16)"
+wheels="$cache/controller-wheels-$(nspawn_key "recipe $RECIPE" "$ANSIBLE_REQUIREMENT")"
+[ "$(id -u)" -eq 0 ] || die "must run as root (it builds and enters a root filesystem)"
+[ "$#" -ge 1 ] || die "usage: $0 build | copy ROOT | wheels | run ROOT [--chdir DIR] [--setenv N=V]... [--bind-ro S:D]... -- COMMAND..."
 
 build() {
-  for tool in mmdebstrap zstd systemd-nspawn python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install mmdebstrap zstd systemd-container python3-venv)"
-  done
-  install -d -m 0755 "$cache"
-  if [ ! -f "$tarball" ]; then
-    partial="$cache/.partial-$$-controller-$key.tar.zst"
-    trap 'rm -rf -- "$partial"' EXIT
-    # shellcheck disable=SC2016 # the hooks are run by mmdebstrap's shell, with $1 = the new root
-    mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
-      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-      --customize-hook='printf "" > "$1/etc/machine-id"' \
-      --customize-hook='echo mcp-controller > "$1/etc/hostname"' \
-      --customize-hook='printf "127.0.0.1 localhost mcp-controller\n::1 localhost ip6-localhost\n" > "$1/etc/hosts"' \
-      --customize-hook='printf "LANG=C.UTF-8\n" > "$1/etc/default/locale"' \
-      bookworm "$partial"
-    mv -- "$partial" "$tarball"
-    trap - EXIT
-  fi
+  command -v python3 >/dev/null 2>&1 || die "python3 not found (apt-get install python3-venv)"
+  # shellcheck disable=SC2016 # the hooks are run by mmdebstrap's shell, with $1 = the new root
+  nspawn_build_image "$tarball" "$(IFS=,; echo "${PACKAGES[*]}")" \
+    --customize-hook='echo mcp-controller > "$1/etc/hostname"' \
+    --customize-hook='printf "127.0.0.1 localhost mcp-controller\n::1 localhost ip6-localhost\n" > "$1/etc/hosts"'
   if [ ! -f "$wheels/.complete" ]; then
     local venv="$cache/.wheels-venv-$$"
     trap 'rm -rf -- "$venv"' EXIT
@@ -73,27 +61,6 @@ copy() {
   tar --zstd -xpf "$tarball" -C "$root" --numeric-owner
 }
 
-cgroup_dirs() {
-  printf '%s\n' "/sys/fs/cgroup/unified/$1" "/sys/fs/cgroup/systemd/$1"
-}
-
-remove_cgroup() {
-  local name=$1 unified dir
-  unified=$(cgroup_dirs "$name" | head -n 1)
-  if [ -f "$unified/cgroup.kill" ] && [ -n "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ]; then
-    echo 1 > "$unified/cgroup.kill" || true
-    for _ in $(seq 100); do
-      [ -z "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-  fi
-  for dir in $(cgroup_dirs "$name"); do
-    [ -d "$dir" ] || continue
-    find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    [ ! -d "$dir" ] || echo "nspawn-controller: could not remove cgroup $dir" >&2
-  done
-}
-
 run() {
   local root=$1
   shift
@@ -112,9 +79,9 @@ run() {
   # A cgroup of our own in both hierarchies, so nspawn's --keep-unit has a group that is this run's alone.
   local name dir status=0
   name="mcpc-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-  for dir in $(cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
+  for dir in $(nspawn_cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
   (
-    for dir in $(cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
+    for dir in $(nspawn_cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
     exec systemd-nspawn --quiet --as-pid2 --directory="$root" "--machine=$name" --register=no --keep-unit \
       --hostname=mcp-controller "--chdir=$directory" --console=pipe --resolv-conf=off --timezone=off --link-journal=no \
       "${options[@]}" -- "$@"
@@ -126,7 +93,7 @@ run() {
   # wait returns early when a trapped signal arrives: wait again for the real exit.
   while kill -0 "$pid" 2>/dev/null; do wait "$pid" || status=$?; done
   trap - TERM INT
-  remove_cgroup "$name"
+  nspawn_remove_cgroups "$name"
   rm -rf -- "/run/systemd/nspawn/propagate/$name" "/run/systemd/nspawn/unix-export/$name"
   return "$status"
 }
