@@ -46,3 +46,5 @@ if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, j
     'prometheus_client>=0.20,<1'
 fi
 bash "$(dirname "$0")/../Tests/targets/nspawn-target.sh" build >/dev/null
+# The quickstart test's controller: a Debian 12 root without Swift, and the wheels of the quickstart's Ansible.
+bash "$(dirname "$0")/../Tests/targets/nspawn-controller.sh" build >/dev/null

@@ -20,43 +20,30 @@
 set -eu
 
 die() { echo "nspawn-target: $*" >&2; exit 1; }
+# shellcheck source=nspawn-common.sh
+. "$(dirname -- "$0")/nspawn-common.sh"
 [ "$(id -u)" -eq 0 ] || die "must run as root (it builds a root filesystem, network namespaces and cgroups)"
 [ "$#" -ge 1 ] || die "usage: $0 build | up STATE_DIR --index N | down STATE_DIR"
 
 readonly RECIPE=5
 readonly PACKAGES=(systemd systemd-sysv dbus openssh-server sudo python3 python3-systemd unbound dns-root-data
   caddy fail2ban logrotate iproute2 procps util-linux iputils-ping curl libnss-myhostname)
-cache=${MCP_INFRA_CACHE:-/var/cache/mcp-linux-infra}
-key=$(printf '%s\n' "recipe $RECIPE" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
+cache=$nspawn_cache
+key=$(nspawn_key "recipe $RECIPE" "${PACKAGES[@]}")
 tarball="$cache/debian12-target-$key.tar.zst"
 rootfs="$cache/debian12-target-$key"
 
 build() {
-  for tool in mmdebstrap zstd systemd-nspawn; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install mmdebstrap zstd systemd-container)"
-  done
-  install -d -m 0755 "$cache"
-  if [ ! -f "$tarball" ]; then
-    # mmdebstrap picks the output format from the name's ending: keep .tar.zst last.
-    partial="$cache/.partial-$$-$key.tar.zst"
-    trap 'rm -rf -- "$partial"' EXIT
-    # merged-usr hook: without it mmdebstrap pulls in usrmerge and perl. No host keys in the image: each
-    # target gets its own at boot. fail2ban on Debian 12 needs the systemd backend (there is no auth.log).
-    # shellcheck disable=SC2016 # the hooks are run by mmdebstrap's shell, with $1 = the new root
-    mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
-      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-      --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
-      --customize-hook='install -d -m 0700 "$1/root/.ssh"' \
-      --customize-hook='printf "[sshd]\nbackend = systemd\n" > "$1/etc/fail2ban/jail.d/zz-systemd-backend.conf"' \
-      --customize-hook='printf "" > "$1/etc/machine-id"' \
-      --customize-hook='rm -f "$1/etc/hostname"' \
-      --customize-hook='printf "127.0.0.1 localhost\n::1 localhost ip6-localhost\n" > "$1/etc/hosts"' \
-      --customize-hook='printf "nameserver 127.0.0.1\n" > "$1/etc/resolv.conf"' \
-      --customize-hook='printf "LANG=C.UTF-8\n" > "$1/etc/default/locale"' \
-      bookworm "$partial"
-    mv -- "$partial" "$tarball"
-    trap - EXIT
-  fi
+  # No host keys in the image: each target gets its own at boot. fail2ban on Debian 12 needs the systemd backend
+  # (there is no auth.log).
+  # shellcheck disable=SC2016 # the hooks are run by mmdebstrap's shell, with $1 = the new root
+  nspawn_build_image "$tarball" "$(IFS=,; echo "${PACKAGES[*]}")" \
+    --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
+    --customize-hook='install -d -m 0700 "$1/root/.ssh"' \
+    --customize-hook='printf "[sshd]\nbackend = systemd\n" > "$1/etc/fail2ban/jail.d/zz-systemd-backend.conf"' \
+    --customize-hook='rm -f "$1/etc/hostname"' \
+    --customize-hook='printf "127.0.0.1 localhost\n::1 localhost ip6-localhost\n" > "$1/etc/hosts"' \
+    --customize-hook='printf "nameserver 127.0.0.1\n" > "$1/etc/resolv.conf"'
   unpack
 }
 
@@ -82,20 +69,6 @@ is_alive() {
   [ -n "$state" ] && [ "$state" != Z ]
 }
 
-cgroup_dirs() {
-  # The two cgroup directories of one target, unified (v2) first.
-  printf '%s\n' "/sys/fs/cgroup/unified/$1" "/sys/fs/cgroup/systemd/$1"
-}
-
-remove_cgroup_tree() {
-  # Depth-first: nspawn and the container's systemd create sub-groups.
-  local dir=$1
-  [ -d "$dir" ] || return 0
-  find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  [ ! -d "$dir" ] || { sleep 0.2; find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true; }
-  [ ! -d "$dir" ] || echo "nspawn-target: could not remove cgroup $dir" >&2
-}
-
 down() {
   local state=$1
   [ -d "$state" ] || return 0
@@ -109,19 +82,7 @@ down() {
     for _ in $(seq 300); do is_alive "$pid" || break; sleep 0.1; done
   fi
   if [ -n "$name" ]; then
-    local unified
-    unified=$(cgroup_dirs "$name" | head -n 1)
-    # Whatever is still running in the target's cgroup is killed by the kernel, as one group.
-    # (Its processes sit in sub-groups: the container's init.scope and payload, so the whole tree is read.)
-    if [ -f "$unified/cgroup.kill" ] && [ -n "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ]; then
-      echo 1 > "$unified/cgroup.kill" || true
-      for _ in $(seq 100); do
-        [ -z "$(find "$unified" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
-        sleep 0.1
-      done
-    fi
-    local dir
-    for dir in $(cgroup_dirs "$name"); do remove_cgroup_tree "$dir"; done
+    nspawn_remove_cgroups "$name"
     ip netns del "$name" 2>/dev/null || true
     rm -rf -- "/run/systemd/nspawn/propagate/$name" "/run/systemd/nspawn/unix-export/$name"
     # `ip netns add` bind-mounts /run/netns onto itself; undo that once no namespace is left. With no target
@@ -207,9 +168,9 @@ up() {
 
   # A cgroup of our own (both hierarchies), so nspawn's --keep-unit has a group that is the target's alone.
   local dir
-  for dir in $(cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
+  for dir in $(nspawn_cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
   (
-    for dir in $(cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
+    for dir in $(nspawn_cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
     # Close every inherited descriptor above stderr: a caller that waits for our exit (a test runner
     # holding a pipe or socket) must not wait for the target's whole life.
     for fd in /proc/"$BASHPID"/fd/*; do
