@@ -143,6 +143,9 @@ public enum ConfigurationLoader {
         for candidate in [local, systemPath] {
             switch FileAccess.find(candidate) {
             case .readable: return candidate
+            // A working directory this account cannot look into (`sudo -u ACCOUNT` from root's home) holds no .env it
+            // could use: the search goes on. A .env that is there but unreadable is an error, never skipped.
+            case .denied(.some) where candidate == local: continue
             case .denied(let folder): throw FileAccess.denied(candidate, field: "settings file", folder: folder)
             case .absent: continue
             }

@@ -60,6 +60,26 @@ struct PermissionErrorTests {
         }
     }
 
+    @Test("Started in a folder the account cannot enter (sudo -u from root's home): no ./.env is looked for there, the search goes on to the installed settings file")
+    func unreadableWorkingDirectory() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("perm-cwd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "LINUX_MCP_INVENTORY=nowhere.yml\n".write(toFile: folder + "/.env", atomically: true, encoding: .utf8)
+        try await ThrowawayAccount.with { account in
+            let outcome = try await account.run(productBinary(), ["actions", "list"], currentDirectory: folder)
+            #expect(outcome.status == 2, "\(outcome)")
+            #expect(!outcome.stderr.contains("permission denied"), "\(outcome.stderr)")
+            if FileManager.default.fileExists(atPath: "/etc/mcp-linux-infra/settings.env") {
+                // An installed machine: the installed file is read (whatever it then says to this account).
+                #expect(!outcome.stderr.contains("no settings file"), "\(outcome.stderr)")
+            } else {
+                #expect(outcome.stderr.contains("no settings file: neither \(folder)/.env nor /etc/mcp-linux-infra/settings.env exists"),
+                        "\(outcome.stderr)")
+            }
+        }
+    }
+
     @Test("A database root made (0644) in a writable folder: an approver's writing and reading commands get the path, account and fix; no -wal/-shm appear")
     func readOnlyDatabase() async throws {
         let (folder, env) = try await Self.configuration()

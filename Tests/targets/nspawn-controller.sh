@@ -25,7 +25,7 @@ set -eu
 die() { echo "nspawn-controller: $*" >&2; exit 1; }
 readonly RECIPE=1
 # The package's Debian dependencies, and what the quickstart's steps use (nothing Swift).
-readonly PACKAGES=(libssh2-1 libsqlite3-0 openssh-client python3 python3-venv sudo ca-certificates)
+readonly PACKAGES=(libssh2-1 libsqlite3-0 libcurl4 openssh-client python3 python3-venv sudo ca-certificates)
 # Exactly the quickstart's Ansible requirement.
 readonly ANSIBLE_REQUIREMENT='ansible-core>=2.19,<2.20'
 cache=$nspawn_cache
