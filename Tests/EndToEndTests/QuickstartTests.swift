@@ -167,7 +167,7 @@ struct QuickstartRun {
             let proposes = try #require(document.blocks.first { $0.mark == .human("the AI proposes") })
             let outcome = try await aiClient(block: proposes, ["execute", proposalID, host])
             try #require(outcome.status == 0, "QUICKSTART.md:\(block.line): execution failed:\n\(outcome.stdout)\n\(outcome.stderr.suffix(3000))")
-            #expect(outcome.stdout.contains("state: COMPLETED") && outcome.stdout.contains("verification: True"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("state: COMPLETED") && outcome.stdout.contains("verification: yes: "), "\(outcome.stdout)")
         default:
             Issue.record("QUICKSTART.md:\(block.line): a human step the test does not know: \(label)")
         }
@@ -184,7 +184,10 @@ struct QuickstartRun {
             try #require(yaml.contains(example), "the quickstart's inventory no longer shows \(example)")
             yaml = yaml.replacingOccurrences(of: example, with: real)
         }
-        let hostLine = try #require(yaml.split(separator: "\n").first { $0.hasPrefix("    ") && !$0.hasPrefix("     ") && $0.hasSuffix(":") },
+        // The first host: the first key one level under `  hosts:`.
+        let lines = yaml.split(separator: "\n")
+        let hosts = try #require(lines.firstIndex { $0 == "  hosts:" }, "no `  hosts:` in the quickstart's inventory")
+        let hostLine = try #require(lines[(hosts + 1)...].first { $0.hasPrefix("    ") && !$0.hasPrefix("     ") && $0.hasSuffix(":") },
                                     "no host in the quickstart's inventory")
         host = hostLine.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "")
         // Written in place: the file keeps the owner and mode the quickstart's cp gave it.

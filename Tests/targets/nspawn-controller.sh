@@ -80,12 +80,16 @@ run() {
   local name dir status=0
   name="mcpc-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
   for dir in $(nspawn_cgroup_dirs "$name"); do mkdir -p -- "$dir"; done
+  # Our stdin goes to the command (`serve` reads MCP from it): a background job would get /dev/null instead, so it
+  # is handed over explicitly.
+  exec 3<&0
   (
     for dir in $(nspawn_cgroup_dirs "$name"); do echo "$BASHPID" > "$dir/cgroup.procs"; done
     exec systemd-nspawn --quiet --as-pid2 --directory="$root" "--machine=$name" --register=no --keep-unit \
       --hostname=mcp-controller "--chdir=$directory" --console=pipe --resolv-conf=off --timezone=off --link-journal=no \
       "${options[@]}" -- "$@"
-  ) &
+  ) 0<&3 3<&- &
+  exec 3<&-
   local pid=$!
   # A caller that stops us (an MCP client ending `serve`) stops the container's command the same way.
   trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
