@@ -9,11 +9,8 @@ import Testing
 struct TokenFileWritersTests {
     @Test("A file in a folder others may write (the shared database folder, 2770), or group-writable, is refused; 0700 and sticky folders are not")
     func foreignWriters() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-token-writers-\(UUID().uuidString)").path
+        let (folder, file) = try Self.tokenFile()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(mkdir(folder, 0o700) == 0)
-        let file = ClientTokenFile(path: folder + "/http-tokens")
-        _ = try file.add(name: "ci-bot")
         #expect(try file.read().text.contains("ci-bot"), "the account's own file in its own folder is read")
 
         for mode: mode_t in [0o2770, 0o777] {
@@ -30,14 +27,20 @@ struct TokenFileWritersTests {
 
     @Test("A file owned by another account is refused", .enabled(if: geteuid() == 0, "needs root: gives the file to another account (chown)"))
     func foreignOwner() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-token-owner-\(UUID().uuidString)").path
+        let (folder, file) = try Self.tokenFile()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(mkdir(folder, 0o700) == 0)
-        let file = ClientTokenFile(path: folder + "/http-tokens")
-        _ = try file.add(name: "ci-bot")
         #expect(chown(folder + "/http-tokens", 65534, 65534) == 0)
         let refusal = Self.refusal(file)
         #expect(refusal.contains("it is owned by") && refusal.contains("not by"), "\(refusal)")
+    }
+
+    /// A fresh folder (0700, removed by the caller) holding a tokens file with one token, ci-bot.
+    static func tokenFile() throws -> (folder: String, file: ClientTokenFile) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-token-writers-\(UUID().uuidString)").path
+        #expect(mkdir(folder, 0o700) == 0)
+        let file = ClientTokenFile(path: folder + "/http-tokens")
+        _ = try file.add(name: "ci-bot")
+        return (folder, file)
     }
 
     /// The refusal's text; empty (and a recorded issue) when the file was read.
