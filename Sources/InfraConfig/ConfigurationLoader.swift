@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import InfraDomain
 
 /// Everything the server needs from disk and the environment, validated.
@@ -142,7 +143,9 @@ public enum ConfigurationLoader {
         let local = ConfiguredPath.resolve(".env", against: workingDirectory)
         for candidate in [local, systemPath] {
             switch FileAccess.find(candidate) {
-            case .readable: return candidate
+            case .readable:
+                if candidate == local { try refuseUntrusted(local) }
+                return candidate
             // A working directory this account cannot look into (`sudo -u ACCOUNT` from root's home) holds no .env it
             // could use: the search goes on. A .env that is there but unreadable is an error, never skipped.
             case .denied(.some) where candidate == local: continue
@@ -152,6 +155,25 @@ public enum ConfigurationLoader {
         }
         throw ConfigurationError(.missingFile, file: systemPath, field: "settings file",
                                  problem: "no settings file: neither \(local) nor \(systemPath) exists", fix: setup)
+    }
+
+    /// Refuses a `./.env` found by the search (not named with --env-file) that someone else could have written: one
+    /// owned by neither this account nor root, or writable by others or by a group shared with others. The current folder may be anyone's
+    /// (/tmp, a shared checkout), and the file chooses the database, the keys, the hosts and the catalogue.
+    static func refuseUntrusted(_ path: String) throws(ConfigurationError) {
+        var link = stat(), file = stat()
+        guard lstat(path, &link) == 0, stat(path, &file) == 0 else { return }
+        let trusted: (uid_t) -> Bool = { $0 == 0 || $0 == geteuid() }
+        let owner = [link.st_uid, file.st_uid].first { !trusted($0) }
+        // Group write counts only for a group other than the owner's own (a user-private group, as umask 002 makes).
+        let writable = file.st_mode & 0o002 != 0 || (file.st_mode & 0o020 != 0 && !FileAccess.isPrivateGroup(file.st_gid, of: file.st_uid))
+        guard owner != nil || writable else { return }
+        let problem = owner.map { "it is owned by \(FileAccess.userName($0)), not by " + (geteuid() == 0 ? "root" : "\(FileAccess.account) or root") }
+            ?? "it is writable by its group or others (mode \(String(format: "%04o", Int(file.st_mode & 0o7777))))"
+        throw ConfigurationError(.insecurePermissions, file: path, field: "settings file (./.env)",
+                                 problem: problem + ": not read, since whoever can write it would choose the database, keys and hosts",
+                                 fix: "run from another folder (the installed settings file is read then), or name the file you trust "
+                                     + "with --env-file / LINUX_MCP_ENV_FILE")
     }
 
     static func credentials(_ account: Account, _ config: Settings.AccountSettings, setting: String,

@@ -56,6 +56,19 @@ public enum FileAccess {
         return String(cString: name)
     }
 
+    /// The login name of `uid`, or `uid:N` without a passwd entry.
+    public static func userName(_ uid: uid_t) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
+        return String(cString: name)
+    }
+
+    /// Whether `gid` is the user-private group of `uid`: the group of the same name, with no other members listed.
+    public static func isPrivateGroup(_ gid: gid_t, of uid: uid_t) -> Bool {
+        guard let group = getgrgid(gid), let groupName = group.pointee.gr_name else { return false }
+        if let members = group.pointee.gr_mem, members.pointee != nil { return false }
+        return String(cString: groupName) == userName(uid)
+    }
+
     /// `mode 0750, owner root:mcp-linux-infra` for a path this account can stat, or nil.
     public static func ownership(_ path: String) -> String? {
         var status = stat()

@@ -166,6 +166,26 @@ struct InstallSetupTests {
         #expect(fixture.owner(fixture.layout.keysDirectory) == nobody.pw_uid, "left as it was")
     }
 
+    @Test("SQLite runs as the account: a database swapped for a link while setup works (an approver's race) makes no file as root")
+    func databaseSwappedForALink() async throws {
+        let fixture = try await SetupFixture()
+        defer { fixture.remove() }
+        #expect(try await fixture.setup().status == 0)
+        let rootOnly = fixture.prefix + "/root-only", target = rootOnly + "/made-by-setup.sqlite3"
+        #expect(mkdir(rootOnly, 0o700) == 0)
+        var swaps = 0
+        for _ in 0..<5 {
+            // The approver removes the database (they may write in its folder), so setup makes it again, and swaps it.
+            for suffix in ["", "-wal", "-shm"] { unlink(fixture.layout.databaseFile + suffix) }
+            let swapper = try LinkSwapper(folder: fixture.layout.databaseDirectory, name: "state.sqlite3", target: target)
+            let run = try await fixture.setup()
+            swapper.stop()
+            if swapper.didSwap { swaps += 1 }
+            #expect(!fixture.exists(target), "setup's SQLite followed the link as root and made \(target): \(run.stdout)")
+        }
+        #expect(swaps > 0, "the swap never happened: the test proved nothing")
+    }
+
     @Test("An approver runs actions list with the settings and the database, and cannot read the keys; the account loads its keys")
     func approverAndAccount() async throws {
         let fixture = try await SetupFixture()

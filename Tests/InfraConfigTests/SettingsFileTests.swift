@@ -48,6 +48,38 @@ struct SettingsFileTests {
         }
     }
 
+    @Test("A ./.env someone else could have written is refused, not read: group- or other-writable, or another account's",
+          .enabled(if: geteuid() == 0, "needs root: gives the file to another account (chown)"))
+    func untrustedLocalFileIsRefused() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let local = folder + "/.env", etc = folder + "/settings.env"
+        try "".write(toFile: local, atomically: true, encoding: .utf8)
+        try "".write(toFile: etc, atomically: true, encoding: .utf8)
+        #expect(chown(local, 0, 0) == 0 && chmod(local, 0o644) == 0)
+        #expect(try ConfigurationLoader.settingsFile(explicit: nil, workingDirectory: folder, systemPath: etc) == local)
+        // Group-writable through the owner's own user-private group (umask 002) is still read.
+        #expect(chmod(local, 0o664) == 0)
+        #expect(try ConfigurationLoader.settingsFile(explicit: nil, workingDirectory: folder, systemPath: etc) == local)
+        for (uid, gid, mode): (uid_t, gid_t, mode_t) in [(0, 65534, 0o664), (0, 0, 0o646), (65534, 0, 0o644)] {
+            #expect(chown(local, uid, gid) == 0 && chmod(local, mode) == 0)
+            do {
+                _ = try ConfigurationLoader.settingsFile(explicit: nil, workingDirectory: folder, systemPath: etc)
+                Issue.record("./.env of \(uid):\(gid), mode \(String(mode, radix: 8)) was read")
+            } catch {
+                #expect(error.kind == .insecurePermissions && error.file == local && error.fix.contains("--env-file"), "\(error)")
+                #expect(error.problem.contains(uid == 0 ? "writable by its group or others" : "not by root"), "\(error)")
+            }
+            // Named on purpose, the same file is read: the refusal is about the search, not the file.
+            #expect(try ConfigurationLoader.settingsFile(explicit: ".env", workingDirectory: folder, systemPath: etc) == local)
+        }
+        // A link planted by another account is refused even when it points at root's file.
+        #expect(unlink(local) == 0 && symlink(etc, local) == 0 && lchown(local, 65534, 65534) == 0)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.settingsFile(explicit: nil, workingDirectory: folder, systemPath: etc)
+        }
+    }
+
     @Test("The loader reads the system settings file when there is no ./.env (the path is a parameter)", .enabled(if: !FileManager.default.fileExists(atPath: ".env"), "the current directory holds a .env"))
     func loaderUsesSystemPath() throws {
         let folder = try Self.scratch()

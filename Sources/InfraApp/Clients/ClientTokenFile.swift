@@ -27,11 +27,36 @@ public struct ClientTokenFile: Sendable {
             throw ClientTokens.Problem(description: FileAccess.denied(path, field: "LINUX_MCP_HTTP_TOKENS", folder: folder, fix: fix).description)
         case .readable: break
         }
+        try refuseForeignWriters()
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ClientTokens.Problem(description: "\(path): cannot read it: \((error as NSError).localizedDescription) (LINUX_MCP_HTTP_TOKENS)")
         }
         return try ClientTokens.parse(text, source: path)
+    }
+
+    /// Refuses a tokens file that someone other than this account (or root) could have written, directly or by
+    /// replacing it in its folder: whoever can do that can let any client in. `auto` puts the file beside the
+    /// database, whose folder the approvers may write in when they share it (docs/INSTALL.md keeps it elsewhere).
+    func refuseForeignWriters() throws(ClientTokens.Problem) {
+        let folder = ConfiguredPath.folder(of: path)
+        var file = stat(), parent = stat()
+        guard lstat(path, &file) == 0, stat(folder, &parent) == 0 else { return }
+        let trusted = { (uid: uid_t) in uid == 0 || uid == geteuid() }
+        let problem: String?
+        if !trusted(file.st_uid) {
+            problem = "it is owned by \(FileAccess.userName(file.st_uid)), not by \(FileAccess.account) or root"
+        } else if file.st_mode & 0o022 != 0 {
+            problem = "its group or others may write it (\(FileAccess.ownership(path) ?? "mode unknown"))"
+        } else if !trusted(parent.st_uid) || (parent.st_mode & 0o022 != 0 && parent.st_mode & S_ISVTX == 0) {
+            problem = "its folder \(folder) lets others replace it (\(FileAccess.ownership(folder) ?? "mode unknown"))"
+        } else {
+            problem = nil
+        }
+        guard let problem else { return }
+        throw ClientTokens.Problem(description: "\(path): \(problem): anyone who can write it could let any client in; nothing was read. "
+                                   + "Fix: set LINUX_MCP_HTTP_TOKENS to a file in a folder only \(FileAccess.account) writes (the install "
+                                   + "layout's /var/lib/mcp-linux-infra/http-tokens), and add the tokens again (LINUX_MCP_HTTP_TOKENS)")
     }
 
     /// Adds a token named `name` for `scope`; returns the token, which only the caller ever sees.

@@ -168,8 +168,15 @@ public struct InstallSetup: Sendable {
         if existing == nil { try files.createFile(item, contents: "") }
         let reported = sideItems.filter { files.exists($0.path) }.map(\.path)
         for side in sideItems { try conformIfPresent(side, files) }
-        // Opened through the store only when it needs migrating: opening writes to it (GRDB's WAL probe).
-        let schema = existing != nil && InfraComposition.sqliteIsMigrated(path: item.path) ? "schema up to date" : try openAndMigrate()
+        // Opened through the store only when it needs migrating: opening writes to it (GRDB's WAL probe). SQLite
+        // opens by name and follows a link there: an approver, who may write in the folder, can swap the file for a
+        // link after the checks above. So SQLite runs as the account, and may do no more than the server could.
+        let schema = try asAccount(files.account) { () throws(Refusal) in
+            existing != nil && InfraComposition.sqliteIsMigrated(path: item.path) ? "schema up to date" : try openAndMigrate()
+        }
+        guard case .some = try files.conform(item) else {
+            throw Refusal("\(item.path) vanished while setup migrated it: someone with write access to its folder removed it; run setup again")
+        }
         switch existing {
         case nil, .created?: line("created", "\(item.path) (\(files.describe(item)); \(schema))")
         case .ok?: line("ok", "\(item.path) (\(schema))")
@@ -178,6 +185,24 @@ public struct InstallSetup: Sendable {
         // SQLite run as root gives its new files the database's owner and mode; one left by an approver before
         // this release (their own, mode 0644) was fixed above. Said once: before, when it was there already.
         for side in sideItems where !reported.contains(side.path) { try conformIfPresent(side, files) }
+    }
+
+    /// Runs `body` with the account's uid, gid and no other groups as the effective ones; root's are restored after.
+    private func asAccount<T>(_ account: (uid: uid_t, gid: gid_t), _ body: () throws(Refusal) -> T) throws(Refusal) -> T {
+        var saved = [gid_t](repeating: 0, count: Int(getgroups(0, nil)))
+        guard getgroups(Int32(saved.count), &saved) == saved.count else { throw Refusal("getgroups: \(LayoutFiles.errorText())") }
+        var accountGroups = [account.gid]
+        guard setgroups(1, &accountGroups) == 0, setegid(account.gid) == 0, seteuid(account.uid) == 0 else {
+            let reason = LayoutFiles.errorText()
+            _ = seteuid(0); _ = setegid(0); _ = setgroups(saved.count, &saved)
+            throw Refusal("cannot act as \(layout.account) to open the database: \(reason)")
+        }
+        let result: Result<T, Refusal>
+        do throws(Refusal) { result = .success(try body()) } catch { result = .failure(error) }
+        guard seteuid(0) == 0, setegid(0) == 0, setgroups(saved.count, &saved) == 0 else {
+            fatalError("setup: cannot return to root after opening the database as \(layout.account): \(LayoutFiles.errorText())")
+        }
+        return try result.get()
     }
 
     /// Opens the database as the server does (creating the schema or migrating it), and closes it; the schema
