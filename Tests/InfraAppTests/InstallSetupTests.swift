@@ -18,6 +18,11 @@ struct InstallSetupTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("created  group \(fixture.group)"))
         #expect(run.stdout.contains("created  user \(fixture.account)"))
+        // The account is in the approvers' group: it opens the -wal/-shm files an approver's command made.
+        #expect(run.stdout.contains("added    \(fixture.account) to \(fixture.group) (so the server opens the database files an approver's command made)"),
+                "\(run.stdout)")
+        let members = try await ProcessRunner.run("/usr/bin/id", ["-nG", "--", fixture.account])
+        #expect(members.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.contains(fixture.group), "\(members)")
         #expect(run.stdout.contains("created  \(fixture.layout.databaseDirectory) (2770 \(fixture.account):\(fixture.group))"))
         #expect(run.stdout.contains("next steps:"))
         for item in fixture.items { try fixture.expectConforms(item) }
@@ -136,15 +141,14 @@ struct InstallSetupTests {
         #expect(!fixture.exists(fixture.layout.configDirectory))
     }
 
-    @Test("A symbolic link planted where setup writes or chmods is refused, its target untouched; so is a folder owned by someone else")
+    @Test("A symbolic link planted where setup writes or chmods is refused, its target untouched (in the database folder it is removed); so is a folder owned by someone else")
     func plantedLinks() async throws {
         let fixture = try await SetupFixture()
         defer { fixture.remove() }
         #expect(try await fixture.setup().status == 0)
         let victim = fixture.prefix + "/victim"
         #expect(FileManager.default.createFile(atPath: victim, contents: Data("secret\n".utf8), attributes: [.posixPermissions: 0o600]))
-        for planted in [fixture.layout.settingsFile, fixture.layout.keyFile("mcp-reader"), fixture.layout.databaseFile + "-shm",
-                        fixture.layout.databaseDirectory] {
+        for planted in [fixture.layout.settingsFile, fixture.layout.keyFile("mcp-reader"), fixture.layout.databaseDirectory] {
             let saved = planted + ".saved"
             #expect(rename(planted, saved) == 0 || !fixture.exists(planted))
             #expect(symlink(victim, planted) == 0)
@@ -157,6 +161,33 @@ struct InstallSetupTests {
             unlink(planted)
             if fixture.exists(saved) { rename(saved, planted) }
         }
+
+        // In the database folder, which the approvers may write, a planted link does not stop setup (nor the
+        // package's configuration): it is removed, never followed. A file of two names is left alone, with a warning.
+        let shm = fixture.layout.databaseFile + "-shm"
+        unlink(shm)
+        #expect(symlink(victim, shm) == 0)
+        let removed = try await fixture.setup()
+        #expect(removed.status == 0, "\(removed)")
+        #expect(removed.stdout.contains("removed  \(shm) (a link, which SQLite never makes: removed, not followed)"), "\(removed.stdout)")
+        var shmInfo = stat()
+        #expect(lstat(shm, &shmInfo) != 0 || shmInfo.st_mode & S_IFMT == S_IFREG, "SQLite's own -shm, if any, is a plain file")
+        // A second name for the -shm file (the account's own, 0640: setup would make it 0660 were it a plain file).
+        unlink(shm)
+        let second = fixture.layout.databaseDirectory + "/second-name"
+        #expect(FileManager.default.createFile(atPath: second, contents: Data(), attributes: [.posixPermissions: 0o640]))
+        let account = getpwnam(fixture.account)!.pointee
+        #expect(chown(second, account.pw_uid, account.pw_gid) == 0)
+        #expect(link(second, shm) == 0)
+        let kept = try await fixture.setup()
+        #expect(kept.status == 0, "\(kept)")
+        #expect(kept.stdout.contains("warning  \(shm) is not a plain file of one name"), "\(kept.stdout)")
+        var secondInfo = stat()
+        #expect(lstat(second, &secondInfo) == 0 && secondInfo.st_nlink == 2 && secondInfo.st_uid == account.pw_uid, "left in place, mode \(String(secondInfo.st_mode & 0o7777, radix: 8))")
+        unlink(shm)
+        unlink(second)
+        var info = stat()
+        #expect(lstat(victim, &info) == 0 && info.st_mode & 0o7777 == 0o600 && info.st_uid == 0 && info.st_gid == 0)
 
         let nobody = getpwnam("nobody")!.pointee
         chown(fixture.layout.keysDirectory, nobody.pw_uid, nobody.pw_gid)

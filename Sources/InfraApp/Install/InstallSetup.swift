@@ -42,6 +42,8 @@ public struct InstallSetup: Sendable {
         }
         let approversGID = try ensureGroup()
         let account = try ensureAccount()
+        // The server opens the -wal and -shm files an approver's command made (theirs, the group's, 0660).
+        try addApprover(layout.account, gid: approversGID, why: "so the server opens the database files an approver's command made")
         let files = LayoutFiles(account: account, approversGID: approversGID, accountName: layout.account, approversName: layout.approversGroup)
 
         for item in layout.directories {
@@ -81,7 +83,24 @@ public struct InstallSetup: Sendable {
     }
 
     /// Conforms an item that setup never makes (a side file of the database); says nothing when it is absent.
+    /// The database folder is the approvers' to write: what one of them planted there must not stop setup (nor with
+    /// it the package's configuration on every upgrade). A link is removed, never followed; anything else that is
+    /// not a plain file of one name is left alone, with a warning.
     private func conformIfPresent(_ item: InstallLayout.Item, _ files: LayoutFiles) throws(Refusal) {
+        var info = stat()
+        guard lstat(item.path, &info) == 0 else { return }
+        switch info.st_mode & S_IFMT {
+        case S_IFLNK:
+            guard unlink(item.path) == 0 else { throw Refusal("\(item.path): a link, and it cannot be removed: \(LayoutFiles.errorText())") }
+            line("removed", "\(item.path) (a link, which SQLite never makes: removed, not followed)")
+            return
+        case S_IFREG where info.st_nlink == 1:
+            break
+        default:
+            line("warning", "\(item.path) is not a plain file of one name (someone who may write in the folder made it): left as it is; "
+                 + "look at it, remove it while nothing has the database open, and run setup again")
+            return
+        }
         switch try files.conform(item, anyOwner: true) {
         case nil: break
         case .created?, .ok?: line("ok", item.path)
@@ -221,13 +240,13 @@ public struct InstallSetup: Sendable {
     }
 
     /// Adds `name` to the approvers' group unless it is a member already.
-    private func addApprover(_ name: String, gid: gid_t) throws(Refusal) {
+    private func addApprover(_ name: String, gid: gid_t, why: String = "takes effect at their next login") throws(Refusal) {
         if isMember(name, gid: gid) {
             line("ok", "\(name) in \(layout.approversGroup)")
             return
         }
         try runProgram("usermod", ["--append", "--groups", layout.approversGroup, "--", name])
-        line("added", "\(name) to \(layout.approversGroup) (takes effect at their next login)")
+        line("added", "\(name) to \(layout.approversGroup) (\(why))")
     }
 
     private func isMember(_ user: String, gid: gid_t) -> Bool {
