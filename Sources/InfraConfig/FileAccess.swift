@@ -50,15 +50,17 @@ public enum FileAccess {
     }
 
     /// The login name of the effective uid (the account whose permissions count), or `uid:N` without a passwd entry.
-    public static var account: String {
-        let uid = geteuid()
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
-        return String(cString: name)
-    }
+    public static var account: String { userName(geteuid()) }
 
     /// The login name of `uid`, or `uid:N` without a passwd entry.
     public static func userName(_ uid: uid_t) -> String {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
+        return String(cString: name)
+    }
+
+    /// The name of group `gid`, or `gid:N` without a group entry.
+    public static func groupName(_ gid: gid_t) -> String {
+        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "gid:\(gid)" }
         return String(cString: name)
     }
 
@@ -73,9 +75,7 @@ public enum FileAccess {
     public static func ownership(_ path: String) -> String? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
-        let user = getpwuid(status.st_uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? String(status.st_uid)
-        let group = getgrgid(status.st_gid).flatMap { $0.pointee.gr_name.map { String(cString: $0) } } ?? String(status.st_gid)
-        return "mode " + String(format: "%04o", Int(status.st_mode & 0o7777)) + ", owner \(user):\(group)"
+        return "mode " + String(format: "%04o", Int(status.st_mode & 0o7777)) + ", owner \(userName(status.st_uid)):\(groupName(status.st_gid))"
     }
 
     /// How a reviewer's account gets in: the setup command, or the permission to change by hand.

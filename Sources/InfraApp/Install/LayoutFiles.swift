@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import InfraConfig
 import InfraDomain
 
 /// The file operations of `setup` on one layout item, none of which follows a symbolic link at the item's path:
@@ -138,7 +139,7 @@ struct LayoutFiles {
         let gid = gid(of: item.group)
         guard anyOwner || info.st_uid == root.uid || info.st_uid == uid else {
             let allowed = item.owner == .root ? "root" : "root or \(name(of: item.owner))"
-            throw InstallSetup.Refusal("\(item.path) is owned by \(Self.userName(info.st_uid)), not \(allowed): someone else may have "
+            throw InstallSetup.Refusal("\(item.path) is owned by \(FileAccess.userName(info.st_uid)), not \(allowed): someone else may have "
                                        + "written in it; check it, then remove it or chown it to \(name(of: item.owner)) and run setup again")
         }
         var changes: [String] = []
@@ -146,7 +147,7 @@ struct LayoutFiles {
             guard fchown(descriptor, uid, gid) == 0 else {
                 throw InstallSetup.Refusal("\(item.path): cannot change its owner: \(Self.errorText())")
             }
-            changes.append("owner \(Self.userName(info.st_uid)):\(Self.groupName(info.st_gid)) -> \(name(of: item.owner)):\(name(of: item.group))")
+            changes.append("owner \(FileAccess.userName(info.st_uid)):\(FileAccess.groupName(info.st_gid)) -> \(name(of: item.owner)):\(name(of: item.group))")
         }
         // fchown clears setuid/setgid bits on some systems: the mode is set after it, and compared with the original.
         let mode = UInt32(info.st_mode) & 0o7777
@@ -180,16 +181,6 @@ struct LayoutFiles {
     static func octal(_ mode: UInt32) -> String {
         let digits = String(mode, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
-
-    static func userName(_ uid: uid_t) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
-        return String(cString: name)
-    }
-
-    static func groupName(_ gid: gid_t) -> String {
-        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "gid \(gid)" }
-        return String(cString: name)
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }

@@ -1,12 +1,9 @@
 import Foundation
+import InfraConfig
 
 /// The identity of whoever runs this process, from the kernel (the real uid), never from $USER or an
 /// argument: the CLI's approver and the MCP server's proposer.
 public enum OperatingSystemUser {
     /// The login name of the real uid, or `uid:N` when it has no passwd entry.
-    public static var current: String {
-        let uid = getuid()
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
-        return String(cString: name)
-    }
+    public static var current: String { FileAccess.userName(getuid()) }
 }
